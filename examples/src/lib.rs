@@ -1,0 +1,1 @@
+//! SDK examples live in src/bin.

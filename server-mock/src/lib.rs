@@ -1,0 +1,1 @@
+//! Stateful reference server for the OpenPartner API.
