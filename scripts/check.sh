@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command (README, "Run the tests"): formatting, lints, every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> cargo test (unit, integration, end-to-end, doc tests)"
+cargo test --workspace --locked
