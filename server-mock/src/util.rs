@@ -5,9 +5,15 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A fresh bare ULID (26 chars), the id format of every row.
+/// A fresh bare ULID (26 chars), the id format of every row. Ids are monotonic within
+/// the process (a shared `ulid::Generator`), so rows created in the same millisecond
+/// still sort by creation under the `(createdAt desc, id desc)` keyset order.
 pub fn new_id() -> String {
-    ulid::Ulid::new().to_string()
+    static GEN: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let mut g = GEN.lock().unwrap_or_else(|e| e.into_inner());
+    g.generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 /// Formats a timestamp the way the API and the database store it:
