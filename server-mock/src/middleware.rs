@@ -29,6 +29,7 @@ pub const IMPLEMENTED_EXTENSIONS: &[&str] = &[
     "idempotency",
     "external-id",
     "ip-allowlist",
+    "login-links",
 ];
 
 /// The advertised list for this configuration (empty with `--no-extensions`;

@@ -22,6 +22,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod dev;
 pub mod health;
+pub mod login_links;
 pub mod partners;
 
 /// Routes that need neither a tenant nor a credential.
@@ -37,6 +38,7 @@ pub fn authenticated() -> Router<AppState> {
         .merge(partners::router())
         .merge(api_keys::router())
         .merge(admins::router())
+        .merge(login_links::router())
 }
 
 /// Tenant routes that never read credentials.
@@ -46,7 +48,13 @@ pub fn tenant_open() -> Router<AppState> {
 
 /// The complete router with every layer, ready to serve.
 pub fn build(state: AppState) -> Router {
+    build_with(state, Router::new())
+}
+
+/// [`build`] plus `extra` routes merged into the authenticated group (tests, embedding).
+pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
     let authed = authenticated()
+        .merge(extra)
         .route_layer(from_fn_with_state(
             state.clone(),
             crate::idempotency::idempotency,

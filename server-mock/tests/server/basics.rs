@@ -176,7 +176,7 @@ async fn extensions_header_lists_implemented_extensions() {
         .expect("header")
         .to_owned();
     let list: Vec<&str> = ext.split(',').map(str::trim).collect();
-    for e in ["idempotency", "external-id", "ip-allowlist"] {
+    for e in ["idempotency", "external-id", "ip-allowlist", "login-links"] {
         assert!(list.contains(&e), "{ext}");
     }
     // for_tests turns the global limiter off, so rate-limit-headers is not advertised
