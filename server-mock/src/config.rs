@@ -111,7 +111,7 @@ pub struct Config {
     pub db: String,
     /// Bootstrap admin key (`ADMIN_API_KEY`), valid in every tenant.
     pub admin_key: Option<String>,
-    /// [EXT] Platform key for `/platform/*` (multi mode).
+    /// \[EXT\] Platform key for `/platform/*` (multi mode).
     pub platform_key: Option<String>,
     /// Single or multi tenant.
     pub tenancy: Tenancy,
@@ -127,7 +127,7 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Per-route limits (`/auth/signin` 10/min, `/auth/magic/verify` 30/min per IP).
     pub route_limits: bool,
-    /// Enables the [EXT] behaviours and the `OpenPartner-Extensions` header.
+    /// Enables the \[EXT\] behaviours and the `OpenPartner-Extensions` header.
     pub extensions: bool,
     /// Clock (tests inject [`Clock::manual`]).
     pub clock: Clock,
