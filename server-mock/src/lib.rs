@@ -189,11 +189,24 @@ pub async fn spawn_with_routes(
             })
             .await
     });
+    // Housekeeping every minute: idle rate-limit keys and expired idempotency records.
+    let janitor_state = state.clone();
     let janitor = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             limits.retain_recent();
+            let now = janitor_state.now_iso();
+            let _ = janitor_state
+                .db
+                .call(move |c| {
+                    c.execute(
+                        "DELETE FROM idempotency_keys WHERE expires_at <= ?1 AND state != 'in_flight'",
+                        [now],
+                    )?;
+                    Ok(())
+                })
+                .await;
         }
     });
     Ok(RunningServer {
