@@ -71,13 +71,16 @@ pub fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, String> {
         (w, 1)
     };
     let secs: u64 = num.trim().parse().map_err(|_| err())?;
-    if requests == 0 || secs == 0 {
-        return Err(err());
+    let total = secs
+        .checked_mul(mult)
+        .filter(|s| *s > 0 && *s <= 366 * 24 * 3600);
+    match total {
+        Some(total) if requests > 0 => Ok(Some(RateLimit {
+            requests,
+            window: Duration::from_secs(total),
+        })),
+        _ => Err(err()),
     }
-    Ok(Some(RateLimit {
-        requests,
-        window: Duration::from_secs(secs * mult),
-    }))
 }
 
 /// Parses a comma-separated CIDR list; bare IPs become /32 or /128.
