@@ -415,7 +415,6 @@ impl Client {
     }
 
     /// Capabilities, refreshed through `GET /health` when none are known yet.
-    #[allow(dead_code)]
     pub(crate) async fn known_capabilities(&self) -> Result<Capabilities> {
         let caps = self.capabilities();
         if caps.known() {

@@ -74,6 +74,9 @@ pub mod retry;
 pub mod types;
 pub mod webhooks;
 
+pub use api::analytics::LoginLink;
+pub use api::commissions::{CommissionPage, CommissionStream};
+pub use api::export::{ExportAll, ExportFormat, ExportTable};
 pub use capabilities::{Capabilities, Extension};
 pub use client::{Client, ClientBuilder, RawResponse};
 pub use credentials::{Credentials, Secret};

@@ -2,9 +2,14 @@
 //! the [`Client`]); builders only describe requests and hand them to the client's executor.
 
 pub mod admins;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod commissions;
+pub mod export;
 pub mod partners;
+pub mod programs;
+pub mod tracking;
 
 use crate::client::{Client, Req};
 use crate::error::Result;
@@ -42,6 +47,13 @@ impl Client {
     /// API keys: create (admin, scoped, partner), list, revoke.
     pub fn api_keys(&self) -> api_keys::ApiKeys {
         api_keys::ApiKeys {
+            client: self.clone(),
+        }
+    }
+
+    /// Programs (campaigns): list, create, update, `me/programs`.
+    pub fn programs(&self) -> programs::Programs {
+        programs::Programs {
             client: self.clone(),
         }
     }

@@ -11,8 +11,6 @@
 //! - Enums keep unknown server values in an `Unknown(String)` arm; they compare equal to
 //!   their wire string (`status == "accrued"`).
 
-#![allow(dead_code)] // wire envelopes used by phase-2 handlers
-
 mod analytics;
 mod auth;
 mod commissions;
