@@ -296,12 +296,6 @@ impl Req {
         self.body = Some(body);
         self
     }
-    #[allow(dead_code)]
-    pub fn body_of<T: serde::Serialize>(self, body: &T) -> Result<Self> {
-        let v = serde_json::to_value(body)
-            .map_err(|e| Error::Config(format!("cannot serialise request body: {e}")))?;
-        Ok(self.json(v))
-    }
     pub fn idempotency_key(mut self, k: Option<String>) -> Self {
         self.idempotency_key = k;
         self

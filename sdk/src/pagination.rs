@@ -1,7 +1,7 @@
 //! Pagination: page types, one [`Page`] trait shared by cursor and offset styles, and the
 //! generic lazy streams behind every `.pages()` / `.stream()`.
 //!
-//! - Cursor style (`GET /partners`, [EXT] `GET /commissions`): the request carries
+//! - Cursor style (`GET /partners`, \[EXT\] `GET /commissions`): the request carries
 //!   `cursor=<nextCursor of the previous page>`; the listing ends when `nextCursor` is null or
 //!   absent.
 //! - Offset style (`GET /partners/:id/events`, `/customers`): `limit` + `offset`; a page with

@@ -1,5 +1,5 @@
 //! Partner analytics (API.md §3.1): dashboard, timeseries, events and customers (offset
-//! pagination), plus [EXT] login links.
+//! pagination), plus \[EXT\] login links.
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
@@ -14,7 +14,7 @@ use crate::types::{ts, Customer, CustomersBody, Dashboard, EventsBody, PartnerEv
 
 use super::partners::Partners;
 
-/// [EXT] `POST /partners/:id/login-links` → a one-time sign-in URL (contains a token: secret).
+/// \[EXT\] `POST /partners/:id/login-links` → a one-time sign-in URL (contains a token: secret).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginLink {
@@ -74,7 +74,7 @@ impl Partners {
         }
     }
 
-    /// [EXT] `POST /partners/:id/login-links` (admin): a 15-minute single-use sign-in URL.
+    /// \[EXT\] `POST /partners/:id/login-links` (admin): a 15-minute single-use sign-in URL.
     ///
     /// Errors: [`crate::Error::Unsupported`] (`login-links`) before sending on servers without
     /// the extension; 404 `not_found`; 409 `partner_revoked`; 429.

@@ -90,7 +90,7 @@ impl CreateApiKey {
         self.label = Some(l.into());
         self
     }
-    /// [EXT] IPs/CIDRs allowed to use the key (requires `ip-allowlist` when non-empty).
+    /// \[EXT\] IPs/CIDRs allowed to use the key (requires `ip-allowlist` when non-empty).
     pub fn allowed_ips(mut self, ips: Vec<String>) -> Self {
         self.allowed_ips = Some(ips);
         self

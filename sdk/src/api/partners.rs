@@ -54,7 +54,7 @@ impl Partners {
             .await
     }
 
-    /// [EXT] `GET /partners/by-external-id/:externalId`.
+    /// \[EXT\] `GET /partners/by-external-id/:externalId`.
     ///
     /// Errors: [`Error::Unsupported`] (`external-id`) before sending when the server lacks the
     /// extension (capabilities are refreshed via `GET /health` if none are known); 404
@@ -129,7 +129,7 @@ impl CreatePartner {
         self.program_ids = Some(ids);
         self
     }
-    /// [EXT] external id (requires the `external-id` extension).
+    /// \[EXT\] external id (requires the `external-id` extension).
     pub fn external_id(mut self, id: impl Into<String>) -> Self {
         self.external_id = Some(id.into());
         self

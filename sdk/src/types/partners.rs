@@ -17,7 +17,7 @@ pub struct Partner {
     pub email: String,
     /// Display name.
     pub name: String,
-    /// [EXT] external id (`None` on servers without `external-id`).
+    /// \[EXT\] external id (`None` on servers without `external-id`).
     #[serde(default)]
     pub external_id: Option<String>,
     /// Linked Stripe Connect account.
@@ -86,7 +86,7 @@ pub struct CreatedApiKey {
     /// Scopes of a scoped key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
-    /// [EXT] IP allowlist echoed by the server.
+    /// \[EXT\] IP allowlist echoed by the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
 }
@@ -105,7 +105,7 @@ pub struct ApiKeyInfo {
     /// Scopes (scoped keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
-    /// [EXT] IP allowlist.
+    /// \[EXT\] IP allowlist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_ips: Option<Vec<String>>,
     /// Creation time.
