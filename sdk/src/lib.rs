@@ -61,6 +61,7 @@
 // `Error::Api` carries the error body inline, as agreed in the public surface; boxing it would
 // change the API the CLI codes against, so the size lint is accepted here.
 #![allow(clippy::result_large_err)]
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod capabilities;

@@ -78,12 +78,12 @@ impl Partners {
     ///
     /// Errors: [`crate::Error::Unsupported`] (`login-links`) before sending on servers without
     /// the extension; 404 `not_found`; 409 `partner_revoked`; 429.
-    pub async fn login_link(&self, partner_id: &str) -> Result<LoginLink> {
+    pub async fn login_link(&self, partner_id: impl AsRef<str>) -> Result<LoginLink> {
         self.client.require_extension(Extension::LoginLinks).await?;
         self.client
             .send_json(Req::post(format!(
                 "/partners/{}/login-links",
-                seg(partner_id)
+                seg(partner_id.as_ref())
             )))
             .await
     }

@@ -55,10 +55,13 @@ impl ApiKeys {
     /// `GET /partners/:id/api-keys`.
     ///
     /// Errors: 404 `partner_not_found`; 401/403.
-    pub async fn list_for_partner(&self, partner_id: &str) -> Result<Vec<ApiKeyInfo>> {
+    pub async fn list_for_partner(&self, partner_id: impl AsRef<str>) -> Result<Vec<ApiKeyInfo>> {
         let body: ApiKeysBody = self
             .client
-            .send_json(Req::get(format!("/partners/{}/api-keys", seg(partner_id))))
+            .send_json(Req::get(format!(
+                "/partners/{}/api-keys",
+                seg(partner_id.as_ref())
+            )))
             .await?;
         Ok(body.api_keys)
     }
@@ -66,9 +69,9 @@ impl ApiKeys {
     /// `DELETE /api-keys/:keyId`.
     ///
     /// Errors: 404 `not_found`; 403 `forbidden` (a partner deleting another's key).
-    pub async fn revoke(&self, key_id: &str) -> Result<()> {
+    pub async fn revoke(&self, key_id: impl AsRef<str>) -> Result<()> {
         self.client
-            .send_unit(Req::delete(format!("/api-keys/{}", seg(key_id))))
+            .send_unit(Req::delete(format!("/api-keys/{}", seg(key_id.as_ref()))))
             .await
     }
 }

@@ -20,11 +20,11 @@ impl Auth {
     /// well-formed email (no account enumeration). Sent without credentials.
     ///
     /// Errors: 400 `invalid_body`; 429 `rate_limited` (10/min per IP).
-    pub async fn signin(&self, email: &str) -> Result<()> {
+    pub async fn signin(&self, email: impl AsRef<str>) -> Result<()> {
         self.client
             .send_unit(
                 Req::post("/auth/signin")
-                    .json(json!({ "email": email }))
+                    .json(json!({ "email": email.as_ref() }))
                     .no_auth(),
             )
             .await

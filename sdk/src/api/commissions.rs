@@ -47,10 +47,13 @@ impl Commissions {
     ///
     /// Errors: 404 `not_found`; 409 `holdback_active` (body has `matureAt`, `holdbackDays`);
     /// 409 `not_approvable`.
-    pub async fn approve(&self, id: &str) -> Result<Commission> {
+    pub async fn approve(&self, id: impl AsRef<str>) -> Result<Commission> {
         let b: CommissionBody = self
             .client
-            .send_json(Req::post(format!("/commissions/{}/approve", seg(id))))
+            .send_json(Req::post(format!(
+                "/commissions/{}/approve",
+                seg(id.as_ref())
+            )))
             .await?;
         Ok(b.commission)
     }
@@ -58,10 +61,13 @@ impl Commissions {
     /// `POST /commissions/:id/reverse` (admin) → the reversed commission.
     ///
     /// Errors: 404 `not_found`; 409 `not_reversible`.
-    pub async fn reverse(&self, id: &str) -> Result<Commission> {
+    pub async fn reverse(&self, id: impl AsRef<str>) -> Result<Commission> {
         let b: CommissionBody = self
             .client
-            .send_json(Req::post(format!("/commissions/{}/reverse", seg(id))))
+            .send_json(Req::post(format!(
+                "/commissions/{}/reverse",
+                seg(id.as_ref())
+            )))
             .await?;
         Ok(b.commission)
     }
@@ -312,10 +318,13 @@ impl Payouts {
     /// `POST /payouts/:id/confirm` (admin): pending → paid.
     ///
     /// Errors: 404 `payout_not_found`; 409 `not_confirmable`.
-    pub async fn confirm(&self, payout_id: &str) -> Result<Payout> {
+    pub async fn confirm(&self, payout_id: impl AsRef<str>) -> Result<Payout> {
         let b: PayoutBody = self
             .client
-            .send_json(Req::post(format!("/payouts/{}/confirm", seg(payout_id))))
+            .send_json(Req::post(format!(
+                "/payouts/{}/confirm",
+                seg(payout_id.as_ref())
+            )))
             .await?;
         Ok(b.payout)
     }
@@ -323,10 +332,13 @@ impl Payouts {
     /// `GET /partners/:id/payouts` (admin or the partner) → newest 200.
     ///
     /// Errors: 404; 401/403.
-    pub async fn list_for_partner(&self, partner_id: &str) -> Result<Vec<Payout>> {
+    pub async fn list_for_partner(&self, partner_id: impl AsRef<str>) -> Result<Vec<Payout>> {
         let b: PayoutsBody = self
             .client
-            .send_json(Req::get(format!("/partners/{}/payouts", seg(partner_id))))
+            .send_json(Req::get(format!(
+                "/partners/{}/payouts",
+                seg(partner_id.as_ref())
+            )))
             .await?;
         Ok(b.payouts)
     }

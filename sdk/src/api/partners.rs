@@ -48,9 +48,9 @@ impl Partners {
     /// `GET /partners/:id` (admin, or the partner itself).
     ///
     /// Errors: 404 `not_found`; 401/403.
-    pub async fn get(&self, id: &str) -> Result<Partner> {
+    pub async fn get(&self, id: impl AsRef<str>) -> Result<Partner> {
         self.client
-            .send_json(Req::get(format!("/partners/{}", seg(id))))
+            .send_json(Req::get(format!("/partners/{}", seg(id.as_ref()))))
             .await
     }
 
@@ -59,12 +59,12 @@ impl Partners {
     /// Errors: [`Error::Unsupported`] (`external-id`) before sending when the server lacks the
     /// extension (capabilities are refreshed via `GET /health` if none are known); 404
     /// `not_found`.
-    pub async fn by_external_id(&self, external_id: &str) -> Result<Partner> {
+    pub async fn by_external_id(&self, external_id: impl AsRef<str>) -> Result<Partner> {
         self.client.require_extension(Extension::ExternalId).await?;
         self.client
             .send_json(Req::get(format!(
                 "/partners/by-external-id/{}",
-                seg(external_id)
+                seg(external_id.as_ref())
             )))
             .await
     }
@@ -72,9 +72,9 @@ impl Partners {
     /// `POST /partners/:id/invite`: sends a new invite mail.
     ///
     /// Errors: 404 `not_found`; 409 `already_activated`.
-    pub async fn invite(&self, id: &str) -> Result<()> {
+    pub async fn invite(&self, id: impl AsRef<str>) -> Result<()> {
         self.client
-            .send_unit(Req::post(format!("/partners/{}/invite", seg(id))))
+            .send_unit(Req::post(format!("/partners/{}/invite", seg(id.as_ref()))))
             .await
     }
 
@@ -91,9 +91,12 @@ impl Partners {
     /// `POST /partners/:id/reinstate`.
     ///
     /// Errors: 404 `not_found`; 409 `not_revoked`.
-    pub async fn reinstate(&self, id: &str) -> Result<()> {
+    pub async fn reinstate(&self, id: impl AsRef<str>) -> Result<()> {
         self.client
-            .send_unit(Req::post(format!("/partners/{}/reinstate", seg(id))))
+            .send_unit(Req::post(format!(
+                "/partners/{}/reinstate",
+                seg(id.as_ref())
+            )))
             .await
     }
 }

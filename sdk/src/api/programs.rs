@@ -168,10 +168,13 @@ impl Partners {
     /// `GET /partners/:id/campaigns` (admin): every program with this partner's grant state.
     ///
     /// Errors: 404; 401/403.
-    pub async fn campaigns(&self, partner_id: &str) -> Result<Vec<ProgramGrant>> {
+    pub async fn campaigns(&self, partner_id: impl AsRef<str>) -> Result<Vec<ProgramGrant>> {
         let body: CampaignsBody = self
             .client
-            .send_json(Req::get(format!("/partners/{}/campaigns", seg(partner_id))))
+            .send_json(Req::get(format!(
+                "/partners/{}/campaigns",
+                seg(partner_id.as_ref())
+            )))
             .await?;
         Ok(body.campaigns)
     }
@@ -182,13 +185,13 @@ impl Partners {
     /// Errors: 404 `no_valid_campaigns`; 401/403.
     pub async fn grant_programs(
         &self,
-        partner_id: &str,
+        partner_id: impl AsRef<str>,
         program_ids: Vec<String>,
     ) -> Result<Vec<Value>> {
         let body: AddedBody = self
             .client
             .send_json(
-                Req::post(format!("/partners/{}/campaigns", seg(partner_id)))
+                Req::post(format!("/partners/{}/campaigns", seg(partner_id.as_ref())))
                     .json(json!({ "programIds": program_ids })),
             )
             .await?;
@@ -198,12 +201,16 @@ impl Partners {
     /// `DELETE /partners/:id/programs/:programId` (admin): removes a grant.
     ///
     /// Errors: 404 `grant_not_found`.
-    pub async fn revoke_program(&self, partner_id: &str, program_id: &str) -> Result<()> {
+    pub async fn revoke_program(
+        &self,
+        partner_id: impl AsRef<str>,
+        program_id: impl AsRef<str>,
+    ) -> Result<()> {
         self.client
             .send_unit(Req::delete(format!(
                 "/partners/{}/programs/{}",
-                seg(partner_id),
-                seg(program_id)
+                seg(partner_id.as_ref()),
+                seg(program_id.as_ref())
             )))
             .await
     }
@@ -213,13 +220,13 @@ impl Partners {
     /// Errors: 404; 401/403.
     pub async fn commission_snapshot(
         &self,
-        partner_id: &str,
+        partner_id: impl AsRef<str>,
     ) -> Result<Option<CommissionSnapshot>> {
         let body: SnapshotBody = self
             .client
             .send_json(Req::get(format!(
                 "/partners/{}/commission-snapshot",
-                seg(partner_id)
+                seg(partner_id.as_ref())
             )))
             .await?;
         Ok(body.snapshot)
@@ -231,7 +238,7 @@ impl Partners {
     /// Errors: 400 `invalid_body`; 404 `partner_not_found`.
     pub async fn set_commission_snapshot(
         &self,
-        partner_id: &str,
+        partner_id: impl AsRef<str>,
         input: &SnapshotInput,
     ) -> Result<CommissionSnapshot> {
         let body: SnapshotBody = self
@@ -239,7 +246,7 @@ impl Partners {
             .send_json(
                 Req::new(
                     http::Method::PUT,
-                    format!("/partners/{}/commission-snapshot", seg(partner_id)),
+                    format!("/partners/{}/commission-snapshot", seg(partner_id.as_ref())),
                 )
                 .json(to_value(input)?),
             )
@@ -253,11 +260,11 @@ impl Partners {
     }
 
     /// `DELETE /partners/:id/commission-snapshot` (admin): back to the programs' rules.
-    pub async fn delete_commission_snapshot(&self, partner_id: &str) -> Result<()> {
+    pub async fn delete_commission_snapshot(&self, partner_id: impl AsRef<str>) -> Result<()> {
         self.client
             .send_unit(Req::delete(format!(
                 "/partners/{}/commission-snapshot",
-                seg(partner_id)
+                seg(partner_id.as_ref())
             )))
             .await
     }

@@ -19,10 +19,13 @@ impl Links {
     /// `GET /partners/:id/links` (admin or the partner) → newest first.
     ///
     /// Errors: 404; 401/403.
-    pub async fn list(&self, partner_id: &str) -> Result<Vec<Link>> {
+    pub async fn list(&self, partner_id: impl AsRef<str>) -> Result<Vec<Link>> {
         let body: LinksBody = self
             .client
-            .send_json(Req::get(format!("/partners/{}/links", seg(partner_id))))
+            .send_json(Req::get(format!(
+                "/partners/{}/links",
+                seg(partner_id.as_ref())
+            )))
             .await?;
         Ok(body.links)
     }
@@ -109,18 +112,24 @@ impl Clicks {
     /// `POST /clicks/:id/flag` (admin): marks a click `manual` fraud.
     ///
     /// Errors: 404 `click_not_found`; 409 `already_flagged` (with `flag`).
-    pub async fn flag(&self, click_id: &str) -> Result<FlagResult> {
+    pub async fn flag(&self, click_id: impl AsRef<str>) -> Result<FlagResult> {
         self.client
-            .send_json(Req::post(format!("/clicks/{}/flag", seg(click_id))))
+            .send_json(Req::post(format!(
+                "/clicks/{}/flag",
+                seg(click_id.as_ref())
+            )))
             .await
     }
 
     /// `POST /clicks/:id/unflag` (admin): clears the flag and re-attributes affected events.
     ///
     /// Errors: 404 `click_not_found`; 409 `not_flagged`.
-    pub async fn unflag(&self, click_id: &str) -> Result<UnflagResult> {
+    pub async fn unflag(&self, click_id: impl AsRef<str>) -> Result<UnflagResult> {
         self.client
-            .send_json(Req::post(format!("/clicks/{}/unflag", seg(click_id))))
+            .send_json(Req::post(format!(
+                "/clicks/{}/unflag",
+                seg(click_id.as_ref())
+            )))
             .await
     }
 
@@ -209,7 +218,11 @@ impl Events {
     }
 
     /// Same as [`Client::identify`].
-    pub async fn identify(&self, cref: &str, user_id: &str) -> Result<IdentifyResult> {
+    pub async fn identify(
+        &self,
+        cref: impl AsRef<str>,
+        user_id: impl AsRef<str>,
+    ) -> Result<IdentifyResult> {
         self.client.identify(cref, user_id).await
     }
 }
@@ -241,10 +254,14 @@ impl Client {
     /// user's past events.
     ///
     /// Errors: 404 `click_not_found`; 400 `invalid_body`; 429 (120/min per IP).
-    pub async fn identify(&self, cref: &str, user_id: &str) -> Result<IdentifyResult> {
+    pub async fn identify(
+        &self,
+        cref: impl AsRef<str>,
+        user_id: impl AsRef<str>,
+    ) -> Result<IdentifyResult> {
         self.send_json(
             Req::post("/attribution/identify")
-                .json(json!({ "cref": cref, "userId": user_id }))
+                .json(json!({ "cref": cref.as_ref(), "userId": user_id.as_ref() }))
                 .no_auth(),
         )
         .await
