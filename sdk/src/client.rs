@@ -423,6 +423,11 @@ impl Client {
     /// `path` starts with `/` and may carry a `?query`. Errors: [`Error::Config`] when the
     /// result is not a valid URL.
     pub fn url_for(&self, path: &str) -> Result<Url> {
+        if path.contains("://") && !path.starts_with('/') {
+            return Err(Error::Config(format!(
+                "expected a route path such as /partners, got an absolute URL {path:?}"
+            )));
+        }
         let path = if path.starts_with('/') {
             path.to_string()
         } else {
@@ -862,6 +867,14 @@ mod tests {
         let c = client("https://app.example/api/t/acme", None).unwrap();
         assert_eq!(
             c.url_for("/partners").unwrap().as_str(),
+            "https://app.example/api/t/acme/partners"
+        );
+        assert!(matches!(
+            c.url_for("http://evil.example/x"),
+            Err(Error::Config(_))
+        ));
+        assert_eq!(
+            c.url_for("partners").unwrap().as_str(),
             "https://app.example/api/t/acme/partners"
         );
         // /api is never inserted.
