@@ -554,6 +554,11 @@ impl Client {
             headers.insert(name, v);
         }
         if let Some(k) = &idempotency_key {
+            if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+                return Err(Error::Config(
+                    "an idempotency key must be 1 to 255 printable ASCII characters".into(),
+                ));
+            }
             headers.insert(
                 "idempotency-key",
                 HeaderValue::from_str(k)
