@@ -449,67 +449,71 @@ fn reason_of(e: &openpartner::Error) -> String {
     e.to_string().replace(['\n', '\r'], " ")
 }
 
-/// Sends one row: existence check (by external id when the server supports it, else by
-/// email), then create; 409 `email_taken` / `external_id_taken` count as skipped.
+/// How many times one row is re-sent after a 429 whose wait was longer than the SDK's own
+/// retry cap (a fixed-window limit can ask for minutes). Each wait honours the server's
+/// `Retry-After` / reset hint, capped at [`MAX_RATE_LIMIT_WAIT`].
+const RATE_LIMIT_ROUNDS: u32 = 12;
+/// Longest single wait after a 429.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
+
+/// Sends one row with one request: `POST /partners` (with `externalId` when the server
+/// supports it). A 409 `email_taken` / `external_id_taken` means the partner exists and
+/// the row is skipped — this is what makes a re-run create nothing new, and it works
+/// against servers without the `external-id` extension (email is always unique). A
+/// create-first design costs one request per row (an existence check first would double
+/// the requests and burn the rate-limit budget); skipped rows carry no partner id in the
+/// report, only which key matched. A 429 is waited out (see [`RATE_LIMIT_ROUNDS`]) rather
+/// than reported as a failure; the SDK reuses the idempotency key on its own retries.
 async fn process_row(
     client: &openpartner::Client,
     row: &ImportRow,
     use_external_id: bool,
     send_invite: Option<bool>,
+    on_wait: &(dyn Fn(Duration) + Sync),
 ) -> Outcome {
     let partners = client.partners();
     let ext = row.external_id.as_deref().filter(|_| use_external_id);
-    // 1. Does it exist already?
-    let existing = match ext {
-        Some(ext) => match partners.by_external_id(ext).await {
-            Ok(p) => Ok(Some((p.id, "exists (same external_id)"))),
-            Err(e) if e.is_not_found() && !e.is_unsupported() => Ok(None),
-            Err(e) => Err(e),
-        },
-        None => match partners.list().email(&row.email).page_size(1).send().await {
-            Ok(page) => Ok(page
-                .items
-                .first()
-                .map(|p| (p.id.clone(), "exists (same email)"))),
-            Err(e) => Err(e),
-        },
-    };
-    match existing {
-        Ok(Some((id, why))) => {
-            return Outcome::for_row(row, Status::Skipped, Some(id), why.into());
+    let mut rounds = 0;
+    loop {
+        let mut req = partners.create(&row.email, &row.name);
+        if !row.metadata.is_empty() {
+            req = req.metadata(Value::Object(row.metadata.clone()));
         }
-        Ok(None) => {}
-        Err(e) => return Outcome::for_row(row, Status::Failed, None, reason_of(&e)),
-    }
-    // 2. Create.
-    let mut req = partners.create(&row.email, &row.name);
-    if !row.metadata.is_empty() {
-        req = req.metadata(Value::Object(row.metadata.clone()));
-    }
-    if let Some(send) = send_invite {
-        req = req.send_invite(send);
-    }
-    if let Some(ids) = &row.program_ids {
-        req = req.program_ids(ids.clone());
-    }
-    if let Some(ext) = ext {
-        req = req.external_id(ext);
-    }
-    match req.send().await {
-        Ok(created) => Outcome::for_row(
-            row,
-            Status::Created,
-            Some(created.partner.id),
-            String::new(),
-        ),
-        Err(e)
-            if e.is_conflict()
-                && matches!(e.code(), Some("email_taken") | Some("external_id_taken")) =>
-        {
-            let code = e.code().unwrap_or_default().to_string();
-            Outcome::for_row(row, Status::Skipped, None, format!("exists ({code})"))
+        if let Some(send) = send_invite {
+            req = req.send_invite(send);
         }
-        Err(e) => Outcome::for_row(row, Status::Failed, None, reason_of(&e)),
+        if let Some(ids) = &row.program_ids {
+            req = req.program_ids(ids.clone());
+        }
+        if let Some(ext) = ext {
+            req = req.external_id(ext);
+        }
+        return match req.send().await {
+            Ok(created) => Outcome::for_row(
+                row,
+                Status::Created,
+                Some(created.partner.id),
+                String::new(),
+            ),
+            Err(e)
+                if e.is_conflict()
+                    && matches!(e.code(), Some("email_taken") | Some("external_id_taken")) =>
+            {
+                let code = e.code().unwrap_or_default();
+                Outcome::for_row(row, Status::Skipped, None, format!("exists ({code})"))
+            }
+            Err(e) if e.is_rate_limited() && rounds < RATE_LIMIT_ROUNDS => {
+                rounds += 1;
+                let wait = e
+                    .retry_after()
+                    .unwrap_or(Duration::from_secs(1))
+                    .clamp(Duration::from_millis(100), MAX_RATE_LIMIT_WAIT);
+                on_wait(wait);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            Err(e) => Outcome::for_row(row, Status::Failed, None, reason_of(&e)),
+        };
     }
 }
 
@@ -625,10 +629,27 @@ where
     let send_invite = opts.send_invite;
     let client_ref = &client;
     let pb = progress.clone();
+    // Rate-limit waits: one stderr line per distinct wait when there is no progress bar.
+    let waiting_pb = progress.clone();
+    let announced = std::sync::atomic::AtomicU64::new(0);
+    let on_wait = move |wait: Duration| {
+        let secs = wait.as_secs().max(1);
+        let msg = format!("rate limited by the server: waiting {secs}s before retrying");
+        if waiting_pb.is_hidden() {
+            if announced.swap(secs, std::sync::atomic::Ordering::Relaxed) != secs {
+                output::info(&msg);
+            }
+        } else {
+            waiting_pb.set_message(msg);
+        }
+    };
+    let on_wait_ref: &(dyn Fn(Duration) + Sync) = &on_wait;
     let mut failed_so_far = 0u64;
     let mut outcomes: Vec<Outcome> = futures::stream::iter(validated.rows.iter())
         .take_until(Box::pin(stop))
-        .map(|row| async move { process_row(client_ref, row, use_external_id, send_invite).await })
+        .map(|row| async move {
+            process_row(client_ref, row, use_external_id, send_invite, on_wait_ref).await
+        })
         .buffer_unordered(concurrency)
         .inspect(|o| {
             pb.inc(1);

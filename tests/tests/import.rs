@@ -218,3 +218,38 @@ fn import_with_a_bad_key_fails_fast_with_exit_4() {
         .code(4);
     assert!(env.all_partners().is_empty());
 }
+
+/// A server that allows 10 requests per 2-second window: the import sends one request per
+/// row and waits out every 429 (fixed windows ask for waits longer than the SDK's own retry
+/// budget), so all 40 rows are created and none is reported as failed.
+#[test]
+fn import_waits_out_rate_limits_instead_of_failing_rows() {
+    let env = Env::start_with(|c| {
+        c.rate_limit = Some(openpartner_mock::RateLimit {
+            requests: 10,
+            window: std::time::Duration::from_secs(2),
+        });
+    });
+    let csv = env.config_dir.path().join("forty.csv");
+    let mut body = String::from("email,name,external_id\n");
+    for i in 0..40 {
+        body.push_str(&format!("rl{i}@example.com,Rate Limited {i},rl-{i}\n"));
+    }
+    std::fs::write(&csv, body).expect("write csv");
+
+    let out = env
+        .cli()
+        .args(["partners", "import", "--no-invite", "-o", "json"])
+        .arg(&csv)
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let s = summary(&out.stdout);
+    assert_eq!(s["created"], 40, "{s}");
+    assert_eq!(s["failed"], 0, "{s}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rate limited by the server"), "{stderr}");
+    assert_eq!(env.all_partners().len(), 40);
+}
