@@ -45,9 +45,9 @@ CREATE TABLE IF NOT EXISTS identities (
     click_id      TEXT NOT NULL,
     user_id       TEXT NOT NULL,
     created_at    TEXT NOT NULL,
-    UNIQUE (tenant_id, click_id, user_id)
+    -- one identity per (click, user); column order serves "clicks of a user" lookups
+    UNIQUE (tenant_id, user_id, click_id)
 );
-CREATE INDEX IF NOT EXISTS identities_user ON identities (tenant_id, user_id);
 CREATE INDEX IF NOT EXISTS identities_click ON identities (click_id);
 
 CREATE TABLE IF NOT EXISTS events (
