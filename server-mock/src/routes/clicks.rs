@@ -337,6 +337,143 @@ pub fn unflag_click(
     Ok(json!({"ok": true, "clickId": id, "reattributedEvents": count}))
 }
 
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+
+use crate::auth::{Auth, ClientIp, Scope};
+use crate::extract::{Json, QueryParams};
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Authenticated routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clicks", post(h_post_click))
+        .route("/admin/clicks/flagged", get(h_flagged))
+        .route("/clicks/{id}/flag", post(h_flag))
+        .route("/clicks/{id}/unflag", post(h_unflag))
+}
+
+/// Tenant routes that never read credentials: the click router.
+pub fn open_router() -> Router<AppState> {
+    Router::new().route("/r/{link_key}", get(h_route))
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName, max: usize) -> Option<String> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(max).collect())
+}
+
+async fn h_route(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    ip: Option<Extension<ClientIp>>,
+    headers: HeaderMap,
+    Path(link_key): Path<String>,
+) -> ApiResult<Response> {
+    let hit = Hit {
+        ip_hash: ip.map(|Extension(ClientIp(a))| crate::util::sha256_hex(a.to_string())),
+        user_agent: header_str(&headers, header::USER_AGENT, 2048),
+        referer: header_str(&headers, header::REFERER, 4096),
+    };
+    let now = st.now_iso();
+    let routed = st
+        .db
+        .call(move |c| route_click(c, &tenant.id, &link_key, &hit, &now))
+        .await?;
+    let mut resp = StatusCode::FOUND.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&routed.location) {
+        h.insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "_cref={}; Path=/; Max-Age=7776000; SameSite=Lax",
+        routed.click_id
+    )) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+async fn h_post_click(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    auth.require_scope(Scope::ClicksWrite)?;
+    let now = st.now_iso();
+    let (status, out) = st
+        .db
+        .call(move |c| post_click(c, &tenant.id, &body, &now))
+        .await?;
+    let code = if status == 201 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, axum::Json(out)))
+}
+
+async fn h_flagged(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    q: QueryParams,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin()?;
+    let limit = q.int_in("limit", 1, 500, 100)?;
+    let reason = match q.string("reason") {
+        None => None,
+        Some(r) if r == "velocity" || r == "manual" => Some(r),
+        Some(_) => {
+            return Err(ApiError::query_field(
+                "reason",
+                "Expected 'velocity' | 'manual'",
+            ))
+        }
+    };
+    let out = st
+        .db
+        .call(move |c| list_flagged(c, &tenant.id, reason.as_deref(), limit))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_flag(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin()?;
+    let out = st.db.call(move |c| flag_click(c, &tenant.id, &id)).await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_unflag(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin()?;
+    let now = st.clock.now();
+    let out = st
+        .db
+        .call(move |c| unflag_click(c, &tenant.id, &id, now))
+        .await?;
+    Ok(axum::Json(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

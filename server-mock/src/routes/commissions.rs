@@ -161,7 +161,7 @@ pub fn list(
     }
 }
 
-fn get(conn: &Connection, tenant: &str, id: &str) -> ApiResult<Option<Value>> {
+fn get_commission(conn: &Connection, tenant: &str, id: &str) -> ApiResult<Option<Value>> {
     Ok(conn
         .query_row(
             &format!(
@@ -178,7 +178,7 @@ fn get(conn: &Connection, tenant: &str, id: &str) -> ApiResult<Option<Value>> {
 /// `not_approvable`), emitting `commission.approved`.
 pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiResult<Value> {
     let tx = conn.transaction()?;
-    let c = get(&tx, tenant, id)?.ok_or_else(ApiError::not_found)?;
+    let c = get_commission(&tx, tenant, id)?.ok_or_else(ApiError::not_found)?;
     if let Some(m) = c["matureAt"].as_str() {
         if now < m {
             return Err(ApiError::conflict("holdback_active")
@@ -211,7 +211,7 @@ pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
         }),
         now,
     )?;
-    let out = get(&tx, tenant, id)?.ok_or_else(ApiError::internal)?;
+    let out = get_commission(&tx, tenant, id)?.ok_or_else(ApiError::internal)?;
     tx.commit()?;
     Ok(json!({ "commission": out }))
 }
@@ -220,7 +220,7 @@ pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
 /// `commission.reversed`.
 pub fn reverse(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiResult<Value> {
     let tx = conn.transaction()?;
-    let c = get(&tx, tenant, id)?.ok_or_else(ApiError::not_found)?;
+    let c = get_commission(&tx, tenant, id)?.ok_or_else(ApiError::not_found)?;
     if c["status"] != "accrued" && c["status"] != "approved" {
         return Err(ApiError::conflict("not_reversible")
             .detail("only accrued or approved commissions can be reversed"));
@@ -241,7 +241,7 @@ pub fn reverse(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
         }),
         now,
     )?;
-    let out = get(&tx, tenant, id)?.ok_or_else(ApiError::internal)?;
+    let out = get_commission(&tx, tenant, id)?.ok_or_else(ApiError::internal)?;
     tx.commit()?;
     Ok(json!({ "commission": out }))
 }
@@ -393,4 +393,135 @@ pub fn list_payouts(conn: &Connection, tenant: &str, partner_id: &str) -> ApiRes
     let rows = st.query_map(params![tenant, partner_id], payout_row)?;
     let payouts: Vec<Value> = rows.collect::<rusqlite::Result<_>>()?;
     Ok(json!({ "payouts": payouts }))
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::auth::{Auth, Scope};
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/commissions", get(h_list))
+        .route("/partners/{id}/commissions", get(h_partner_list))
+        .route("/commissions/{id}/approve", post(h_approve))
+        .route("/commissions/{id}/reverse", post(h_reverse))
+        .route("/payouts/run", post(h_run))
+        .route("/payouts/{id}/confirm", post(h_confirm))
+        .route("/partners/{id}/payouts", get(h_payouts))
+}
+
+type JsonOut = ApiResult<axum::Json<Value>>;
+
+async fn h_list(State(st): State<AppState>, tenant: Tenant, auth: Auth, q: QueryParams) -> JsonOut {
+    auth.require_scope(Scope::CommissionsRead)?;
+    let lq = parse_list_query(&q, st.ext(), true)?;
+    let out = st.db.call(move |c| list(c, &tenant.id, None, &lq)).await?;
+    Ok(axum::Json(out))
+}
+
+fn ensure_partner(c: &Connection, tenant: &str, id: &str) -> ApiResult<()> {
+    if crate::routes::programs::partner_exists(c, tenant, id)? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+async fn h_partner_list(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> JsonOut {
+    auth.require_scope_or_partner(Scope::CommissionsRead, &id)?;
+    let lq = parse_list_query(&q, st.ext(), false)?;
+    let out = st
+        .db
+        .call(move |c| {
+            ensure_partner(c, &tenant.id, &id)?;
+            list(c, &tenant.id, Some(&id), &lq)
+        })
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_approve(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| approve(c, &tenant.id, &id, &now))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_reverse(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| reverse(c, &tenant.id, &id, &now))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_run(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| run_payouts(c, &tenant.id, &now, true))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_confirm(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| confirm_payout(c, &tenant.id, &id, &now))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_payouts(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin_or_partner(&id)?;
+    let out = st
+        .db
+        .call(move |c| {
+            ensure_partner(c, &tenant.id, &id)?;
+            list_payouts(c, &tenant.id, &id)
+        })
+        .await?;
+    Ok(axum::Json(out))
 }

@@ -187,3 +187,88 @@ pub fn identify(
         json!({"ok": true, "identityId": id, "firstStitch": true, "backfilledAttributions": backfilled}),
     )
 }
+
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+use crate::auth::{Auth, Scope};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Authenticated routes: `POST /attribution/events`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/attribution/events", post(h_track))
+}
+
+/// Tenant routes that never read credentials: `POST|OPTIONS /attribution/identify`.
+pub fn open_router() -> Router<AppState> {
+    Router::new().route(
+        "/attribution/identify",
+        post(h_identify).options(h_identify_preflight),
+    )
+}
+
+async fn h_track(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_scope(Scope::EventsWrite)?;
+    let now = st.clock.now();
+    let ev = parse_event(&tenant.id, &body, now)?;
+    let out = st.db.call(move |c| track_event(c, &ev, now)).await?;
+    Ok(axum::Json(out))
+}
+
+fn cors(mut resp: Response, preflight: bool) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if preflight {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+    }
+    resp
+}
+
+/// Identify never reads `Authorization` or cookies (no `Auth` extractor here, and the
+/// route sits outside the authenticating group).
+async fn h_identify(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    body: Result<Json<Value>, ApiError>,
+) -> Response {
+    let result = async {
+        let Json(body) = body?;
+        let now = st.clock.now();
+        st.db
+            .call(move |c| identify(c, &tenant.id, &body, now))
+            .await
+    }
+    .await;
+    let resp = match result {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    };
+    cors(resp, false)
+}
+
+async fn h_identify_preflight() -> Response {
+    cors(StatusCode::NO_CONTENT.into_response(), true)
+}

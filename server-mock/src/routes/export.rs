@@ -267,3 +267,131 @@ pub fn all_rows(conn: &Connection, tenant: &str, table: &str) -> ApiResult<Vec<V
         after = last;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::auth::Auth;
+use crate::export::CsvRows;
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Routes of this module (admin only).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/export.json", get(h_all))
+        .route("/export/{target}", get(h_table))
+}
+
+fn attachment(resp: &mut Response, filename: &str, content_type: &'static str) {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+}
+
+struct StreamState {
+    st: AppState,
+    tenant: String,
+    table: &'static str,
+    csv: bool,
+    after: i64,
+    rows_sent: usize,
+    csv_rows: CsvRows,
+    done: bool,
+}
+
+async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, std::io::Error>, StreamState)> {
+    if s.done {
+        return None;
+    }
+    let (tenant, table, after) = (s.tenant.clone(), s.table, s.after);
+    let page =
+        s.st.db
+            .call(move |c| page(c, &tenant, table, after, PAGE))
+            .await;
+    let (rows, last) = match page {
+        Ok(p) => p,
+        Err(e) => {
+            s.done = true;
+            return Some((Err(std::io::Error::other(e.to_string())), s));
+        }
+    };
+    let mut out = Vec::new();
+    let short = (rows.len() as i64) < PAGE;
+    for r in &rows {
+        if s.csv {
+            out.extend(s.csv_rows.row(r));
+        } else {
+            out.push(if s.rows_sent == 0 { b'[' } else { b',' });
+            out.extend(Value::Object(r.clone()).to_string().into_bytes());
+        }
+        s.rows_sent += 1;
+    }
+    s.after = last;
+    if short {
+        s.done = true;
+        if !s.csv {
+            if s.rows_sent == 0 {
+                out.push(b'[');
+            }
+            out.push(b']');
+        }
+    }
+    Some((Ok(Bytes::from(out)), s))
+}
+
+async fn h_table(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(target): Path<String>,
+) -> ApiResult<Response> {
+    auth.require_admin()?;
+    let (table, csv) = parse_target(&target)?;
+    let state = StreamState {
+        st,
+        tenant: tenant.id,
+        table,
+        csv,
+        after: 0,
+        rows_sent: 0,
+        csv_rows: CsvRows::new(),
+        done: false,
+    };
+    let stream = futures::stream::unfold(state, next_chunk);
+    let mut resp = (StatusCode::OK, Body::from_stream(stream)).into_response();
+    let (name, ct) = if csv {
+        (format!("{table}.csv"), "text/csv; charset=utf-8")
+    } else {
+        (format!("{table}.json"), "application/json")
+    };
+    attachment(&mut resp, &name, ct);
+    Ok(resp)
+}
+
+async fn h_all(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> ApiResult<Response> {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| {
+            let mut tables = Map::new();
+            for t in TABLES {
+                tables.insert((*t).to_owned(), Value::Array(all_rows(c, &tenant.id, t)?));
+            }
+            Ok(json!({"exportedAt": now, "schemaVersion": 2, "tables": tables}))
+        })
+        .await?;
+    let mut resp = axum::Json(out).into_response();
+    attachment(&mut resp, "export.json", "application/json");
+    Ok(resp)
+}

@@ -176,6 +176,52 @@ pub fn create_link(
     Ok(row)
 }
 
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+
+use crate::auth::{Auth, Principal, Scope};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/partners/{id}/links", get(h_list).post(h_create))
+}
+
+async fn h_list(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin_or_partner(&id)?;
+    let out = st.db.call(move |c| list_links(c, &tenant.id, &id)).await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_create(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    auth.require_scope_or_partner(Scope::LinksWrite, &id)?;
+    let partner_principal = matches!(auth.principal, Principal::Partner { .. });
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| create_link(c, &tenant.id, &id, &body, partner_principal, &now))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

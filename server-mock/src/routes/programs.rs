@@ -664,3 +664,180 @@ pub fn delete_snapshot(conn: &Connection, tenant: &str, partner_id: &str) -> Api
     )?;
     Ok(json!({"ok": true}))
 }
+
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch};
+use axum::Router;
+
+use crate::auth::{Auth, Principal};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/programs", get(h_list).post(h_create))
+        .route("/programs/{id}", patch(h_patch))
+        .route("/me/programs", get(h_me))
+        .route(
+            "/partners/{id}/campaigns",
+            get(h_campaigns).post(h_add_campaigns),
+        )
+        .route(
+            "/partners/{id}/programs/{program_id}",
+            delete(h_remove_grant),
+        )
+        .route(
+            "/partners/{id}/commission-snapshot",
+            get(h_get_snapshot)
+                .put(h_put_snapshot)
+                .delete(h_delete_snapshot),
+        )
+}
+
+type JsonOut = ApiResult<axum::Json<Value>>;
+
+async fn h_list(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
+    auth.require_admin()?;
+    let rows = st.db.call(move |c| list_programs(c, &tenant.id)).await?;
+    Ok(axum::Json(json!({ "programs": rows })))
+}
+
+async fn h_create(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let row = st
+        .db
+        .call(move |c| create_program(c, &tenant.id, &body, &now))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(row)))
+}
+
+async fn h_patch(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let row = st
+        .db
+        .call(move |c| patch_program(c, &tenant.id, &id, &body, &now))
+        .await?;
+    Ok(axum::Json(row))
+}
+
+async fn h_me(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
+    let partner = match auth.require_authenticated()? {
+        Principal::Admin(_) => None,
+        Principal::Partner { partner_id, .. } => Some(partner_id.clone()),
+        _ => return Err(ApiError::forbidden()),
+    };
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| me_programs(c, &tenant.id, partner.as_deref(), &now))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_campaigns(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let out = st
+        .db
+        .call(move |c| list_campaigns(c, &tenant.id, &id))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_add_campaigns(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| add_campaigns(c, &tenant.id, &id, &body, &now))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+async fn h_remove_grant(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path((id, program_id)): Path<(String, String)>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let out = st
+        .db
+        .call(move |c| remove_grant(c, &tenant.id, &id, &program_id))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_get_snapshot(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin_or_partner(&id)?;
+    let out = st
+        .db
+        .call(move |c| get_snapshot(c, &tenant.id, &id))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_put_snapshot(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let input = parse_snapshot(&body, "")?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| put_snapshot(c, &tenant.id, &id, &input, &now))
+        .await?;
+    Ok(axum::Json(out))
+}
+
+async fn h_delete_snapshot(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> JsonOut {
+    auth.require_admin()?;
+    let out = st
+        .db
+        .call(move |c| delete_snapshot(c, &tenant.id, &id))
+        .await?;
+    Ok(axum::Json(out))
+}

@@ -1,0 +1,81 @@
+//! Keyset cursors (API.md §4): `cursor` = unpadded base64url of `"<ts ISO ms>|<id>"`
+//! (padded input accepted). Lists order by (ts DESC, id DESC), fetch `limit + 1` rows and
+//! continue with `WHERE (ts < ?c_ts OR (ts = ?c_ts AND id < ?c_id))`.
+
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::error::ApiError;
+
+/// A decoded cursor: the last row's sort timestamp and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The sort timestamp (stored ISO string).
+    pub ts: String,
+    /// The row id.
+    pub id: String,
+}
+
+/// Encodes `ts|id`.
+pub fn encode(ts: &str, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{ts}|{id}"))
+}
+
+/// Decodes a cursor; anything malformed → 400 `invalid_cursor`.
+pub fn decode(raw: &str) -> Result<Cursor, ApiError> {
+    let bad = || ApiError::bad_request("invalid_cursor").detail("cursor is malformed");
+    let bytes = if raw.ends_with('=') {
+        URL_SAFE.decode(raw)
+    } else {
+        URL_SAFE_NO_PAD.decode(raw)
+    }
+    .map_err(|_| bad())?;
+    let s = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (ts, id) = s.split_once('|').ok_or_else(bad)?;
+    if id.is_empty() || crate::util::parse_ts(ts).is_none() {
+        return Err(bad());
+    }
+    Ok(Cursor {
+        ts: ts.to_owned(),
+        id: id.to_owned(),
+    })
+}
+
+/// Splits a `limit + 1` fetch into the page and its `nextCursor`.
+pub fn page<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    key: impl Fn(&T) -> (String, String),
+) -> (Vec<T>, Option<String>) {
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(|r| {
+            let (ts, id) = key(r);
+            encode(&ts, &id)
+        });
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_padding() {
+        let c = encode("2026-11-20T10:30:00.000Z", "01ABC");
+        assert!(!c.contains('='));
+        let d = decode(&c).unwrap();
+        assert_eq!(d.ts, "2026-11-20T10:30:00.000Z");
+        assert_eq!(d.id, "01ABC");
+        let padded = URL_SAFE.encode("2026-11-20T10:30:00.000Z|X");
+        assert_eq!(decode(&padded).unwrap().id, "X");
+        assert_eq!(decode("!!!").unwrap_err().code, "invalid_cursor");
+        assert_eq!(
+            decode(&URL_SAFE_NO_PAD.encode("nope|x")).unwrap_err().code,
+            "invalid_cursor"
+        );
+    }
+}
