@@ -431,12 +431,14 @@ pub fn rerun_user_events(
     Ok(out)
 }
 
-/// Unflag support: for every event of the users stitched to `click_id`, deletes the
-/// accrued commissions and then every attribution left without a commission, and re-runs
-/// attribution in time order. Attributions that still carry an approved, paid or reversed
-/// commission are kept, so the re-run sees them as existing and never pays twice.
-/// Returns `(reattributed events, runs)` where an event counts when its re-run wrote at
-/// least one attribution.
+/// Unflag support: re-attributes the events of every user stitched to `click_id`.
+///
+/// An event whose commissions are all still `accrued` (or that has none) is reset — its
+/// accrued commissions and its attributions are deleted — and attributed again, oldest
+/// first. An event that has an approved, paid or reversed commission is *settled*: it is
+/// left exactly as it is, so money already decided on is never paid twice nor silently
+/// re-split. Returns `(re-attributed events, runs)`, where an event counts when its re-run
+/// wrote at least one attribution.
 pub fn reattribute_click_users(
     conn: &Connection,
     tenant_id: &str,
@@ -452,20 +454,28 @@ pub fn reattribute_click_users(
     };
     let mut runs = Vec::new();
     for u in &users {
-        conn.execute(
-            "DELETE FROM commissions WHERE status = 'accrued' AND attribution_id IN (
-                SELECT a.id FROM attributions a JOIN events e ON e.id = a.event_id
-                WHERE e.tenant_id = ?1 AND e.user_id = ?2)",
-            params![tenant_id, u],
-        )?;
-        conn.execute(
-            "DELETE FROM attributions WHERE id IN (
-                SELECT a.id FROM attributions a JOIN events e ON e.id = a.event_id
-                WHERE e.tenant_id = ?1 AND e.user_id = ?2
-                  AND NOT EXISTS (SELECT 1 FROM commissions c WHERE c.attribution_id = a.id))",
-            params![tenant_id, u],
-        )?;
-        runs.extend(rerun_user_events(conn, tenant_id, u, now)?);
+        let events: Vec<String> = {
+            let mut st = conn.prepare_cached(
+                "SELECT e.id FROM events e WHERE e.tenant_id = ?1 AND e.user_id = ?2
+                   AND NOT EXISTS (SELECT 1 FROM attributions a JOIN commissions c ON c.attribution_id = a.id
+                                   WHERE a.event_id = e.id AND c.status <> 'accrued')
+                 ORDER BY e.ts, e.id",
+            )?;
+            let rows = st.query_map(params![tenant_id, u], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for e in &events {
+            conn.execute(
+                "DELETE FROM commissions WHERE attribution_id IN (SELECT id FROM attributions WHERE event_id = ?1)",
+                [e],
+            )?;
+            conn.execute("DELETE FROM attributions WHERE event_id = ?1", [e])?;
+        }
+        for e in &events {
+            if let Some(run) = attribute_stored_event(conn, e, now)? {
+                runs.push(run);
+            }
+        }
     }
     let count = runs.iter().filter(|r| r.new_attributions() > 0).count();
     Ok((count, runs))
