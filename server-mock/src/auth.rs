@@ -244,6 +244,23 @@ impl Auth {
     }
 }
 
+/// Guard for `/platform/*` (routes in the public group, which do not run
+/// [`resolve_auth`]): multi mode and `Authorization: Bearer <platform key>`, else 401
+/// `unauthorized` (admin keys included). In single mode callers answer 404
+/// `route_not_found` before calling this.
+pub fn require_platform(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    let ok = state.config.tenancy == crate::config::Tenancy::Multi
+        && match (bearer(headers), &state.config.platform_key) {
+            (Some(Ok(token)), Some(k)) => util::ct_eq(&token, k),
+            _ => false,
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
 /// Extracts the bearer token: `Some(Ok(token))`, `Some(Err(()))` for a present but
 /// unusable `Authorization` header, `None` when absent.
 fn bearer(headers: &HeaderMap) -> Option<Result<String, ()>> {

@@ -158,3 +158,58 @@ impl QueryParams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct B {
+        email: String,
+        n: Option<u32>,
+    }
+
+    fn detail(e: ApiError) -> serde_json::Value {
+        assert_eq!(e.code, "invalid_body");
+        e.more.detail.clone().unwrap_or_default()
+    }
+
+    #[test]
+    fn body_parsing_errors() {
+        let d = detail(parse_json_body::<B>(b"{", true).unwrap_err());
+        assert_eq!(d["formErrors"], serde_json::json!(["Malformed JSON"]));
+        let d = detail(parse_json_body::<B>(b"{}", true).unwrap_err());
+        assert_eq!(d["fieldErrors"]["email"], serde_json::json!(["Required"]));
+        let d = detail(parse_json_body::<B>(br#"{"email":"x","n":-1}"#, true).unwrap_err());
+        assert!(d["fieldErrors"]["n"].is_array());
+        let d = detail(parse_json_body::<B>(br#"{"email":"x"}"#, false).unwrap_err());
+        assert_eq!(d["formErrors"].as_array().map(Vec::len), Some(1));
+        let d = detail(parse_json_body::<B>(br#""str""#, true).unwrap_err());
+        assert_eq!(d["formErrors"].as_array().map(Vec::len), Some(1));
+        // empty body = {} regardless of content type
+        assert!(parse_json_body::<serde_json::Value>(b"", false).is_ok());
+        assert_eq!(
+            parse_json_body::<B>(br#"{"email":"x","extra":true}"#, true)
+                .map(|b| b.email)
+                .ok(),
+            Some("x".to_owned())
+        );
+    }
+
+    #[test]
+    fn content_types() {
+        let ok = |s: &str| {
+            is_json_content_type(Some(
+                &axum::http::HeaderValue::from_str(s)
+                    .unwrap_or(axum::http::HeaderValue::from_static("x")),
+            ))
+        };
+        assert!(ok("application/json"));
+        assert!(ok("Application/JSON; charset=UTF-8"));
+        assert!(!ok("text/plain"));
+        assert!(!ok("application/jsonp"));
+        assert!(!is_json_content_type(None));
+    }
+}

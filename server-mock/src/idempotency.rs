@@ -122,13 +122,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let mut hasher_input = Vec::with_capacity(bytes.len() + path_q.len() + 8);
-    hasher_input.extend_from_slice(parts.method.as_str().as_bytes());
-    hasher_input.push(b'\n');
-    hasher_input.extend_from_slice(path_q.as_bytes());
-    hasher_input.push(b'\n');
-    hasher_input.extend_from_slice(&bytes);
-    let hash = util::sha256_hex(&hasher_input);
+    let hash = request_hash(parts.method.as_str(), &path_q, &bytes);
 
     let now = state.clock.now();
     let now_iso = util::fmt_ts(now);
@@ -274,6 +268,18 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     guard.armed = false;
     drop(guard);
     Response::from_parts(rparts, Body::from(rbytes))
+}
+
+/// The stored request fingerprint: SHA-256 hex of `METHOD \n path[?query] \n body`
+/// (path after tenant-prefix stripping).
+pub fn request_hash(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let mut input = Vec::with_capacity(body.len() + path_and_query.len() + 8);
+    input.extend_from_slice(method.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(path_and_query.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(body);
+    util::sha256_hex(&input)
 }
 
 /// Clears in-flight records left by a previous process (called at start-up).

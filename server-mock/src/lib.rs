@@ -135,6 +135,15 @@ impl Drop for RunningServer {
 /// Errors: the database cannot be opened or migrated, a `--tenant` slug is invalid, or the
 /// address cannot be bound.
 pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
+    spawn_with_routes(config, axum::Router::new()).await
+}
+
+/// [`spawn`] with `extra` routes merged into the authenticated route group (they get the
+/// tenant, auth, rate-limit and idempotency layers). Meant for tests and embedding.
+pub async fn spawn_with_routes(
+    config: Config,
+    extra: axum::Router<AppState>,
+) -> anyhow::Result<RunningServer> {
     let db = db::Db::open(&config.db)?;
     let now = util::fmt_ts(config.clock.now());
     db.with_blocking(|c| -> anyhow::Result<()> {
@@ -162,7 +171,7 @@ pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
         limits: limits.clone(),
         base_url: Arc::from(base_url.as_str()),
     };
-    let app = routes::build(state.clone());
+    let app = routes::build_with(state.clone(), extra);
     let svc = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), middleware::outer))
         .layer(from_fn_with_state(state.clone(), tenancy::resolve_tenant))

@@ -30,6 +30,7 @@ pub const IMPLEMENTED_EXTENSIONS: &[&str] = &[
     "external-id",
     "ip-allowlist",
     "commission-filters",
+    "login-links",
 ];
 
 /// The advertised list for this configuration (empty with `--no-extensions`;

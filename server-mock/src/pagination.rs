@@ -62,6 +62,35 @@ pub fn page<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_cursor_roundtrips(ms in 0i64..4_000_000_000_000i64, id in "[0-9A-Za-z_|-]{1,40}") {
+            let ts = crate::util::fmt_ts(chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default());
+            let c = decode(&encode(&ts, &id)).expect("decodes");
+            prop_assert_eq!(c.ts, ts);
+            prop_assert_eq!(c.id, id);
+        }
+
+        #[test]
+        fn garbage_never_panics(s in ".{0,64}") {
+            let _ = decode(&s);
+        }
+    }
+
+    #[test]
+    fn page_splits_at_limit() {
+        let rows: Vec<(String, String)> = (0..5)
+            .map(|i| ("2026-01-01T00:00:00.000Z".to_owned(), format!("id{i}")))
+            .collect();
+        let (p, next) = page(rows.clone(), 4, |r| r.clone());
+        assert_eq!(p.len(), 4);
+        assert_eq!(decode(&next.expect("next")).expect("cursor").id, "id3");
+        let (p, next) = page(rows, 5, |r| r.clone());
+        assert_eq!(p.len(), 5);
+        assert!(next.is_none());
+    }
 
     #[test]
     fn roundtrip_and_padding() {

@@ -41,6 +41,10 @@ pub const ROUTE_LIMITS: &[(&str, &str, u32)] = &[
     ("POST", "/attribution/identify", 120),
 ];
 
+/// Named budgets checked from handlers with [`RateLimits::check_named`]:
+/// (name, requests per minute). Keys are chosen by the caller (e.g. the tenant id).
+pub const NAMED_LIMITS: &[(&str, u32)] = &[("login-links", 30)];
+
 struct Limiter {
     limit: u32,
     window: Duration,
@@ -102,6 +106,7 @@ struct Decision {
 pub struct RateLimits {
     global: Option<Limiter>,
     routes: Vec<(Method, &'static str, Limiter)>,
+    named: Vec<(&'static str, Limiter)>,
 }
 
 impl RateLimits {
@@ -122,9 +127,39 @@ impl RateLimits {
         } else {
             Vec::new()
         };
+        let named = NAMED_LIMITS
+            .iter()
+            .filter_map(|(name, n)| {
+                let l = Limiter::new(RateLimit {
+                    requests: *n,
+                    window: Duration::from_secs(60),
+                })?;
+                Some((*name, l))
+            })
+            .collect();
         RateLimits {
             global: global.and_then(Limiter::new),
             routes,
+            named,
+        }
+    }
+
+    /// Checks the named budget `name` (see [`NAMED_LIMITS`]) for `key`; over budget →
+    /// `Err(429 rate_limited)` with `Retry-After`. Unknown names always pass.
+    pub fn check_named(&self, name: &str, key: &str) -> Result<(), ApiError> {
+        let Some((_, l)) = self.named.iter().find(|(n, _)| *n == name) else {
+            return Ok(());
+        };
+        let d = l.check(key);
+        if d.allowed {
+            Ok(())
+        } else {
+            Err(
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited").header(
+                    axum::http::header::RETRY_AFTER,
+                    &ceil_secs(d.retry_after).max(1).to_string(),
+                ),
+            )
         }
     }
 
@@ -139,6 +174,9 @@ impl RateLimits {
             g.inner.retain_recent();
         }
         for (_, _, l) in &self.routes {
+            l.inner.retain_recent();
+        }
+        for (_, l) in &self.named {
             l.inner.retain_recent();
         }
     }

@@ -210,3 +210,32 @@ pub fn ensure_tenants(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(is_valid_slug("acme"));
+        assert!(is_valid_slug("acme-2"));
+        for bad in ["", "Acme", "a_b", "a/b", "default", "platform", "api"] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(
+            split_prefix("/t/acme/partners"),
+            Some(("acme", "/partners".to_owned()))
+        );
+        assert_eq!(
+            split_prefix("/api/t/acme/partners/x"),
+            Some(("acme", "/partners/x".to_owned()))
+        );
+        assert_eq!(split_prefix("/t/acme"), Some(("acme", "/".to_owned())));
+        assert_eq!(split_prefix("/partners"), None);
+        assert_eq!(split_prefix("/tx/acme"), None);
+    }
+}

@@ -5,9 +5,15 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// A fresh bare ULID (26 chars), the id format of every row.
+/// A fresh bare ULID (26 chars), the id format of every row. Ids are monotonic within
+/// the process (a shared `ulid::Generator`), so rows created in the same millisecond
+/// still sort by creation under the `(createdAt desc, id desc)` keyset order.
 pub fn new_id() -> String {
-    ulid::Ulid::new().to_string()
+    static GEN: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+    let mut g = GEN.lock().unwrap_or_else(|e| e.into_inner());
+    g.generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 /// Formats a timestamp the way the API and the database store it:
@@ -74,4 +80,56 @@ pub fn is_valid_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_have_the_documented_shapes() {
+        let k = new_api_key();
+        assert!(k.starts_with("op_") && k.len() == 51);
+        assert!(k[3..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert_eq!(key_prefix(&k).len(), 8);
+        assert!(new_session_token().starts_with("ops_") && new_session_token().len() == 52);
+        assert!(new_magic_token().starts_with("opml_") && new_magic_token().len() == 53);
+        assert_ne!(new_api_key(), new_api_key());
+    }
+
+    #[test]
+    fn ids_are_monotonic() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|i| i.len() == 26));
+    }
+
+    #[test]
+    fn timestamps_sort_and_parse() {
+        let t = chrono::DateTime::from_timestamp_millis(1_795_000_000_123).expect("ts");
+        let s = fmt_ts(t);
+        assert_eq!(s, "2026-11-18T11:06:40.123Z");
+        assert_eq!(parse_ts(&s), Some(t));
+        assert_eq!(parse_ts("2026-11-18T12:06:40.123+01:00"), Some(t));
+        assert!(parse_ts("nope").is_none());
+    }
+
+    #[test]
+    fn email_and_ct_eq() {
+        for ok in ["a@b.co", "first.last+tag@sub.example.com"] {
+            assert!(is_valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a@b.co.", "a b@c.co", "a@b..co",
+        ] {
+            assert!(!is_valid_email(bad), "{bad}");
+        }
+        assert!(ct_eq("abc", "abc"));
+        assert!(!ct_eq("abc", "abd"));
+        assert!(!ct_eq("abc", "abcd"));
+    }
 }

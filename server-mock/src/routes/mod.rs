@@ -28,6 +28,7 @@ pub mod events;
 pub mod export;
 pub mod health;
 pub mod links;
+pub mod login_links;
 pub mod partners;
 pub mod programs;
 
@@ -51,6 +52,7 @@ pub fn authenticated() -> Router<AppState> {
         .merge(commissions::router())
         .merge(analytics::router())
         .merge(export::router())
+        .merge(login_links::router())
 }
 
 /// Tenant routes that never read credentials.
@@ -62,7 +64,13 @@ pub fn tenant_open() -> Router<AppState> {
 
 /// The complete router with every layer, ready to serve.
 pub fn build(state: AppState) -> Router {
+    build_with(state, Router::new())
+}
+
+/// [`build`] plus `extra` routes merged into the authenticated group (tests, embedding).
+pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
     let authed = authenticated()
+        .merge(extra)
         .route_layer(from_fn_with_state(
             state.clone(),
             crate::idempotency::idempotency,
