@@ -133,8 +133,7 @@ pub fn list(
         args.push(Sql::Text(u.clone()));
     }
     if let Some(c) = &q.cursor {
-        wh.push("(c.accrued_at < ? OR (c.accrued_at = ? AND c.id < ?))".into());
-        args.push(Sql::Text(c.ts.clone()));
+        wh.push("(c.accrued_at, c.id) < (?, ?)".into());
         args.push(Sql::Text(c.ts.clone()));
         args.push(Sql::Text(c.id.clone()));
     }
