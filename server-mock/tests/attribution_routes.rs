@@ -763,3 +763,16 @@ async fn multi_tenant_router_and_isolation() {
         .await;
     assert_eq!(err(&identify), (400, json!("tenant_slug_missing")));
 }
+
+#[tokio::test]
+async fn identify_is_limited_to_120_per_minute_per_ip() {
+    let t = T::new().await;
+    for i in 0..120 {
+        let r = t.identify("nope", "u").await;
+        assert_eq!(r.status, 404, "request {i}");
+    }
+    let r = t.identify("nope", "u").await;
+    assert_eq!((r.status, r.body["error"].clone()), (429, json!("rate_limited")));
+    // other routes are not affected by identify's budget
+    assert_eq!(t.get("/programs").await.status, 200);
+}

@@ -332,7 +332,7 @@ async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, std::io::Error>
             out.extend(s.csv_rows.row(r));
         } else {
             out.push(if s.rows_sent == 0 { b'[' } else { b',' });
-            out.extend(Value::Object(r.clone()).to_string().into_bytes());
+            out.extend(serde_json::to_vec(r).unwrap_or_default());
         }
         s.rows_sent += 1;
     }
