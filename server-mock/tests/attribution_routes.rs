@@ -772,7 +772,10 @@ async fn identify_is_limited_to_120_per_minute_per_ip() {
         assert_eq!(r.status, 404, "request {i}");
     }
     let r = t.identify("nope", "u").await;
-    assert_eq!((r.status, r.body["error"].clone()), (429, json!("rate_limited")));
+    assert_eq!(
+        (r.status, r.body["error"].clone()),
+        (429, json!("rate_limited"))
+    );
     // other routes are not affected by identify's budget
     assert_eq!(t.get("/programs").await.status, 200);
 }
