@@ -495,6 +495,17 @@ async fn click_router_post_clicks_and_identify() {
             .as_u16(),
         404
     );
+    // a non-ASCII destination is sent percent-encoded
+    let uni = t
+        .program(json!({"destinationUrl": "https://shop.example.com/café"}))
+        .await;
+    t.link(&p, &uni, "unicode").await;
+    let r = t.http.get(t.url("/r/unicode")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("https://shop.example.com/caf%C3%A9?cref="));
     let nf = t.req(Method::GET, "/r/nope", None, None).await;
     assert_eq!(err(&nf), (404, json!("link_not_found")));
 
