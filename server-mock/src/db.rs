@@ -19,8 +19,13 @@ use rusqlite::Connection;
 use crate::error::ApiError;
 
 /// Ordered migrations: (name, SQL).
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_core", include_str!("../migrations/0001_core.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", include_str!("../migrations/0001_core.sql")),
+    (
+        "0002_attribution",
+        include_str!("../migrations/0002_attribution.sql"),
+    ),
+];
 
 /// Handle to the database (cheap to clone).
 #[derive(Clone)]

@@ -19,6 +19,10 @@
 //! - [`events`] — `events::emit` records webhook events in the `outbox` table.
 //! - [`mail`] — dev mailbox; [`pagination`] — keyset cursors; [`util`] — ids, times,
 //!   secrets; [`clock`] — injectable clock.
+//! - Attribution half (see `ATTRIBUTION.md`): [`engine`] — the pure §3.4 engine;
+//!   [`rules`] — commission sub-rules; [`attribution`] — runs the engine over stored events
+//!   (events, identify backfill, unflag, seed); [`export`] — §3.8 CSV rendering;
+//!   [`seed`] — `--seed demo|commissions:N`.
 //! - [`routes`] — one module per resource, each `pub fn router() -> Router<AppState>`,
 //!   merged in `routes/mod.rs` into the public / authenticated / tenant-open groups.
 //!
@@ -44,12 +48,15 @@
 // Row tuples read from rusqlite are spelled out where they are used.
 #![allow(clippy::type_complexity)]
 
+pub mod attribution;
 pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod idempotency;
 pub mod mail;
@@ -57,6 +64,8 @@ pub mod middleware;
 pub mod pagination;
 pub mod ratelimit;
 pub mod routes;
+pub mod rules;
+pub mod seed;
 pub mod state;
 pub mod tenancy;
 pub mod util;

@@ -58,6 +58,12 @@ struct Args {
     /// Disable every \[EXT\] behaviour and the OpenPartner-Extensions header.
     #[arg(long, env = "OPENPARTNER_MOCK_NO_EXTENSIONS")]
     no_extensions: bool,
+    /// Fill the database at start: `demo` (a realistic sandbox: programs, hundreds of
+    /// partners, links, clicks, identities, months of events, commissions in every status,
+    /// a payout run) or `commissions:N` (N bulk commissions for benchmarks). Skipped for a
+    /// tenant that already has programs.
+    #[arg(long, env = "OPENPARTNER_MOCK_SEED")]
+    seed: Option<String>,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -115,6 +121,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(spec) = args.seed {
+        if let Err(e) = run_seed(&server, &spec).await {
+            eprintln!("error: seeding failed: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", server.base_url);
@@ -130,6 +142,38 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Seeds every tenant of the server (the default tenant in single mode, each `--tenant`
+/// in multi mode) that has no programs yet.
+async fn run_seed(server: &openpartner_mock::RunningServer, spec: &str) -> anyhow::Result<()> {
+    let state = server.state().clone();
+    let spec = spec.to_owned();
+    tokio::task::spawn_blocking(move || {
+        state.db.with_blocking(|c| -> anyhow::Result<()> {
+            let tenants: Vec<String> = {
+                let mut st = c.prepare("SELECT id FROM tenants ORDER BY created_at, id")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for t in tenants {
+                let has: bool = c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM programs WHERE tenant_id = ?1)",
+                    [&t],
+                    |r| r.get(0),
+                )?;
+                if has {
+                    tracing::info!(tenant = %t, "seed skipped: the tenant already has programs");
+                    continue;
+                }
+                let started = std::time::Instant::now();
+                let report = openpartner_mock::seed::run(c, &t, &spec, state.clock.now())?;
+                tracing::info!(tenant = %t, ?report, elapsed = ?started.elapsed(), "seeded");
+            }
+            Ok(())
+        })
+    })
+    .await?
 }
 
 async fn wait_for_signal() {

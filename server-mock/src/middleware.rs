@@ -29,6 +29,7 @@ pub const IMPLEMENTED_EXTENSIONS: &[&str] = &[
     "idempotency",
     "external-id",
     "ip-allowlist",
+    "commission-filters",
     "login-links",
 ];
 

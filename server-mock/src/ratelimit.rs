@@ -38,6 +38,7 @@ type Keyed =
 pub const ROUTE_LIMITS: &[(&str, &str, u32)] = &[
     ("POST", "/auth/signin", 10),
     ("POST", "/auth/magic/verify", 30),
+    ("POST", "/attribution/identify", 120),
 ];
 
 /// Named budgets checked from handlers with [`RateLimits::check_named`]:

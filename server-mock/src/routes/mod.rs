@@ -18,12 +18,19 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::state::AppState;
 
 pub mod admins;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
+pub mod clicks;
+pub mod commissions;
 pub mod dev;
+pub mod events;
+pub mod export;
 pub mod health;
+pub mod links;
 pub mod login_links;
 pub mod partners;
+pub mod programs;
 
 /// Routes that need neither a tenant nor a credential.
 pub fn public() -> Router<AppState> {
@@ -38,12 +45,21 @@ pub fn authenticated() -> Router<AppState> {
         .merge(partners::router())
         .merge(api_keys::router())
         .merge(admins::router())
+        .merge(programs::router())
+        .merge(links::router())
+        .merge(clicks::router())
+        .merge(events::router())
+        .merge(commissions::router())
+        .merge(analytics::router())
+        .merge(export::router())
         .merge(login_links::router())
 }
 
 /// Tenant routes that never read credentials.
 pub fn tenant_open() -> Router<AppState> {
     Router::new()
+        .merge(clicks::open_router())
+        .merge(events::open_router())
 }
 
 /// The complete router with every layer, ready to serve.

@@ -188,6 +188,8 @@ struct CreateBody {
     program_ids: Option<Vec<String>>,
     #[serde(default)]
     external_id: Option<String>,
+    #[serde(default)]
+    commission_snapshot: Option<Value>,
 }
 
 async fn create(
@@ -222,6 +224,13 @@ async fn create(
         }
     }
     v.finish_body()?;
+    let snapshot = match &body.commission_snapshot {
+        None | Some(Value::Null) => None,
+        Some(s) => Some(crate::routes::programs::parse_snapshot(
+            s,
+            "commissionSnapshot.",
+        )?),
+    };
     let send_invite = body.send_invite.unwrap_or(true);
     let program_ids = body.program_ids;
 
@@ -304,6 +313,9 @@ async fn create(
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![format!("pc_{}", util::new_id()), tenant.id, id, pid, source, now],
                 )?;
+            }
+            if let Some(s) = &snapshot {
+                crate::routes::programs::put_snapshot(&tx, &tenant.id, &id, s, &now)?;
             }
             let partner = load_partner(&tx, &tenant.id, &id)?.ok_or_else(ApiError::internal)?;
             if send_invite {
