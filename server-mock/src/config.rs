@@ -140,6 +140,10 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Idempotency record lifetime (24 h).
     pub idempotency_ttl: Duration,
+    /// Simulated network latency added before every request is handled (`--latency`;
+    /// `None` = none). Loopback has no round trip, so client-concurrency benchmarks use it
+    /// to model a real deployment (see BENCHMARKS.md).
+    pub latency: Option<Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -161,6 +165,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limit", &self.rate_limit)
             .field("route_limits", &self.route_limits)
             .field("extensions", &self.extensions)
+            .field("latency", &self.latency)
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +190,7 @@ impl Default for Config {
             magic_link_ttl: Duration::from_secs(15 * 60),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             idempotency_ttl: Duration::from_secs(24 * 3600),
+            latency: None,
         }
     }
 }

@@ -64,6 +64,11 @@ struct Args {
     /// tenant that already has programs.
     #[arg(long, env = "OPENPARTNER_MOCK_SEED")]
     seed: Option<String>,
+    /// Simulated network latency added to every request, in milliseconds (0 = none).
+    /// Loopback has no round trip; benchmarks of client concurrency use this to model a
+    /// real deployment.
+    #[arg(long, env = "OPENPARTNER_MOCK_LATENCY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    latency_ms: u64,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -112,6 +117,7 @@ async fn main() -> ExitCode {
         trusted_proxies: args.trusted_proxies.unwrap_or_default(),
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
+        latency: (args.latency_ms > 0).then(|| std::time::Duration::from_millis(args.latency_ms)),
         ..Config::default()
     };
     let server = match openpartner_mock::spawn(config).await {

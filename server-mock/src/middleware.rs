@@ -103,6 +103,9 @@ pub async fn outer(State(state): State<AppState>, mut req: Request, next: Next) 
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
 
+    if let Some(latency) = state.config.latency {
+        tokio::time::sleep(latency).await;
+    }
     let mut resp = next.run(req).await;
     resp = safety_net(resp);
     tracing::debug!(%method, %path, status = resp.status().as_u16(), request_id = %rid, "request");

@@ -145,3 +145,17 @@ async fn panics_become_internal_error_without_leaking() {
     let r = send(http.get(format!("{}/boom", srv.base_url))).await;
     r.assert_err(500, "internal_error");
 }
+
+/// `--latency-ms`: every request waits the configured time before it is handled.
+#[tokio::test]
+async fn simulated_latency_delays_every_request() {
+    let slow = start_with(|c| c.latency = Some(std::time::Duration::from_millis(150))).await;
+    let started = std::time::Instant::now();
+    slow.get("/health", None).await.assert_status(200);
+    slow.get("/partners", Some(ADMIN)).await.assert_status(200);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+}
