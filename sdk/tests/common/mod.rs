@@ -1,0 +1,94 @@
+//! Shared helpers for the wiremock tests (included with `mod common;`).
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use openpartner::{Client, Credentials, RetryPolicy};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+
+pub const ADMIN_KEY: &str = "op_0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A fast, deterministic retry policy for tests (1 ms backoff steps, no jitter).
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+        .no_jitter()
+}
+
+pub fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .base_url(server.uri())
+        .credentials(Credentials::admin_key(ADMIN_KEY))
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+pub fn tenant_client(server: &MockServer, tenant: &str) -> Client {
+    Client::builder()
+        .base_url(server.uri())
+        .tenant(tenant)
+        .credentials(Credentials::admin_key(ADMIN_KEY))
+        .retry(fast_retry())
+        .build()
+        .unwrap()
+}
+
+/// Responds with `status` and `body`, echoing the request's `X-Request-Id` and advertising
+/// `extensions` when given.
+pub struct Echo {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub extensions: Option<&'static str>,
+}
+
+impl Respond for Echo {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut t = ResponseTemplate::new(self.status).set_body_json(self.body.clone());
+        if let Some(rid) = req.headers.get("x-request-id") {
+            t = t.insert_header("x-request-id", rid.to_str().unwrap_or_default());
+        }
+        if let Some(e) = self.extensions {
+            t = t.insert_header("openpartner-extensions", e);
+        }
+        t
+    }
+}
+
+pub fn echo(status: u16, body: serde_json::Value) -> Echo {
+    Echo {
+        status,
+        body,
+        extensions: None,
+    }
+}
+
+pub fn echo_ext(status: u16, body: serde_json::Value, ext: &'static str) -> Echo {
+    Echo {
+        status,
+        body,
+        extensions: Some(ext),
+    }
+}
+
+pub fn header<'a>(r: &'a Request, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub fn body_json(r: &Request) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+pub fn partner_json(id: &str, email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "tenantId": "01J0000000DEFAULTTENANT0000", "email": email, "name": "Ada",
+        "externalId": null, "stripeConnectAccountId": null, "metadata": {},
+        "createdAt": "2026-11-20T10:30:00.000Z", "updatedAt": "2026-11-20T10:30:00.000Z",
+        "activatedAt": null, "revokedAt": null, "revokeReason": null
+    })
+}
+
+pub async fn requests(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.unwrap_or_default()
+}

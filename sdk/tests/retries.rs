@@ -1,0 +1,385 @@
+//! Retry behaviour of the executor, against wiremock.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use openpartner::{Client, Credentials, Error, RetryPolicy};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn mount_failures_then_ok(
+    server: &MockServer,
+    m: &str,
+    p: &str,
+    fail: Echo,
+    times: u64,
+    ok: Echo,
+) {
+    Mock::given(method(m))
+        .and(path(p))
+        .respond_with(fail)
+        .up_to_n_times(times)
+        .mount(server)
+        .await;
+    Mock::given(method(m))
+        .and(path(p))
+        .respond_with(ok)
+        .mount(server)
+        .await;
+}
+
+fn all_same<'a>(reqs: &'a [wiremock::Request], name: &str) -> &'a str {
+    let first = header(&reqs[0], name).unwrap();
+    for r in reqs {
+        assert_eq!(
+            header(r, name),
+            Some(first),
+            "{name} differs across attempts"
+        );
+    }
+    first
+}
+
+#[tokio::test]
+async fn get_retries_503_with_same_request_id() {
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "GET",
+        "/partners/p1",
+        echo(503, json!({"error":"unavailable"})),
+        2,
+        echo(200, partner_json("p1", "a@b.c")),
+    )
+    .await;
+    let p = client(&server).partners().get("p1").await.unwrap();
+    assert_eq!(p.id, "p1");
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 3);
+    all_same(&reqs, "x-request-id");
+}
+
+#[tokio::test]
+async fn gives_up_after_max_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/partners/p1"))
+        .respond_with(echo(502, json!({"error":"bad_gateway"})))
+        .mount(&server)
+        .await;
+    let err = client(&server).partners().get("p1").await.unwrap_err();
+    assert_eq!(err.status(), Some(502));
+    assert_eq!(requests(&server).await.len(), 4, "1 attempt + 3 retries");
+}
+
+#[tokio::test]
+async fn post_not_resent_after_503_without_idempotency_extension() {
+    let server = MockServer::start().await;
+    // The 503 itself says "no extensions" (no header): never resend a POST that may have arrived.
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/partners",
+        echo(503, json!({"error":"unavailable"})),
+        1,
+        echo(201, json!({})),
+    )
+    .await;
+    let err = client(&server)
+        .partners()
+        .create("a@b.c", "A")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn post_resent_after_503_with_idempotency_extension_same_key() {
+    let server = MockServer::start().await;
+    let mut row = partner_json("p1", "a@b.c");
+    row["invited"] = json!(true);
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/partners",
+        echo_ext(503, json!({"error":"unavailable"}), "idempotency"),
+        2,
+        echo_ext(201, row, "idempotency"),
+    )
+    .await;
+    let created = client(&server)
+        .partners()
+        .create("a@b.c", "A")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.partner.id, "p1");
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 3);
+    let key = all_same(&reqs, "idempotency-key");
+    assert_eq!(key.len(), 26);
+    all_same(&reqs, "x-request-id");
+    for r in &reqs {
+        assert_eq!(body_json(r), json!({"email":"a@b.c","name":"A"}));
+    }
+}
+
+#[tokio::test]
+async fn post_resent_after_429_even_without_extension() {
+    let server = MockServer::start().await;
+    let mut row = partner_json("p1", "a@b.c");
+    row["invited"] = json!(true);
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/partners",
+        echo(429, json!({"error":"rate_limited"})),
+        1,
+        echo(201, row),
+    )
+    .await;
+    client(&server)
+        .partners()
+        .create("a@b.c", "A")
+        .idempotency_key("k-1")
+        .send()
+        .await
+        .unwrap();
+    let reqs = requests(&server).await;
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(all_same(&reqs, "idempotency-key"), "k-1");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/admins"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(json!({"error":"rate_limited"}))
+                .insert_header("retry-after", "1"),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/admins"))
+        .respond_with(echo(200, json!({"admins":[]})))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let start = Instant::now();
+    let admins = c.admins().list().await.unwrap();
+    let elapsed = start.elapsed();
+    assert!(admins.is_empty());
+    assert!(
+        elapsed >= Duration::from_millis(950),
+        "waited only {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "waited {elapsed:?}");
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_beyond_cap_gives_up_with_the_429() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/admins"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_json(json!({"error":"rate_limited"}))
+                .insert_header("retry-after", "120"),
+        )
+        .mount(&server)
+        .await;
+    let start = Instant::now();
+    let err = client(&server).admins().list().await.unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(err.is_rate_limited());
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn no_retry_on_final_4xx() {
+    for status in [400u16, 401, 403, 404, 409, 422] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/admins"))
+            .respond_with(echo(status, json!({"error":"x"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/admins"))
+            .respond_with(echo(status, json!({"error":"x"})))
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        assert_eq!(c.admins().list().await.unwrap_err().status(), Some(status));
+        assert_eq!(
+            c.admins().create("a@b.c", "A").await.unwrap_err().status(),
+            Some(status)
+        );
+        assert_eq!(
+            requests(&server).await.len(),
+            2,
+            "status {status} must not be retried"
+        );
+    }
+}
+
+#[tokio::test]
+async fn get_500_and_408_are_retried_but_post_500_is_not() {
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "GET",
+        "/admins",
+        echo(500, json!({"error":"internal_error"})),
+        1,
+        echo(200, json!({"admins":[]})),
+    )
+    .await;
+    let c = client(&server);
+    c.admins().list().await.unwrap();
+    assert_eq!(requests(&server).await.len(), 2);
+
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "GET",
+        "/admins",
+        echo(408, json!({"error":"timeout"})),
+        1,
+        echo(200, json!({"admins":[]})),
+    )
+    .await;
+    client(&server).admins().list().await.unwrap();
+    assert_eq!(requests(&server).await.len(), 2);
+
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/admins",
+        echo_ext(500, json!({"error":"internal_error"}), "rate-limit-headers"),
+        1,
+        echo(201, json!({})),
+    )
+    .await;
+    let err = client(&server)
+        .admins()
+        .create("a@b.c", "A")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn unauthenticated_post_is_not_resent_after_503_even_with_extension() {
+    // Idempotency keys are ignored on /auth/*: a resend would not be deduplicated.
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/auth/signin",
+        echo_ext(503, json!({"error":"x"}), "idempotency"),
+        1,
+        echo(200, json!({"ok":true})),
+    )
+    .await;
+    let err = client(&server).auth().signin("a@b.c").await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn retry_none_disables_retries() {
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "GET",
+        "/admins",
+        echo(503, json!({"error":"x"})),
+        1,
+        echo(200, json!({"admins":[]})),
+    )
+    .await;
+    let c = Client::builder()
+        .base_url(server.uri())
+        .credentials(Credentials::admin_key(ADMIN_KEY))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    assert_eq!(c.admins().list().await.unwrap_err().status(), Some(503));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_not_sent_transport_error() {
+    // Bind then drop a listener to get a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let c = Client::builder()
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(fast_retry().max_retries(2))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let err = c.health().await.unwrap_err();
+    match &err {
+        Error::Transport {
+            may_have_been_sent,
+            request_id,
+            message,
+        } => {
+            assert!(!may_have_been_sent, "{message}");
+            assert!(request_id.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn timeout_after_sending_is_reported() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/admins"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({}))
+                .set_delay(Duration::from_millis(500)),
+        )
+        .mount(&server)
+        .await;
+    let c = Client::builder()
+        .base_url(server.uri())
+        .credentials(Credentials::admin_key(ADMIN_KEY))
+        .timeout(Duration::from_millis(100))
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let err = c.admins().create("a@b.c", "A").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                may_have_been_sent: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A POST that may have arrived on a server without `idempotency` is not resent.
+    assert_eq!(requests(&server).await.len(), 1);
+}
