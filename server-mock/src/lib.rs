@@ -1,1 +1,205 @@
-//! Stateful reference server for the OpenPartner API.
+//! `openpartner-mock`: the stateful reference server of the OpenPartner partner-program
+//! API (`API.md`), on axum + tokio + SQLite.
+//!
+//! # Map
+//! - [`spawn`] / [`RunningServer`] — start in-process (tests use port 0, `:memory:`).
+//! - [`config`] — [`Config`], [`Tenancy`], [`RateLimit`] and flag parsers.
+//! - [`state`] — [`AppState`] (db, config, clock, mailer, rate limiters, base URL).
+//! - [`db`] — the SQLite handle ([`db::Db::call`]) and ordered migrations
+//!   (`server-mock/migrations/NNNN_*.sql`, listed in [`db::MIGRATIONS`]).
+//! - [`error`] — [`ApiError`] (`{"error","detail"?}`) and [`error::Validation`].
+//! - [`extract`] — [`extract::Json`] / [`extract::QueryParams`] with the API's rejections.
+//! - [`tenancy`] — tenant resolution before routing, [`tenancy::Tenant`] extractor.
+//! - [`auth`] — credential resolution, [`auth::Principal`], guards on [`auth::Auth`]
+//!   (`require_admin`, `require_scope`, `require_admin_or_partner`, …), sessions and
+//!   magic links.
+//! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — [EXT]
+//!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
+//!   header, error safety net, fallbacks.
+//! - [`events`] — `events::emit` records webhook events in the `outbox` table.
+//! - [`mail`] — dev mailbox; [`pagination`] — keyset cursors; [`util`] — ids, times,
+//!   secrets; [`clock`] — injectable clock.
+//! - [`routes`] — one module per resource, each `pub fn router() -> Router<AppState>`,
+//!   merged in `routes/mod.rs` into the public / authenticated / tenant-open groups.
+//!
+//! # Request pipeline
+//! `middleware::outer` (request id, client IP, extensions header, error safety net) →
+//! `tenancy::resolve_tenant` (URI rewrite) → router (`CatchPanic`, body limit) → group
+//! layers (`require_tenant` → `resolve_auth` → `rate_limit` → `idempotency`) → handler.
+//!
+//! # Adding a resource
+//! Write `routes/<name>.rs` with `pub fn router() -> Router<AppState>`, add one line in
+//! `routes::authenticated` (or `routes::tenant_open`), add `migrations/000N_<name>.sql`
+//! and list it in [`db::MIGRATIONS`]. Handlers take `State<AppState>`, `Tenant`, `Auth`,
+//! `extract::Json<T>` / `QueryParams`, call a guard first and return `ApiResult<_>`;
+//! writes happen in one `state.db.call(|c| { let tx = c.transaction()?; …; tx.commit()?; })`.
+
+// Row tuples read from rusqlite are spelled out where they are used.
+#![allow(clippy::type_complexity)]
+
+pub mod attribution;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod export;
+pub mod extract;
+pub mod idempotency;
+pub mod mail;
+pub mod middleware;
+pub mod pagination;
+pub mod ratelimit;
+pub mod routes;
+pub mod rules;
+pub mod seed;
+pub mod state;
+pub mod tenancy;
+pub mod util;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::middleware::from_fn_with_state;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+
+pub use clock::Clock;
+pub use config::{Config, RateLimit, Tenancy};
+pub use error::ApiError;
+pub use state::AppState;
+
+/// A server running in the background. Dropping it starts a graceful shutdown.
+pub struct RunningServer {
+    /// `http://<addr>`, without trailing slash.
+    pub base_url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    janitor: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// `<base_url>/t/<slug>` (multi mode).
+    pub fn tenant_url(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.base_url)
+    }
+
+    /// The server's shared state (database access for tests, clock, config).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The server's clock (advance a [`Clock::manual`] clock in tests).
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    /// Stops accepting connections and waits until in-flight requests are done.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.janitor.abort();
+    }
+}
+
+/// Opens the database, creates the configured tenants, binds `config.bind:config.port`
+/// and serves in a background task.
+///
+/// Errors: the database cannot be opened or migrated, a `--tenant` slug is invalid, or the
+/// address cannot be bound.
+pub async fn spawn(config: Config) -> anyhow::Result<RunningServer> {
+    spawn_with_routes(config, axum::Router::new()).await
+}
+
+/// [`spawn`] with `extra` routes merged into the authenticated route group (they get the
+/// tenant, auth, rate-limit and idempotency layers). Meant for tests and embedding.
+pub async fn spawn_with_routes(
+    config: Config,
+    extra: axum::Router<AppState>,
+) -> anyhow::Result<RunningServer> {
+    let db = db::Db::open(&config.db)?;
+    let now = util::fmt_ts(config.clock.now());
+    db.with_blocking(|c| -> anyhow::Result<()> {
+        tenancy::ensure_tenants(c, config.tenancy, &config.tenants, &now)?;
+        idempotency::clear_in_flight(c)?;
+        Ok(())
+    })?;
+    let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let portal = config
+        .portal_url
+        .clone()
+        .unwrap_or_else(|| base_url.clone());
+    let mailer = mail::Mailer::new(&portal, config.tenancy == Tenancy::Multi);
+    let limits = Arc::new(ratelimit::RateLimits::new(
+        config.rate_limit,
+        config.route_limits,
+    ));
+    let state = AppState {
+        db,
+        clock: config.clock.clone(),
+        config: Arc::new(config),
+        mailer,
+        limits: limits.clone(),
+        base_url: Arc::from(base_url.as_str()),
+    };
+    let app = routes::build_with(state.clone(), extra);
+    let svc = ServiceBuilder::new()
+        .layer(from_fn_with_state(state.clone(), middleware::outer))
+        .layer(from_fn_with_state(state.clone(), tenancy::resolve_tenant))
+        .service(app);
+    let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(svc);
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, make)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    let janitor = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.retain_recent();
+        }
+    });
+    Ok(RunningServer {
+        base_url,
+        addr,
+        state,
+        shutdown: Some(tx),
+        handle: Some(handle),
+        janitor,
+    })
+}

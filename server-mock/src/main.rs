@@ -1,1 +1,198 @@
-fn main() {}
+//! `openpartner-mock`: run the reference server.
+//!
+//! The first stdout line is always the base URL (e.g. `http://127.0.0.1:4100`); every
+//! other message goes to stderr. Every flag has an environment fallback.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use openpartner_mock::config::{parse_cidrs, parse_rate_limit, RateLimit};
+use openpartner_mock::{Config, Tenancy};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "openpartner-mock",
+    version,
+    about = "Stateful reference server for the OpenPartner API"
+)]
+struct Args {
+    /// TCP port (0 = pick a free port).
+    #[arg(long, env = "OPENPARTNER_MOCK_PORT", default_value_t = 4100)]
+    port: u16,
+    /// Bind address.
+    #[arg(long, env = "OPENPARTNER_MOCK_BIND", default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// SQLite database path, or ":memory:".
+    #[arg(long, env = "OPENPARTNER_MOCK_DB", default_value = "./sandbox.db")]
+    db: String,
+    /// Bootstrap admin key (any string), valid in every tenant. Required.
+    #[arg(long, env = "ADMIN_API_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// Platform key for /platform/* (multi mode).
+    #[arg(long, env = "PLATFORM_API_KEY", hide_env_values = true)]
+    platform_key: Option<String>,
+    /// single | multi.
+    #[arg(long, env = "OPENPARTNER_MOCK_TENANCY", default_value = "single")]
+    tenancy: Tenancy,
+    /// Tenant slug to create in multi mode (repeatable; env: comma-separated).
+    #[arg(
+        long = "tenant",
+        env = "OPENPARTNER_MOCK_TENANTS",
+        value_delimiter = ','
+    )]
+    tenants: Vec<String>,
+    /// Origin used in magic links (default: the server's own origin).
+    #[arg(long, env = "OPENPARTNER_MOCK_PORTAL_URL")]
+    portal_url: Option<String>,
+    /// Mark the session cookie Secure.
+    #[arg(long, env = "OPENPARTNER_MOCK_COOKIE_SECURE")]
+    cookie_secure: bool,
+    /// Proxies whose X-Forwarded-For is trusted: CIDR,CIDR,…
+    #[arg(long, env = "OPENPARTNER_MOCK_TRUSTED_PROXIES", value_parser = parse_cidrs_arg)]
+    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// Global rate limit, e.g. 600/300s, or off.
+    #[arg(long, env = "OPENPARTNER_MOCK_RATE_LIMIT", default_value = "600/300s", value_parser = parse_rate_limit_arg)]
+    rate_limit: RateLimitArg,
+    /// Disable every [EXT] behaviour and the OpenPartner-Extensions header.
+    #[arg(long, env = "OPENPARTNER_MOCK_NO_EXTENSIONS")]
+    no_extensions: bool,
+    /// Fill the database at start: `demo` (a realistic sandbox: programs, hundreds of
+    /// partners, links, clicks, identities, months of events, commissions in every status,
+    /// a payout run) or `commissions:N` (N bulk commissions for benchmarks). Skipped for a
+    /// tenant that already has programs.
+    #[arg(long, env = "OPENPARTNER_MOCK_SEED")]
+    seed: Option<String>,
+    /// Log filter (e.g. info, debug, openpartner_mock=trace).
+    #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
+    log: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RateLimitArg(Option<RateLimit>);
+
+fn parse_rate_limit_arg(s: &str) -> Result<RateLimitArg, String> {
+    parse_rate_limit(s).map(RateLimitArg)
+}
+
+fn parse_cidrs_arg(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    parse_cidrs(s)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let Some(admin_key) = args.admin_key.filter(|k| !k.trim().is_empty()) else {
+        eprintln!(
+            "error: no admin key. Start with --admin-key <KEY> or set ADMIN_API_KEY: \
+             without it nobody could create the first partner or API key."
+        );
+        return ExitCode::from(2);
+    };
+    let config = Config {
+        port: args.port,
+        bind: args.bind,
+        db: args.db,
+        admin_key: Some(admin_key),
+        platform_key: args.platform_key.filter(|k| !k.trim().is_empty()),
+        tenancy: args.tenancy,
+        tenants: args.tenants,
+        portal_url: args.portal_url,
+        cookie_secure: args.cookie_secure,
+        trusted_proxies: args.trusted_proxies.unwrap_or_default(),
+        rate_limit: args.rate_limit.0,
+        extensions: !args.no_extensions,
+        ..Config::default()
+    };
+    let server = match openpartner_mock::spawn(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(spec) = args.seed {
+        if let Err(e) = run_seed(&server, &spec).await {
+            eprintln!("error: seeding failed: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", server.base_url);
+        let _ = out.flush();
+    }
+    tracing::info!(base_url = %server.base_url, "openpartner-mock listening");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    match server.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error during shutdown: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Seeds every tenant of the server (the default tenant in single mode, each `--tenant`
+/// in multi mode) that has no programs yet.
+async fn run_seed(server: &openpartner_mock::RunningServer, spec: &str) -> anyhow::Result<()> {
+    let state = server.state().clone();
+    let spec = spec.to_owned();
+    tokio::task::spawn_blocking(move || {
+        state.db.with_blocking(|c| -> anyhow::Result<()> {
+            let tenants: Vec<String> = {
+                let mut st = c.prepare("SELECT id FROM tenants ORDER BY created_at, id")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for t in tenants {
+                let has: bool = c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM programs WHERE tenant_id = ?1)",
+                    [&t],
+                    |r| r.get(0),
+                )?;
+                if has {
+                    tracing::info!(tenant = %t, "seed skipped: the tenant already has programs");
+                    continue;
+                }
+                let started = std::time::Instant::now();
+                let report = openpartner_mock::seed::run(c, &t, &spec, state.clock.now())?;
+                tracing::info!(tenant = %t, ?report, elapsed = ?started.elapsed(), "seeded");
+            }
+            Ok(())
+        })
+    })
+    .await?
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,200 @@
+//! Server configuration ([`Config`]) and its small value types.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::clock::Clock;
+
+/// Single-tenant self-host or multi-tenant hosted mode (API.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tenancy {
+    /// One tenant, id `01J0000000DEFAULTTENANT0000`, slug `default`; `/t/…` → 404.
+    #[default]
+    Single,
+    /// Tenants addressed by `/t/<slug>/…` or `/api/t/<slug>/…`.
+    Multi,
+}
+
+impl FromStr for Tenancy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "single" => Ok(Tenancy::Single),
+            "multi" => Ok(Tenancy::Multi),
+            other => Err(format!(
+                "tenancy must be 'single' or 'multi', got '{other}'"
+            )),
+        }
+    }
+}
+
+/// A request budget: `requests` per `window` (`600/300s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window (≥ 1).
+    pub requests: u32,
+    /// Window length (≥ 1 s).
+    pub window: Duration,
+}
+
+impl Default for RateLimit {
+    /// The base API's 600 requests per 5 minutes.
+    fn default() -> Self {
+        RateLimit {
+            requests: 600,
+            window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Parses `--rate-limit`: `N/Ws` (also `N/Wm`, `N/Wh`, bare `N/W` = seconds) or `off`
+/// (→ `None`).
+pub fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let err = || format!("rate limit must look like 600/300s or 'off', got '{s}'");
+    let (n, w) = s.split_once('/').ok_or_else(err)?;
+    let requests: u32 = n.trim().parse().map_err(|_| err())?;
+    let w = w.trim();
+    let (num, mult) = if let Some(x) = w.strip_suffix('s') {
+        (x, 1)
+    } else if let Some(x) = w.strip_suffix('m') {
+        (x, 60)
+    } else if let Some(x) = w.strip_suffix('h') {
+        (x, 3600)
+    } else {
+        (w, 1)
+    };
+    let secs: u64 = num.trim().parse().map_err(|_| err())?;
+    if requests == 0 || secs == 0 {
+        return Err(err());
+    }
+    Ok(Some(RateLimit {
+        requests,
+        window: Duration::from_secs(secs * mult),
+    }))
+}
+
+/// Parses a comma-separated CIDR list; bare IPs become /32 or /128.
+pub fn parse_cidrs(s: &str) -> Result<Vec<IpNet>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(parse_ip_or_net)
+        .collect()
+}
+
+/// One IP or CIDR (v4 or v6).
+pub fn parse_ip_or_net(s: &str) -> Result<IpNet, String> {
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Ok(n.trunc());
+    }
+    s.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("'{s}' is not an IP address or CIDR"))
+}
+
+/// Everything the server needs to run. Build with [`Config::default`] or
+/// [`Config::for_tests`] and adjust the public fields.
+#[derive(Clone)]
+pub struct Config {
+    /// TCP port; 0 picks a free one.
+    pub port: u16,
+    /// Bind address (default 127.0.0.1).
+    pub bind: IpAddr,
+    /// SQLite path or `":memory:"`.
+    pub db: String,
+    /// Bootstrap admin key (`ADMIN_API_KEY`), valid in every tenant.
+    pub admin_key: Option<String>,
+    /// [EXT] Platform key for `/platform/*` (multi mode).
+    pub platform_key: Option<String>,
+    /// Single or multi tenant.
+    pub tenancy: Tenancy,
+    /// Tenant slugs created at start in multi mode.
+    pub tenants: Vec<String>,
+    /// Portal origin for magic links (default: the server's own origin).
+    pub portal_url: Option<String>,
+    /// Adds `Secure` to the session cookie.
+    pub cookie_secure: bool,
+    /// Proxies whose `X-Forwarded-For` is trusted (never by default).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Global budget; `None` = off. Per-route limits stay unless `route_limits` is false.
+    pub rate_limit: Option<RateLimit>,
+    /// Per-route limits (`/auth/signin` 10/min, `/auth/magic/verify` 30/min per IP).
+    pub route_limits: bool,
+    /// Enables the [EXT] behaviours and the `OpenPartner-Extensions` header.
+    pub extensions: bool,
+    /// Clock (tests inject [`Clock::manual`]).
+    pub clock: Clock,
+    /// Magic-link lifetime (15 min).
+    pub magic_link_ttl: Duration,
+    /// Session lifetime (30 days).
+    pub session_ttl: Duration,
+    /// Idempotency record lifetime (24 h).
+    pub idempotency_ttl: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("port", &self.port)
+            .field("bind", &self.bind)
+            .field("db", &self.db)
+            .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "platform_key",
+                &self.platform_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tenancy", &self.tenancy)
+            .field("tenants", &self.tenants)
+            .field("portal_url", &self.portal_url)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("rate_limit", &self.rate_limit)
+            .field("route_limits", &self.route_limits)
+            .field("extensions", &self.extensions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 0,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            db: ":memory:".into(),
+            admin_key: None,
+            platform_key: None,
+            tenancy: Tenancy::Single,
+            tenants: Vec::new(),
+            portal_url: None,
+            cookie_secure: false,
+            trusted_proxies: Vec::new(),
+            rate_limit: Some(RateLimit::default()),
+            route_limits: true,
+            extensions: true,
+            clock: Clock::system(),
+            magic_link_ttl: Duration::from_secs(15 * 60),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl Config {
+    /// In-memory, port 0, the given bootstrap admin key, global rate limit off, and a
+    /// manual clock (advance it through `config.clock`).
+    pub fn for_tests(admin_key: impl Into<String>) -> Self {
+        Config {
+            admin_key: Some(admin_key.into()),
+            rate_limit: None,
+            clock: Clock::manual(),
+            ..Config::default()
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! `GET /export/{Table}.{json|csv}` and `GET /export.json` (API.md §3.8).
+//!
+//! Rows are the API's camelCase shapes with every column present (absent values are
+//! `null`), money and weights as decimal strings, JSON columns (metadata, commission
+//! rules) as objects/arrays. Tables are read in pages of [`PAGE`] rows by rowid (insertion
+//! order) with the database lock released between pages, and streamed to the client, so a
+//! 1 000 000-row table neither sits in memory nor blocks other requests for long.
+
+use rusqlite::{params, Connection};
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::routes::commissions::payout_row;
+
+/// Rows fetched per database round-trip while streaming.
+pub const PAGE: i64 = 2000;
+
+/// The exportable tables, in `export.json` order.
+pub const TABLES: &[&str] = &[
+    "Partner",
+    "Program",
+    "PartnerProgram",
+    "Link",
+    "Click",
+    "Identity",
+    "Event",
+    "Attribution",
+    "Commission",
+    "Payout",
+];
+
+fn json_col(s: Option<String>) -> Value {
+    s.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+type Mapper = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>;
+
+/// `(select list + from, mapper)` of a table; the query gets `WHERE tenant_id = ?1 AND
+/// rowid > ?2 ORDER BY rowid LIMIT ?3` appended and must select `rowid` last.
+fn table_sql(table: &str) -> Option<(&'static str, Mapper)> {
+    Some(match table {
+        "Partner" => (
+            "SELECT id, tenant_id, email, name, external_id, stripe_connect_account_id, metadata, created_at,
+                    updated_at, activated_at, revoked_at, revoke_reason, rowid FROM partners",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "email": r.get::<_, String>(2)?,
+                    "name": r.get::<_, String>(3)?,
+                    "externalId": r.get::<_, Option<String>>(4)?,
+                    "stripeConnectAccountId": r.get::<_, Option<String>>(5)?,
+                    "metadata": json_col(r.get(6)?),
+                    "createdAt": r.get::<_, String>(7)?,
+                    "updatedAt": r.get::<_, String>(8)?,
+                    "activatedAt": r.get::<_, Option<String>>(9)?,
+                    "revokedAt": r.get::<_, Option<String>>(10)?,
+                    "revokeReason": r.get::<_, Option<String>>(11)?,
+                }))
+            },
+        ),
+        "Program" => (
+            "SELECT id, tenant_id, name, commission_rule, attribution_window_days, attribution_model,
+                    destination_url, deep_link_allowed_domains, holdback_days, starts_at, ends_at, created_at,
+                    rowid FROM programs",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "name": r.get::<_, String>(2)?,
+                    "commissionRule": json_col(r.get(3)?),
+                    "attributionWindowDays": r.get::<_, i64>(4)?,
+                    "attributionModel": r.get::<_, String>(5)?,
+                    "destinationUrl": r.get::<_, String>(6)?,
+                    "deepLinkAllowedDomains": r.get::<_, Option<String>>(7)?,
+                    "holdbackDays": r.get::<_, Option<i64>>(8)?,
+                    "startsAt": r.get::<_, Option<String>>(9)?,
+                    "endsAt": r.get::<_, Option<String>>(10)?,
+                    "createdAt": r.get::<_, String>(11)?,
+                }))
+            },
+        ),
+        "PartnerProgram" => (
+            "SELECT id, tenant_id, partner_id, program_id, grant_source, granted_at, rowid FROM partner_programs",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "partnerId": r.get::<_, String>(2)?,
+                    "programId": r.get::<_, String>(3)?,
+                    "grantSource": r.get::<_, String>(4)?,
+                    "grantedAt": r.get::<_, String>(5)?,
+                }))
+            },
+        ),
+        "Link" => (
+            "SELECT id, tenant_id, link_key, partner_id, program_id, destination_url, created_at, rowid FROM links",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "linkKey": r.get::<_, String>(2)?,
+                    "partnerId": r.get::<_, String>(3)?,
+                    "programId": r.get::<_, String>(4)?,
+                    "destinationUrl": r.get::<_, Option<String>>(5)?,
+                    "createdAt": r.get::<_, String>(6)?,
+                }))
+            },
+        ),
+        "Click" => (
+            "SELECT id, tenant_id, link_id, link_key, partner_id, program_id, landing_url, ip_hash, user_agent,
+                    referer, fraud_flag, ts, created_at, rowid FROM clicks",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "linkId": r.get::<_, String>(2)?,
+                    "linkKey": r.get::<_, String>(3)?,
+                    "partnerId": r.get::<_, String>(4)?,
+                    "programId": r.get::<_, String>(5)?,
+                    "landingUrl": r.get::<_, Option<String>>(6)?,
+                    "ipHash": r.get::<_, Option<String>>(7)?,
+                    "userAgent": r.get::<_, Option<String>>(8)?,
+                    "referer": r.get::<_, Option<String>>(9)?,
+                    "fraudFlag": r.get::<_, Option<String>>(10)?,
+                    "ts": r.get::<_, String>(11)?,
+                    "createdAt": r.get::<_, String>(12)?,
+                }))
+            },
+        ),
+        "Identity" => (
+            "SELECT id, tenant_id, click_id, user_id, created_at, rowid FROM identities",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "clickId": r.get::<_, String>(2)?,
+                    "userId": r.get::<_, String>(3)?,
+                    "createdAt": r.get::<_, String>(4)?,
+                }))
+            },
+        ),
+        "Event" => (
+            "SELECT id, tenant_id, user_id, type, value, currency, metadata, ts, created_at, rowid FROM events",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "userId": r.get::<_, String>(2)?,
+                    "type": r.get::<_, String>(3)?,
+                    "value": r.get::<_, String>(4)?,
+                    "currency": r.get::<_, String>(5)?,
+                    "metadata": json_col(r.get(6)?),
+                    "ts": r.get::<_, String>(7)?,
+                    "createdAt": r.get::<_, String>(8)?,
+                }))
+            },
+        ),
+        "Attribution" => (
+            "SELECT id, tenant_id, event_id, partner_id, program_id, click_id, model, weight, created_at, rowid
+             FROM attributions",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "eventId": r.get::<_, String>(2)?,
+                    "partnerId": r.get::<_, String>(3)?,
+                    "programId": r.get::<_, String>(4)?,
+                    "clickId": r.get::<_, String>(5)?,
+                    "model": r.get::<_, String>(6)?,
+                    "weight": r.get::<_, String>(7)?,
+                    "createdAt": r.get::<_, String>(8)?,
+                }))
+            },
+        ),
+        "Commission" => (
+            "SELECT id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status, holdback_days,
+                    accrued_at, mature_at, paid_at, payout_id, rowid FROM commissions",
+            |r| {
+                Ok(json!({
+                    "id": r.get::<_, String>(0)?,
+                    "tenantId": r.get::<_, String>(1)?,
+                    "attributionId": r.get::<_, String>(2)?,
+                    "partnerId": r.get::<_, String>(3)?,
+                    "programId": r.get::<_, Option<String>>(4)?,
+                    "amount": r.get::<_, String>(5)?,
+                    "currency": r.get::<_, String>(6)?,
+                    "status": r.get::<_, String>(7)?,
+                    "holdbackDays": r.get::<_, Option<i64>>(8)?,
+                    "accruedAt": r.get::<_, String>(9)?,
+                    "matureAt": r.get::<_, Option<String>>(10)?,
+                    "paidAt": r.get::<_, Option<String>>(11)?,
+                    "payoutId": r.get::<_, Option<String>>(12)?,
+                }))
+            },
+        ),
+        "Payout" => (
+            "SELECT id, tenant_id, partner_id, amount, currency, method, status, run_id, commission_count,
+                    created_at, completed_at, rowid FROM payouts",
+            payout_row,
+        ),
+        _ => return None,
+    })
+}
+
+/// True when `table` is exportable.
+pub fn is_table(table: &str) -> bool {
+    table_sql(table).is_some()
+}
+
+/// Splits `Table.fmt`; 404 `table_not_exportable` / 400 `unsupported_format`.
+pub fn parse_target(target: &str) -> ApiResult<(&'static str, bool)> {
+    let (table, fmt) = target.rsplit_once('.').unwrap_or((target, ""));
+    let Some(t) = TABLES.iter().find(|t| **t == table) else {
+        return Err(ApiError::not_found_code("table_not_exportable")
+            .detail(format!("exportable tables: {}", TABLES.join(", "))));
+    };
+    match fmt {
+        "json" => Ok((t, false)),
+        "csv" => Ok((t, true)),
+        _ => Err(ApiError::bad_request("unsupported_format").detail("use .json or .csv")),
+    }
+}
+
+/// One page of a table after `after_rowid`: `(rows, last rowid)`.
+pub fn page(
+    conn: &Connection,
+    tenant: &str,
+    table: &str,
+    after_rowid: i64,
+    limit: i64,
+) -> ApiResult<(Vec<Map<String, Value>>, i64)> {
+    let Some((sql, map)) = table_sql(table) else {
+        return Err(ApiError::not_found_code("table_not_exportable"));
+    };
+    let full = format!("{sql} WHERE tenant_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3");
+    let mut st = conn.prepare_cached(&full)?;
+    let mut rows = st.query(params![tenant, after_rowid, limit])?;
+    let mut out = Vec::new();
+    let mut last = after_rowid;
+    while let Some(r) = rows.next()? {
+        let n = r.as_ref().column_count();
+        last = r.get(n - 1)?;
+        out.push(obj(map(r)?));
+    }
+    Ok((out, last))
+}
+
+/// Every row of a table (for `GET /export.json`).
+pub fn all_rows(conn: &Connection, tenant: &str, table: &str) -> ApiResult<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let (rows, last) = page(conn, tenant, table, after, 10_000)?;
+        if rows.is_empty() {
+            return Ok(out);
+        }
+        out.extend(rows.into_iter().map(Value::Object));
+        after = last;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP handlers
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::auth::Auth;
+use crate::export::CsvRows;
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// Routes of this module (admin only).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/export.json", get(h_all))
+        .route("/export/{target}", get(h_table))
+}
+
+fn attachment(resp: &mut Response, filename: &str, content_type: &'static str) {
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+}
+
+struct StreamState {
+    st: AppState,
+    tenant: String,
+    table: &'static str,
+    csv: bool,
+    after: i64,
+    rows_sent: usize,
+    csv_rows: CsvRows,
+    done: bool,
+}
+
+async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, std::io::Error>, StreamState)> {
+    if s.done {
+        return None;
+    }
+    let (tenant, table, after) = (s.tenant.clone(), s.table, s.after);
+    let page =
+        s.st.db
+            .call(move |c| page(c, &tenant, table, after, PAGE))
+            .await;
+    let (rows, last) = match page {
+        Ok(p) => p,
+        Err(e) => {
+            s.done = true;
+            return Some((Err(std::io::Error::other(e.to_string())), s));
+        }
+    };
+    let mut out = Vec::new();
+    let short = (rows.len() as i64) < PAGE;
+    for r in &rows {
+        if s.csv {
+            out.extend(s.csv_rows.row(r));
+        } else {
+            out.push(if s.rows_sent == 0 { b'[' } else { b',' });
+            out.extend(Value::Object(r.clone()).to_string().into_bytes());
+        }
+        s.rows_sent += 1;
+    }
+    s.after = last;
+    if short {
+        s.done = true;
+        if !s.csv {
+            if s.rows_sent == 0 {
+                out.push(b'[');
+            }
+            out.push(b']');
+        }
+    }
+    Some((Ok(Bytes::from(out)), s))
+}
+
+async fn h_table(
+    State(st): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(target): Path<String>,
+) -> ApiResult<Response> {
+    auth.require_admin()?;
+    let (table, csv) = parse_target(&target)?;
+    let state = StreamState {
+        st,
+        tenant: tenant.id,
+        table,
+        csv,
+        after: 0,
+        rows_sent: 0,
+        csv_rows: CsvRows::new(),
+        done: false,
+    };
+    let stream = futures::stream::unfold(state, next_chunk);
+    let mut resp = (StatusCode::OK, Body::from_stream(stream)).into_response();
+    let (name, ct) = if csv {
+        (format!("{table}.csv"), "text/csv; charset=utf-8")
+    } else {
+        (format!("{table}.json"), "application/json")
+    };
+    attachment(&mut resp, &name, ct);
+    Ok(resp)
+}
+
+async fn h_all(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> ApiResult<Response> {
+    auth.require_admin()?;
+    let now = st.now_iso();
+    let out = st
+        .db
+        .call(move |c| {
+            let mut tables = Map::new();
+            for t in TABLES {
+                tables.insert((*t).to_owned(), Value::Array(all_rows(c, &tenant.id, t)?));
+            }
+            Ok(json!({"exportedAt": now, "schemaVersion": 2, "tables": tables}))
+        })
+        .await?;
+    let mut resp = axum::Json(out).into_response();
+    attachment(&mut resp, "export.json", "application/json");
+    Ok(resp)
+}

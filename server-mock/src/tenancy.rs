@@ -1,0 +1,241 @@
+//! Tenant resolution (API.md §1).
+//!
+//! [`resolve_tenant`] runs before routing (it wraps the whole router) and rewrites the URI:
+//! - single mode: every request belongs to the default tenant; `/t/…` and `/api/t/…`
+//!   answer 404 `route_not_found`;
+//! - multi mode: `/t/<slug>/…` and `/api/t/<slug>/…` resolve `<slug>` and strip the prefix;
+//!   `/r/<slug>/<linkKey>` (click router) resolves and becomes `/r/<linkKey>`. An unknown,
+//!   malformed or reserved slug answers **404 `route_not_found`** (a tenant that does not
+//!   exist is a route that does not exist; it also avoids telling reserved slugs apart).
+//!   Requests without a prefix carry no tenant; tenant routes then answer 400
+//!   `tenant_slug_missing` ([`require_tenant`], applied to the tenant route group only, so
+//!   `/health` and `/platform/*` work without one).
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::Uri;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rusqlite::OptionalExtension;
+
+use crate::config::Tenancy;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The default tenant's id (single mode).
+pub const DEFAULT_TENANT_ID: &str = "01J0000000DEFAULTTENANT0000";
+/// The default tenant's slug.
+pub const DEFAULT_TENANT_SLUG: &str = "default";
+/// Slugs that never resolve in multi mode.
+pub const RESERVED_SLUGS: &[&str] = &[
+    "default", "www", "api", "app", "admin", "signup", "login", "auth", "docs", "help", "support",
+    "status", "network", "static", "public", "platform",
+];
+
+/// The tenant a request belongs to (request extension; also an extractor that answers
+/// 400 `tenant_slug_missing` when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Tenant id.
+    pub id: String,
+    /// Tenant slug.
+    pub slug: String,
+}
+
+/// True for `[a-z0-9-]+` slugs (length 1–63) that are not reserved.
+pub fn is_valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 63
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !RESERVED_SLUGS.contains(&slug)
+}
+
+/// 400 `tenant_slug_missing`.
+pub fn tenant_slug_missing() -> ApiError {
+    ApiError::bad_request("tenant_slug_missing")
+        .detail("this server is multi-tenant: include /api/t/<slug> (or /t/<slug>) in the URL")
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Tenant {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _s: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Tenant>()
+            .cloned()
+            .ok_or_else(tenant_slug_missing)
+    }
+}
+
+/// Looks a tenant up by slug.
+pub fn find_by_slug(conn: &rusqlite::Connection, slug: &str) -> Result<Option<Tenant>, ApiError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, slug FROM tenants WHERE slug = ?1",
+            [slug],
+            |r| {
+                Ok(Tenant {
+                    id: r.get(0)?,
+                    slug: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Splits `path` into (slug, rest) for `/t/<slug>/rest` and `/api/t/<slug>/rest`.
+/// Returns `Some((slug, rest))` where rest starts with `/` (or is `/` when empty).
+fn split_prefix(path: &str) -> Option<(&str, String)> {
+    let after = path
+        .strip_prefix("/api/t/")
+        .or_else(|| path.strip_prefix("/t/"))?;
+    let (slug, rest) = match after.find('/') {
+        Some(i) => (&after[..i], after[i..].to_owned()),
+        None => (after, "/".to_owned()),
+    };
+    Some((slug, rest))
+}
+
+fn rewrite(req: &mut Request, new_path: &str) -> Result<(), ApiError> {
+    let pq = match req.uri().query() {
+        Some(q) => format!("{new_path}?{q}"),
+        None => new_path.to_owned(),
+    };
+    let uri: Uri = pq.parse().map_err(|_| ApiError::route_not_found())?;
+    *req.uri_mut() = uri;
+    Ok(())
+}
+
+/// Outer middleware: resolves the tenant and strips the prefix (see the module docs).
+pub async fn resolve_tenant(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match resolve(&state, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn resolve(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
+    let path = req.uri().path().to_owned();
+    let is_prefixed = path == "/t" || path == "/api/t" || split_prefix(&path).is_some();
+    match state.config.tenancy {
+        Tenancy::Single => {
+            if is_prefixed {
+                return Err(ApiError::route_not_found());
+            }
+            req.extensions_mut().insert(Tenant {
+                id: DEFAULT_TENANT_ID.into(),
+                slug: DEFAULT_TENANT_SLUG.into(),
+            });
+            Ok(())
+        }
+        Tenancy::Multi => {
+            // click router: /r/<slug>/<linkKey>
+            if let Some(rest) = path.strip_prefix("/r/") {
+                if let Some((slug, key)) = rest.split_once('/') {
+                    let tenant = lookup(state, slug).await?;
+                    let new_path = format!("/r/{key}");
+                    rewrite(req, &new_path)?;
+                    req.extensions_mut().insert(tenant);
+                }
+                return Ok(());
+            }
+            if path == "/t" || path == "/api/t" {
+                return Err(ApiError::route_not_found());
+            }
+            let Some((slug, rest)) = split_prefix(&path) else {
+                return Ok(());
+            };
+            let tenant = lookup(state, slug).await?;
+            rewrite(req, &rest)?;
+            req.extensions_mut().insert(tenant);
+            Ok(())
+        }
+    }
+}
+
+async fn lookup(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
+    if !is_valid_slug(slug) {
+        return Err(ApiError::route_not_found());
+    }
+    let slug = slug.to_owned();
+    state
+        .db
+        .call(move |c| find_by_slug(c, &slug))
+        .await?
+        .ok_or_else(ApiError::route_not_found)
+}
+
+/// Route-group middleware: tenant routes without a resolved tenant → 400
+/// `tenant_slug_missing` (authenticated or not).
+pub async fn require_tenant(req: Request, next: Next) -> Response {
+    if req.extensions().get::<Tenant>().is_none() {
+        return tenant_slug_missing().into_response();
+    }
+    next.run(req).await
+}
+
+/// Creates the default tenant (single mode) or the configured slugs (multi mode).
+pub fn ensure_tenants(
+    conn: &rusqlite::Connection,
+    tenancy: Tenancy,
+    slugs: &[String],
+    now_iso: &str,
+) -> anyhow::Result<()> {
+    match tenancy {
+        Tenancy::Single => {
+            conn.execute(
+                "INSERT OR IGNORE INTO tenants (id, slug, display_name, created_at) VALUES (?1, ?2, 'Default', ?3)",
+                rusqlite::params![DEFAULT_TENANT_ID, DEFAULT_TENANT_SLUG, now_iso],
+            )?;
+        }
+        Tenancy::Multi => {
+            for slug in slugs {
+                if !is_valid_slug(slug) {
+                    anyhow::bail!(
+                        "invalid tenant slug '{slug}': use [a-z0-9-]+ and avoid reserved slugs"
+                    );
+                }
+                conn.execute(
+                    "INSERT OR IGNORE INTO tenants (id, slug, display_name, created_at) VALUES (?1, ?2, ?2, ?3)",
+                    rusqlite::params![crate::util::new_id(), slug, now_iso],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(is_valid_slug("acme"));
+        assert!(is_valid_slug("acme-2"));
+        for bad in ["", "Acme", "a_b", "a/b", "default", "platform", "api"] {
+            assert!(!is_valid_slug(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(
+            split_prefix("/t/acme/partners"),
+            Some(("acme", "/partners".to_owned()))
+        );
+        assert_eq!(
+            split_prefix("/api/t/acme/partners/x"),
+            Some(("acme", "/partners/x".to_owned()))
+        );
+        assert_eq!(split_prefix("/t/acme"), Some(("acme", "/".to_owned())));
+        assert_eq!(split_prefix("/partners"), None);
+        assert_eq!(split_prefix("/tx/acme"), None);
+    }
+}

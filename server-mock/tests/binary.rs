@@ -1,0 +1,111 @@
+//! The `openpartner-mock` binary: first stdout line, refusal without an admin key,
+//! durability across `kill -9`, clean shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_openpartner-mock");
+
+fn start(db: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            db,
+            "--admin-key",
+            "bin-admin",
+            "--log",
+            "warn",
+        ])
+        .env_remove("ADMIN_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    (child, line.trim_end().to_owned())
+}
+
+#[test]
+fn refuses_to_start_without_admin_key() {
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--db", ":memory:"])
+        .env_remove("ADMIN_API_KEY")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--admin-key") && err.contains("ADMIN_API_KEY"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9_and_sigterm_is_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("sandbox.db");
+    let db = db.to_str().expect("utf8 path");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+
+    let (mut child, base) = start(db);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let port: u16 = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert_ne!(port, 0);
+    let r = http
+        .post(format!("{base}/partners"))
+        .bearer_auth("bin-admin")
+        .json(&serde_json::json!({"email": "durable@x.co", "name": "D", "sendInvite": false}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 201);
+    let id = r.json::<serde_json::Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+
+    let (mut child, base) = start(db);
+    let r = http
+        .get(format!("{base}/partners/{id}"))
+        .bearer_auth("bin-admin")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["email"], "durable@x.co");
+
+    // SIGTERM → clean exit 0
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut waited = 0;
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            assert!(st.success(), "{st:?}");
+            break;
+        }
+        waited += 1;
+        assert!(waited < 100, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,228 @@
+//! [EXT] Idempotency-Key: replay, reuse, in-flight, secrets, what is stored.
+
+use crate::common::*;
+use serde_json::{json, Value};
+
+fn post_with_key(
+    t: &T,
+    path: &str,
+    cred: &str,
+    key: &str,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    t.http
+        .post(t.url(path))
+        .bearer_auth(cred)
+        .header("idempotency-key", key)
+        .json(body)
+}
+
+#[tokio::test]
+async fn replay_returns_the_stored_response_once_created() {
+    let t = start().await;
+    let body = json!({"email": "a@x.co", "name": "A"});
+    let first = send(post_with_key(&t, "/partners", ADMIN, "k-1", &body)).await;
+    first.assert_status(201);
+    assert!(first.header("idempotent-replayed").is_none());
+    let second = send(post_with_key(&t, "/partners", ADMIN, "k-1", &body)).await;
+    assert_eq!(second.status, 201);
+    assert_eq!(second.header("idempotent-replayed"), Some("true"));
+    assert_eq!(second.body, first.body);
+    assert_eq!(t.sql_i64("SELECT COUNT(*) FROM partners", &[]), 1);
+    assert_eq!(t.mailbox().await.len(), 1, "one invite only");
+
+    // same key, different body → 422
+    let r = send(post_with_key(
+        &t,
+        "/partners",
+        ADMIN,
+        "k-1",
+        &json!({"email": "b@x.co", "name": "B"}),
+    ))
+    .await;
+    r.assert_err(422, "idempotency_key_reused");
+    // same key, other path → 422
+    let id = first.body["id"].as_str().expect("id");
+    let r = send(post_with_key(
+        &t,
+        &format!("/partners/{id}/invite"),
+        ADMIN,
+        "k-1",
+        &body,
+    ))
+    .await;
+    r.assert_err(422, "idempotency_key_reused");
+
+    // keys are per credential: another credential may reuse the string
+    let other = t.admin_key().await;
+    let r = send(post_with_key(
+        &t,
+        "/partners",
+        &other,
+        "k-1",
+        &json!({"email": "c@x.co", "name": "C"}),
+    ))
+    .await;
+    r.assert_status(201);
+    assert!(r.header("idempotent-replayed").is_none());
+}
+
+#[tokio::test]
+async fn client_errors_are_stored_but_conflicts_are_not() {
+    let t = start().await;
+    let bad = json!({"email": "nope", "name": "A"});
+    let r1 = send(post_with_key(&t, "/partners", ADMIN, "bad-1", &bad)).await;
+    r1.assert_err(400, "invalid_body");
+    let r2 = send(post_with_key(&t, "/partners", ADMIN, "bad-1", &bad)).await;
+    r2.assert_err(400, "invalid_body");
+    assert_eq!(r2.header("idempotent-replayed"), Some("true"));
+
+    t.partner("dup@x.co", false).await;
+    let dup = json!({"email": "dup@x.co", "name": "D"});
+    let r = send(post_with_key(&t, "/partners", ADMIN, "dup-1", &dup)).await;
+    r.assert_err(409, "email_taken");
+    let r = send(post_with_key(&t, "/partners", ADMIN, "dup-1", &dup)).await;
+    r.assert_err(409, "email_taken");
+    assert!(
+        r.header("idempotent-replayed").is_none(),
+        "409 is not stored"
+    );
+    // 403 is not stored either
+    let scoped = t.scoped_key(&["partners:read"]).await;
+    let body = json!({"email": "s@x.co", "name": "S"});
+    let r = send(post_with_key(&t, "/partners", &scoped, "s-1", &body)).await;
+    r.assert_err(403, "forbidden_scope");
+    assert_eq!(
+        t.sql_i64(
+            "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 's-1'",
+            &[]
+        ),
+        0
+    );
+}
+
+#[tokio::test]
+async fn secret_bearing_responses_are_not_replayed() {
+    let t = start().await;
+    let r1 = send(post_with_key(
+        &t,
+        "/api-keys",
+        ADMIN,
+        "key-1",
+        &json!({"label": "x"}),
+    ))
+    .await;
+    let first = r1.assert_status(201).clone();
+    let r2 = send(post_with_key(
+        &t,
+        "/api-keys",
+        ADMIN,
+        "key-1",
+        &json!({"label": "x"}),
+    ))
+    .await;
+    r2.assert_err(409, "idempotency_replay_unavailable");
+    assert_eq!(r2.body["detail"], json!({"id": first["id"]}));
+    assert_eq!(
+        t.sql_i64("SELECT COUNT(*) FROM api_keys", &[]),
+        1,
+        "no second key"
+    );
+    // the plaintext is not stored anywhere
+    let pt = first["plaintext"].as_str().expect("pt");
+    let stored = t.sql_i64(
+        "SELECT COUNT(*) FROM idempotency_keys WHERE body IS NOT NULL AND instr(CAST(body AS TEXT), ?1) > 0",
+        &[&pt],
+    );
+    assert_eq!(stored, 0);
+}
+
+#[tokio::test]
+async fn in_flight_and_expiry() {
+    let t = start().await;
+    let body = json!({"email": "a@x.co", "name": "A"});
+    let raw = serde_json::to_vec(&body).expect("json");
+    let hash = openpartner_mock::idempotency::request_hash("POST", "/partners", &raw);
+    t.sql(
+        "INSERT INTO idempotency_keys (tenant_id, credential_id, idem_key, request_hash, state, created_at, expires_at)
+         VALUES (?1, 'env', 'busy', ?2, 'in_flight', '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')",
+        &[&DEFAULT_TENANT, &hash],
+    );
+    let r = send(
+        t.http
+            .post(t.url("/partners"))
+            .bearer_auth(ADMIN)
+            .header("idempotency-key", "busy")
+            .header("content-type", "application/json")
+            .body(raw.clone()),
+    )
+    .await;
+    r.assert_err(409, "idempotency_key_in_flight");
+
+    // after 24 h a key may be used again
+    let r = send(post_with_key(&t, "/partners", ADMIN, "old", &body)).await;
+    r.assert_status(201);
+    t.srv
+        .clock()
+        .advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    let r = send(post_with_key(&t, "/partners", ADMIN, "old", &body)).await;
+    r.assert_err(409, "email_taken");
+    assert!(r.header("idempotent-replayed").is_none());
+}
+
+#[tokio::test]
+async fn ignored_when_unauthenticated_or_on_auth_routes() {
+    let t = start().await;
+    let r = send(
+        t.http
+            .post(t.url("/partners"))
+            .header("idempotency-key", "x")
+            .json(&json!({"email": "a@x.co", "name": "A"})),
+    )
+    .await;
+    r.assert_err(401, "unauthorized");
+    for _ in 0..2 {
+        let r = send(
+            t.http
+                .post(t.url("/auth/signin"))
+                .bearer_auth(ADMIN)
+                .header("idempotency-key", "auth-1")
+                .json(&json!({"email": "a@x.co"})),
+        )
+        .await;
+        r.assert_status(200);
+        assert!(r.header("idempotent-replayed").is_none());
+    }
+    assert_eq!(t.sql_i64("SELECT COUNT(*) FROM idempotency_keys", &[]), 0);
+    // invalid keys are rejected
+    let r = send(post_with_key(
+        &t,
+        "/partners",
+        ADMIN,
+        &"k".repeat(256),
+        &json!({}),
+    ))
+    .await;
+    r.assert_err(400, "invalid_idempotency_key");
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_create_once() {
+    let t = start().await;
+    let body = json!({"email": "race@x.co", "name": "R"});
+    let futs = (0..8).map(|_| send(post_with_key(&t, "/partners", ADMIN, "race", &body)));
+    let results = futures::future::join_all(futs).await;
+    let created = results.iter().filter(|r| r.status == 201).count();
+    let in_flight = results
+        .iter()
+        .filter(|r| r.code() == "idempotency_key_in_flight")
+        .count();
+    assert_eq!(
+        created + in_flight,
+        8,
+        "{:?}",
+        results.iter().map(|r| &r.text).collect::<Vec<_>>()
+    );
+    assert!(created >= 1);
+    assert_eq!(t.sql_i64("SELECT COUNT(*) FROM partners", &[]), 1);
+}
