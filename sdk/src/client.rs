@@ -935,6 +935,17 @@ mod tests {
             } => assert_eq!(d["required"], "partners:read"),
             other => panic!("{other:?}"),
         }
+        let shown = api_error(&Resp {
+            status: StatusCode::FORBIDDEN,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(br#"{"error":"forbidden_scope","required":"partners:read"}"#),
+            request_id: None,
+        })
+        .to_string();
+        assert_eq!(
+            shown,
+            r#"API error 403 forbidden_scope: {"required":"partners:read"}"#
+        );
         let resp = Resp {
             status: StatusCode::NOT_FOUND,
             headers: HeaderMap::new(),

@@ -93,6 +93,23 @@ fn fmt_detail(detail: &Option<serde_json::Value>) -> String {
     match detail {
         Some(serde_json::Value::String(s)) => format!(": {}", one_line(s, 300)),
         Some(serde_json::Value::Null) | None => String::new(),
+        // `detail` is the whole body when the server sent no `detail` key: the code is
+        // already printed, so show only the other fields (e.g. `required`, `missing`).
+        Some(serde_json::Value::Object(map)) => {
+            let rest: serde_json::Map<_, _> = map
+                .iter()
+                .filter(|(k, _)| k.as_str() != "error")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if rest.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": {}",
+                    one_line(&serde_json::Value::Object(rest).to_string(), 300)
+                )
+            }
+        }
         Some(v) => format!(": {}", one_line(&v.to_string(), 300)),
     }
 }

@@ -535,6 +535,11 @@ async fn api_error_carries_fields() {
     assert!(err.to_string().contains("409 email_taken"));
     let nf = c.partners().get("zzz").await.unwrap_err();
     assert!(nf.is_not_found());
+    assert!(
+        nf.to_string()
+            .starts_with("API error 404 not_found (request id "),
+        "{nf}"
+    );
     assert!(!nf.is_unsupported());
     // No detail key: detail is the whole body.
     assert_eq!(nf.code(), Some("not_found"));

@@ -11,7 +11,7 @@
 //! - [`Auth::require_scope_or_partner`] — admin, scoped key with the scope, or that partner.
 //!
 //! Every guard first answers 401 `unauthorized` for no/invalid credentials and then, for
-//! a key with an [EXT] IP allowlist used from another address, 403 `ip_not_allowed`
+//! a key with an \[EXT\] IP allowlist used from another address, 403 `ip_not_allowed`
 //! (after authentication, before role checks).
 
 use std::net::IpAddr;
@@ -114,7 +114,7 @@ pub enum Principal {
     /// A credential that is malformed, unknown, revoked, expired, from another tenant, or
     /// belongs to a revoked admin/partner. Guards answer 401.
     Invalid,
-    /// [EXT] the platform key (only `/platform/*`; 401 on tenant routes).
+    /// \[EXT\] the platform key (only `/platform/*`; 401 on tenant routes).
     Platform,
     /// An admin.
     Admin(AdminSource),

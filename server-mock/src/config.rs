@@ -71,13 +71,16 @@ pub fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, String> {
         (w, 1)
     };
     let secs: u64 = num.trim().parse().map_err(|_| err())?;
-    if requests == 0 || secs == 0 {
-        return Err(err());
+    let total = secs
+        .checked_mul(mult)
+        .filter(|s| *s > 0 && *s <= 366 * 24 * 3600);
+    match total {
+        Some(total) if requests > 0 => Ok(Some(RateLimit {
+            requests,
+            window: Duration::from_secs(total),
+        })),
+        _ => Err(err()),
     }
-    Ok(Some(RateLimit {
-        requests,
-        window: Duration::from_secs(secs * mult),
-    }))
 }
 
 /// Parses a comma-separated CIDR list; bare IPs become /32 or /128.
@@ -111,7 +114,7 @@ pub struct Config {
     pub db: String,
     /// Bootstrap admin key (`ADMIN_API_KEY`), valid in every tenant.
     pub admin_key: Option<String>,
-    /// [EXT] Platform key for `/platform/*` (multi mode).
+    /// \[EXT\] Platform key for `/platform/*` (multi mode).
     pub platform_key: Option<String>,
     /// Single or multi tenant.
     pub tenancy: Tenancy,
@@ -127,7 +130,7 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Per-route limits (`/auth/signin` 10/min, `/auth/magic/verify` 30/min per IP).
     pub route_limits: bool,
-    /// Enables the [EXT] behaviours and the `OpenPartner-Extensions` header.
+    /// Enables the \[EXT\] behaviours and the `OpenPartner-Extensions` header.
     pub extensions: bool,
     /// Clock (tests inject [`Clock::manual`]).
     pub clock: Clock,

@@ -109,6 +109,30 @@ fn missing_field(msg: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
+/// A typed query string (serde, `application/x-www-form-urlencoded`); a value that does
+/// not deserialize → 400 `invalid_query` (message in `formErrors`). Range checks (limits,
+/// offsets) stay with the handler or with [`QueryParams::int_in`], which names the field.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Query(q.0))
+            .map_err(|e| {
+                let mut v = Validation::new();
+                let text = e.body_text();
+                let msg = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                v.push_form(msg);
+                ApiError::invalid_query(v)
+            })
+    }
+}
+
 /// The decoded query string (`application/x-www-form-urlencoded`), with typed getters
 /// that answer 400 `invalid_query` naming the field. Repeated keys: the last wins.
 #[derive(Debug, Clone, Default)]
@@ -196,6 +220,28 @@ mod tests {
                 .ok(),
             Some("x".to_owned())
         );
+    }
+
+    #[tokio::test]
+    async fn typed_query() {
+        #[derive(Deserialize)]
+        struct Q {
+            limit: Option<u32>,
+        }
+        let (mut parts, _) = axum::http::Request::builder()
+            .uri("/x?limit=5")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        let q = Query::<Q>::from_request_parts(&mut parts, &()).await;
+        assert_eq!(q.ok().and_then(|q| q.0.limit), Some(5));
+        let (mut parts, _) = axum::http::Request::builder()
+            .uri("/x?limit=abc")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        let e = Query::<Q>::from_request_parts(&mut parts, &()).await.err();
+        assert_eq!(e.map(|e| e.code), Some("invalid_query".into()));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! [EXT] `Idempotency-Key` (API.md §5) as a route-group middleware, so every POST route
+//! \[EXT\] `Idempotency-Key` (API.md §5) as a route-group middleware, so every POST route
 //! (including ones added later) is covered without handler code.
 //!
 //! Applies to authenticated POSTs (a valid credential that passes its IP allowlist) outside

@@ -13,7 +13,7 @@
 //! - [`auth`] — credential resolution, [`auth::Principal`], guards on [`auth::Auth`]
 //!   (`require_admin`, `require_scope`, `require_admin_or_partner`, …), sessions and
 //!   magic links.
-//! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — [EXT]
+//! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — \[EXT\]
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
 //! - [`events`] — `events::emit` records webhook events in the `outbox` table.
@@ -33,6 +33,13 @@
 //! and list it in [`db::MIGRATIONS`]. Handlers take `State<AppState>`, `Tenant`, `Auth`,
 //! `extract::Json<T>` / `QueryParams`, call a guard first and return `ApiResult<_>`;
 //! writes happen in one `state.db.call(|c| { let tx = c.transaction()?; …; tx.commit()?; })`.
+//! Webhook events are recorded in the same transaction with
+//! `events::emit(&tx, &tenant.id, "partner.created", data, &now)`. Shared row helpers:
+//! `routes::partners::{Partner, load_partner}`, `routes::admins::{Admin, load_admin}`.
+//! Per-IP route budgets go in `ratelimit::ROUTE_LIMITS`, handler-checked budgets in
+//! `ratelimit::NAMED_LIMITS`; a new extension name goes in
+//! `middleware::IMPLEMENTED_EXTENSIONS`. Tests can mount extra routes with
+//! [`spawn_with_routes`].
 
 // Row tuples read from rusqlite are spelled out where they are used.
 #![allow(clippy::type_complexity)]
@@ -187,11 +194,24 @@ pub async fn spawn_with_routes(
             })
             .await
     });
+    // Housekeeping every minute: idle rate-limit keys and expired idempotency records.
+    let janitor_state = state.clone();
     let janitor = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             limits.retain_recent();
+            let now = janitor_state.now_iso();
+            let _ = janitor_state
+                .db
+                .call(move |c| {
+                    c.execute(
+                        "DELETE FROM idempotency_keys WHERE expires_at <= ?1 AND state != 'in_flight'",
+                        [now],
+                    )?;
+                    Ok(())
+                })
+                .await;
         }
     });
     Ok(RunningServer {

@@ -55,7 +55,7 @@ struct Args {
     /// Global rate limit, e.g. 600/300s, or off.
     #[arg(long, env = "OPENPARTNER_MOCK_RATE_LIMIT", default_value = "600/300s", value_parser = parse_rate_limit_arg)]
     rate_limit: RateLimitArg,
-    /// Disable every [EXT] behaviour and the OpenPartner-Extensions header.
+    /// Disable every \[EXT\] behaviour and the OpenPartner-Extensions header.
     #[arg(long, env = "OPENPARTNER_MOCK_NO_EXTENSIONS")]
     no_extensions: bool,
     /// Fill the database at start: `demo` (a realistic sandbox: programs, hundreds of

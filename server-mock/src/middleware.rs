@@ -140,7 +140,9 @@ fn safety_net(resp: Response) -> Response {
         404 => (status, "route_not_found"),
         405 => (status, "method_not_allowed"),
         413 => (status, "payload_too_large"),
-        400 | 415 | 422 => (StatusCode::BAD_REQUEST, "invalid_body"),
+        // the only framework 400 left is a path parameter that is not valid UTF-8
+        400 => (status, "invalid_request"),
+        415 | 422 => (StatusCode::BAD_REQUEST, "invalid_body"),
         429 => (status, "rate_limited"),
         s if s >= 500 => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         _ => (status, "bad_request"),

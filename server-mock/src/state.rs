@@ -31,7 +31,7 @@ impl AppState {
         crate::util::fmt_ts(self.clock.now())
     }
 
-    /// True when the [EXT] behaviours are on.
+    /// True when the \[EXT\] behaviours are on.
     pub fn ext(&self) -> bool {
         self.config.extensions
     }

@@ -1,5 +1,5 @@
 //! API keys (API.md §3.7): admin keys, scoped keys, partner keys, listing and deletion,
-//! with the [EXT] `allowedIps` allowlist.
+//! with the \[EXT\] `allowedIps` allowlist.
 //!
 //! Keys are `op_` + 48 hex; only the first 8 chars (`prefix`) and the SHA-256 hex are
 //! stored; the plaintext is returned once. `allowedIps` (extensions on) is validated with

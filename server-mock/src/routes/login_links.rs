@@ -1,4 +1,4 @@
-//! [EXT] Login links (API.md §2.1): `POST /partners/:id/login-links` (admin) → 201
+//! \[EXT\] Login links (API.md §2.1): `POST /partners/:id/login-links` (admin) → 201
 //! `{"url":"<portal>/auth/magic?token=opml_…","expiresAt"}`. The token is an ordinary
 //! `partner_signin` magic link (15 min, single use; verifying it activates a pending
 //! partner). At most 30 per minute per tenant (429 `rate_limited`). 404 `not_found`;

@@ -6,7 +6,7 @@
 //! - [`public`]: no tenant, no auth, no rate limit (`/health`; later `/openapi.json`,
 //!   `/platform/*`, which resolve their own principal).
 //! - [`authenticated`]: tenant required (400 `tenant_slug_missing`) → credential resolved
-//!   into `Auth` → rate limit → [EXT] idempotency → handler. Handlers call a guard.
+//!   into `Auth` → rate limit → \[EXT\] idempotency → handler. Handlers call a guard.
 //! - [`tenant_open`]: tenant required → rate limit (per IP) → handler; the credential is
 //!   never read (e.g. `POST /attribution/identify`, the click router `/r/<linkKey>`).
 

@@ -1,4 +1,4 @@
-//! Partners (API.md §3.1): create, list (keyset), get, [EXT] by-external-id, invite,
+//! Partners (API.md §3.1): create, list (keyset), get, \[EXT\] by-external-id, invite,
 //! revoke, reinstate. Shared helpers for other modules: [`Partner`], [`load_partner`],
 //! [`Partner::to_json`], [`send_partner_invite`].
 //!
@@ -7,6 +7,11 @@
 //! revoke notification is a dev-mailbox message with purpose `partner_revoked`;
 //! program grants made because `programIds` was omitted have `grant_source = 'all'`,
 //! explicit ones `'manual'`.
+//!
+//! Not handled here yet: the `commissionSnapshot` field of `POST /partners` (it is
+//! ignored like any unknown field until the commission-snapshot module exists; that module
+//! should validate it with its SubRule rules and write the snapshot inside `create`'s
+//! transaction).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,7 +55,7 @@ pub struct Partner {
     pub email: String,
     /// Name.
     pub name: String,
-    /// [EXT] external id.
+    /// \[EXT\] external id.
     pub external_id: Option<String>,
     /// Stripe Connect account.
     pub stripe_connect_account_id: Option<String>,

@@ -63,6 +63,9 @@ async fn unknown_route_and_wrong_method() {
         .expect("Allow header")
         .to_ascii_uppercase();
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    // a path parameter that is not UTF-8 still gets the JSON error shape
+    let r = t.get("/partners/%FF", Some(ADMIN)).await;
+    r.assert_err(400, "invalid_request");
     let r = t.post("/health", None, json!({})).await;
     r.assert_err(405, "method_not_allowed");
     assert!(r.header("allow").expect("allow").contains("GET"));

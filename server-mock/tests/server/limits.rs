@@ -159,4 +159,6 @@ fn rate_limit_flag_parsing() {
     assert!(parse_rate_limit("0/10s").is_err());
     assert!(parse_rate_limit("abc").is_err());
     assert!(parse_rate_limit("10/xs").is_err());
+    assert!(parse_rate_limit("10/99999999999999999h").is_err());
+    assert!(parse_rate_limit("10/0s").is_err());
 }

@@ -1,0 +1,220 @@
+//! `partners import` of examples/partners.csv against the reference server: exact counts,
+//! idempotent re-run, the per-row report, and what landed on the server.
+
+use openpartner_e2e::{error_lines, example_csv, Env};
+use serde_json::Value;
+
+/// Rows of examples/partners.csv: 300 data rows, 5 invalid on purpose (lines 42, 99, 152,
+/// 213, 270), 19 valid rows without an external id.
+const VALID: u64 = 295;
+const INVALID: u64 = 5;
+
+fn summary(out: &[u8]) -> Value {
+    serde_json::from_slice(out).expect("JSON summary on stdout")
+}
+
+#[test]
+fn import_example_then_reimport_creates_nothing() {
+    let env = Env::start();
+    let report = env.config_dir.path().join("report.csv");
+
+    // First run: everything valid is created; exit 5 because of the invalid rows.
+    let out = env
+        .cli()
+        .args([
+            "partners",
+            "import",
+            "--no-invite",
+            "-o",
+            "json",
+            "--report",
+        ])
+        .arg(&report)
+        .arg(example_csv())
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let s = summary(&out.stdout);
+    assert_eq!(s["created"], VALID, "{s}");
+    assert_eq!(s["skipped"], 0);
+    assert_eq!(s["failed"], 0);
+    assert_eq!(s["invalid"], INVALID);
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert!(stderr.contains("line 42: invalid email"), "{stderr}");
+    assert!(stderr.contains("line 152: name is empty"), "{stderr}");
+    assert!(stderr.contains("295 created, 0 skipped"), "{stderr}");
+    assert_eq!(error_lines(&stderr).len(), 1, "{stderr}");
+
+    // The server has exactly the valid rows, with their external ids and metadata.
+    let partners = env.all_partners();
+    assert_eq!(partners.len() as u64, VALID);
+    let first = partners
+        .iter()
+        .find(|p| p.email == "zanele_santos@partners.example.io")
+        .expect("first row imported");
+    assert_eq!(first.name, "Zanele Santos");
+    assert_eq!(first.external_id.as_deref(), Some("crm-10001"));
+    assert_eq!(first.metadata["company"], "Coastal Living Guide");
+    assert_eq!(first.metadata["country"], "US");
+    assert_eq!(first.metadata["tier"], "silver");
+    assert!(
+        first.activated_at.is_some(),
+        "--no-invite activates at once"
+    );
+    assert_eq!(
+        partners.iter().filter(|p| p.external_id.is_none()).count(),
+        19
+    );
+
+    // The report has one line per row, in file order.
+    let mut rdr = csv::Reader::from_path(&report).expect("report");
+    let headers = rdr.headers().expect("headers").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        [
+            "line",
+            "email",
+            "external_id",
+            "status",
+            "partner_id",
+            "reason"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 300);
+    let lines: Vec<u64> = rows.iter().map(|r| r[0].parse().expect("line")).collect();
+    assert!(lines.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(lines[0], 2);
+    let created: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[3] == "created").collect();
+    assert_eq!(created.len() as u64, VALID);
+    assert!(
+        created.iter().all(|r| !r[4].is_empty()),
+        "created rows carry the partner id"
+    );
+    let invalid_lines: Vec<&str> = rows
+        .iter()
+        .filter(|r| &r[3] == "invalid")
+        .map(|r| &r[0])
+        .collect();
+    assert_eq!(invalid_lines, ["42", "99", "152", "213", "270"]);
+
+    // Second run: nothing new, every valid row skipped (by external id or email).
+    let out = env
+        .cli()
+        .args(["partners", "import", "--no-invite", "-o", "json"])
+        .arg(example_csv())
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let s = summary(&out.stdout);
+    assert_eq!(s["created"], 0, "{s}");
+    assert_eq!(s["skipped"], VALID);
+    assert_eq!(s["failed"], 0);
+    assert_eq!(s["invalid"], INVALID);
+    assert_eq!(env.all_partners().len() as u64, VALID);
+}
+
+#[test]
+fn import_of_a_clean_file_exits_0_and_conflicts_count_as_skipped() {
+    let env = Env::start();
+    // One partner exists already with a different external id: email_taken → skipped.
+    env.block_on(async {
+        env.client()
+            .partners()
+            .create("taken@example.com", "Existing")
+            .external_id("other-ext")
+            .send_invite(false)
+            .send()
+            .await
+            .expect("create")
+    });
+    let file = env.config_dir.path().join("clean.csv");
+    std::fs::write(
+        &file,
+        "email,name,external_id,program_ids\n\
+         new1@example.com,New One,n-1,\n\
+         taken@example.com,Taken,n-2,\n\
+         new2@example.com,New Two,,\n",
+    )
+    .expect("write");
+    let out = env
+        .cli()
+        .args(["partners", "import", "-o", "json", "--concurrency", "2"])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let s = summary(&out.stdout);
+    assert_eq!(s["created"], 2, "{s}");
+    assert_eq!(s["skipped"], 1);
+    let skipped = &s["rows"][0];
+    assert_eq!(skipped["line"], 3);
+    assert_eq!(skipped["status"], "skipped");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("email_taken"),
+        "{skipped}"
+    );
+    // Invites were sent by default (server default sendInvite=true): pending partners.
+    let p = env
+        .all_partners()
+        .into_iter()
+        .find(|p| p.email == "new1@example.com")
+        .expect("created");
+    assert!(p.activated_at.is_none());
+}
+
+#[test]
+fn import_with_unknown_program_reports_failed_rows() {
+    let env = Env::start();
+    let file = env.config_dir.path().join("programs.csv");
+    std::fs::write(
+        &file,
+        "email,name,program_ids\nok@example.com,Ok,\nbad@example.com,Bad,nope-1;nope-2\n",
+    )
+    .expect("write");
+    let report = env.config_dir.path().join("r.csv");
+    let out = env
+        .cli()
+        .args(["partners", "import", "-o", "json", "--report"])
+        .arg(&report)
+        .arg(&file)
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let s = summary(&out.stdout);
+    assert_eq!(s["created"], 1, "{s}");
+    assert_eq!(s["failed"], 1);
+    let failed = &s["rows"][0];
+    assert_eq!(failed["line"], 3);
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown_campaign_ids"),
+        "{failed}"
+    );
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(text.contains("3,bad@example.com,,failed,,"), "{text}");
+}
+
+#[test]
+fn import_with_a_bad_key_fails_fast_with_exit_4() {
+    let env = Env::start();
+    env.cli()
+        .env(
+            "OPENPARTNER_API_KEY",
+            "op_ffffffffffffffffffffffffffffffffffffffffffffffff",
+        )
+        .args(["partners", "import"])
+        .arg(example_csv())
+        .assert()
+        .code(4);
+    assert!(env.all_partners().is_empty());
+}

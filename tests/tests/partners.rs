@@ -1,0 +1,304 @@
+//! Listing formats, revoke/reinstate, exit codes for 404/409/401, and masking in logs.
+
+use openpartner_e2e::{error_lines, Env, ADMIN_KEY};
+use serde_json::Value;
+
+#[test]
+fn list_as_json_ndjson_and_csv() {
+    let env = Env::start();
+    let ids = env.create_partners(25, 4);
+    assert_eq!(ids.len(), 25);
+
+    // JSON: one array, every partner once, newest first (ids are ULIDs: same order).
+    let out = env
+        .cli()
+        .args(["partners", "list", "-o", "json", "--page-size", "7"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let items: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    assert_eq!(items.len(), 25);
+    let mut got: Vec<String> = items
+        .iter()
+        .map(|p| p["id"].as_str().expect("id").to_string())
+        .collect();
+    let listed = got.clone();
+    got.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(got, want);
+    // Keyset order (createdAt desc, id desc), API.md §4.
+    let typed: Vec<openpartner::types::Partner> =
+        serde_json::from_slice(&out.stdout).expect("output decodes as SDK partners");
+    let keys: Vec<_> = typed.iter().map(|p| (p.created_at, p.id.clone())).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] > w[1]),
+        "not newest first: {keys:?}"
+    );
+    assert_eq!(listed.len(), 25);
+    // Wire names straight from API.md §3.1.
+    for key in [
+        "id",
+        "tenantId",
+        "email",
+        "name",
+        "metadata",
+        "createdAt",
+        "updatedAt",
+    ] {
+        assert!(items[0].get(key).is_some(), "missing {key}: {}", items[0]);
+    }
+
+    // NDJSON with a limit.
+    let out = env
+        .cli()
+        .args(["partners", "list", "-o", "ndjson", "--limit", "5"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert_eq!(text.lines().count(), 5);
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).expect("one object per line");
+        assert!(v["email"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("@bulk.example.com")));
+    }
+
+    // CSV: stable header, one row per partner, nested metadata as JSON text.
+    let out = env
+        .cli()
+        .args(["partners", "list", "-o", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers: Vec<String> = rdr
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "id",
+            "email",
+            "name",
+            "externalId",
+            "tenantId",
+            "stripeConnectAccountId",
+            "metadata",
+            "createdAt",
+            "updatedAt",
+            "activatedAt",
+            "revokedAt",
+            "revokeReason"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 25);
+    for row in &rows {
+        assert!(ids.contains(&row[0].to_string()));
+        assert_eq!(&row[6], "{}");
+        assert!(
+            row[9].len() >= 20,
+            "activatedAt set (no invite): {:?}",
+            &row[9]
+        );
+        assert_eq!(&row[10], "");
+    }
+
+    // Filter by email (case-insensitive on the server).
+    let out = env
+        .cli()
+        .args([
+            "partners",
+            "list",
+            "-o",
+            "json",
+            "--email",
+            "P00003@BULK.example.com",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let items: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["email"], "p00003@bulk.example.com");
+}
+
+#[test]
+fn create_get_revoke_reinstate_with_exit_codes() {
+    let env = Env::start();
+    let out = env
+        .cli()
+        .args([
+            "partners",
+            "create",
+            "--email",
+            "Rev@Example.com",
+            "--name",
+            "Rev Partner",
+            "--metadata",
+            r#"{"tier":"gold"}"#,
+            "--no-invite",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let created: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(created["email"], "rev@example.com");
+    assert_eq!(created["metadata"]["tier"], "gold");
+    assert_eq!(created["invited"], false);
+
+    // Same email again → 409 email_taken → exit 6.
+    env.cli()
+        .args([
+            "partners",
+            "create",
+            "--email",
+            "rev@example.com",
+            "--name",
+            "X",
+        ])
+        .assert()
+        .code(6)
+        .stderr(predicates::str::contains("email_taken"));
+
+    let out = env
+        .cli()
+        .args([
+            "partners",
+            "revoke",
+            &id,
+            "--reason",
+            "fraud review",
+            "--no-notify",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let revoked: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(revoked["notified"], false);
+    assert!(revoked["revokedAt"].is_string(), "{revoked}");
+
+    let out = env
+        .cli()
+        .args(["partners", "get", &id, "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let p: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(p["revokedAt"].is_string());
+    assert_eq!(p["revokeReason"], "fraud review");
+
+    env.cli()
+        .args(["partners", "revoke", &id])
+        .assert()
+        .code(6)
+        .stderr(predicates::str::contains("already_revoked"));
+    env.cli()
+        .args(["partners", "reinstate", &id])
+        .assert()
+        .success();
+    env.cli()
+        .args(["partners", "reinstate", &id])
+        .assert()
+        .code(6)
+        .stderr(predicates::str::contains("not_revoked"));
+    let out = env
+        .cli()
+        .args(["partners", "get", &id, "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let p: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(p["revokedAt"].is_null(), "{p}");
+
+    // Unknown partner → exit 3, one error line with the request id.
+    let out = env
+        .cli()
+        .args(["partners", "get", "01JNOPE0000000000000000000"])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    let errors = error_lines(&stderr);
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("404") && errors[0].contains("request id"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn wrong_key_exits_4_with_one_line_and_no_secret() {
+    let env = Env::start();
+    let bad = "op_badbadbadbadbadbadbadbadbadbadbadbadbadbadbadbad0";
+    let out = env
+        .cli()
+        .env("OPENPARTNER_API_KEY", bad)
+        .args(["partners", "list"])
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains("401") && stderr.contains("unauthorized"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(bad), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn verbose_logging_masks_keys_and_new_plaintexts() {
+    let env = Env::start();
+    let out = env
+        .cli()
+        .args([
+            "-vv",
+            "api-keys",
+            "create-scoped",
+            "--scope",
+            "partners:read",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let key: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let plaintext = key["plaintext"].as_str().expect("plaintext").to_string();
+    assert!(plaintext.starts_with("op_"));
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert!(stderr.contains("api-keys/scoped"), "no HTTP log: {stderr}");
+    assert!(!stderr.contains(ADMIN_KEY), "admin key leaked: {stderr}");
+    assert!(
+        !stderr.contains(&plaintext),
+        "new key leaked in logs: {stderr}"
+    );
+    assert!(
+        !stderr.contains(&plaintext[8..]),
+        "new key tail leaked: {stderr}"
+    );
+}
