@@ -423,6 +423,11 @@ impl Client {
     /// `path` starts with `/` and may carry a `?query`. Errors: [`Error::Config`] when the
     /// result is not a valid URL.
     pub fn url_for(&self, path: &str) -> Result<Url> {
+        if path.contains("://") && !path.starts_with('/') {
+            return Err(Error::Config(format!(
+                "expected a route path such as /partners, got an absolute URL {path:?}"
+            )));
+        }
         let path = if path.starts_with('/') {
             path.to_string()
         } else {
@@ -549,6 +554,11 @@ impl Client {
             headers.insert(name, v);
         }
         if let Some(k) = &idempotency_key {
+            if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+                return Err(Error::Config(
+                    "an idempotency key must be 1 to 255 printable ASCII characters".into(),
+                ));
+            }
             headers.insert(
                 "idempotency-key",
                 HeaderValue::from_str(k)
@@ -862,6 +872,14 @@ mod tests {
         let c = client("https://app.example/api/t/acme", None).unwrap();
         assert_eq!(
             c.url_for("/partners").unwrap().as_str(),
+            "https://app.example/api/t/acme/partners"
+        );
+        assert!(matches!(
+            c.url_for("http://evil.example/x"),
+            Err(Error::Config(_))
+        ));
+        assert_eq!(
+            c.url_for("partners").unwrap().as_str(),
             "https://app.example/api/t/acme/partners"
         );
         // /api is never inserted.

@@ -6,7 +6,7 @@
 //! | Module | What it holds |
 //! |---|---|
 //! | [`client`] | [`Client`], [`ClientBuilder`], URL rules (tenant prefix), the request executor, [`RawResponse`] |
-//! | [`api`] | resource handlers: `client.partners()`, `.api_keys()`, `.admins()`, `.auth()`, `.dev()`, … |
+//! | [`api`] | resource handlers: `client.auth()`, `.dev()`, `.partners()` (incl. grants, snapshots, analytics, postbacks), `.api_keys()`, `.admins()`, `.programs()`, `.links()`, `.clicks()`, `.events()`, `.identify()`, `.commissions()`, `.payouts()`, `.webhooks()`, `.platform()`, `.export*()`, `.raw()` |
 //! | [`types`] | every wire model (serde, camelCase, `Decimal` money, `DateTime<Utc>` timestamps) |
 //! | [`credentials`] | [`Credentials`] (Bearer keys or session cookie) and the masked [`Secret`] |
 //! | [`error`] | the single [`Error`] enum and [`Result`] |

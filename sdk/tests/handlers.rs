@@ -632,3 +632,20 @@ async fn raw_returns_any_status() {
     assert_eq!(body_json(&reqs[2]), json!({"x":1}));
     assert!(header(&reqs[2], "idempotency-key").is_some());
 }
+
+#[tokio::test]
+async fn invalid_idempotency_keys_fail_before_sending() {
+    let server = MockServer::start().await;
+    let c = client(&server);
+    for key in ["".to_string(), "k".repeat(256), "naïve".to_string()] {
+        let err = c
+            .partners()
+            .create("a@b.c", "A")
+            .idempotency_key(key)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+    }
+    assert!(requests(&server).await.is_empty());
+}

@@ -8,8 +8,10 @@ pub mod auth;
 pub mod commissions;
 pub mod export;
 pub mod partners;
+pub mod platform;
 pub mod programs;
 pub mod tracking;
+pub mod webhooks;
 
 use crate::client::{Client, Req};
 use crate::error::Result;

@@ -270,7 +270,8 @@ impl ListPartners {
         Ok(page)
     }
 
-    /// All pages, lazily, as a stream of pages.
+    /// All pages, lazily, as a stream of pages. With `.limit(n)` no page is fetched once
+    /// `n` items were seen (pages themselves are not truncated).
     pub fn pages(self) -> BoxStream<'static, Result<CursorPage<Partner>>> {
         let limit = self.limit;
         pagination::pages(self.fetcher(), limit)

@@ -239,7 +239,7 @@ impl Partners {
     pub async fn set_commission_snapshot(
         &self,
         partner_id: impl AsRef<str>,
-        input: &SnapshotInput,
+        input: impl std::borrow::Borrow<SnapshotInput>,
     ) -> Result<CommissionSnapshot> {
         let body: SnapshotBody = self
             .client
@@ -248,7 +248,7 @@ impl Partners {
                     http::Method::PUT,
                     format!("/partners/{}/commission-snapshot", seg(partner_id.as_ref())),
                 )
-                .json(to_value(input)?),
+                .json(to_value(input.borrow())?),
             )
             .await?;
         body.snapshot.ok_or_else(|| Error::Decode {

@@ -1,5 +1,7 @@
 //! Links, clicks, identify and conversion events (API.md §3.3, §3.4).
 
+use std::borrow::Borrow;
+
 use serde_json::{json, Map, Value};
 
 use crate::client::{seg, Client, Req};
@@ -103,8 +105,8 @@ impl Clicks {
     /// same click id again is answered as a replay (`replayed: true`).
     ///
     /// Errors: 404 `link_not_found`; 400 `invalid_body`.
-    pub async fn record(&self, click: &RecordClick) -> Result<ClickRecorded> {
-        let body = serde_json::to_value(click)
+    pub async fn record(&self, click: impl Borrow<RecordClick>) -> Result<ClickRecorded> {
+        let body = serde_json::to_value(click.borrow())
             .map_err(|e| Error::Config(format!("cannot serialise click: {e}")))?;
         self.client.send_json(Req::post("/clicks").json(body)).await
     }
@@ -192,17 +194,18 @@ impl Events {
     /// an import idempotent too.
     ///
     /// Errors: 400 `invalid_body`; 403 for partner keys.
-    pub async fn track(&self, event: &TrackEvent) -> Result<TrackResult> {
-        self.send(event, None).await
+    pub async fn track(&self, event: impl Borrow<TrackEvent>) -> Result<TrackResult> {
+        self.send(event.borrow(), None).await
     }
 
     /// Like [`Events::track`] with your own `Idempotency-Key` (e.g. the source row id).
     pub async fn track_with_key(
         &self,
-        event: &TrackEvent,
+        event: impl Borrow<TrackEvent>,
         idempotency_key: impl Into<String>,
     ) -> Result<TrackResult> {
-        self.send(event, Some(idempotency_key.into())).await
+        self.send(event.borrow(), Some(idempotency_key.into()))
+            .await
     }
 
     async fn send(&self, event: &TrackEvent, key: Option<String>) -> Result<TrackResult> {

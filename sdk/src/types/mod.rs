@@ -14,6 +14,7 @@
 mod analytics;
 mod auth;
 mod commissions;
+mod hooks;
 mod partners;
 mod programs;
 mod tracking;
@@ -21,6 +22,7 @@ mod tracking;
 pub use analytics::*;
 pub use auth::*;
 pub use commissions::*;
+pub use hooks::*;
 pub use partners::*;
 pub use programs::*;
 pub use tracking::*;
