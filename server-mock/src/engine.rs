@@ -59,7 +59,7 @@ pub enum Model {
     FirstClick,
     /// `linear`: 1/n on each eligible click.
     Linear,
-    /// `position`: n=1 [1], n=2 [.5,.5], n≥3 .4 first, .4 last, .2/(n−2) between.
+    /// `position`: n=1 `[1]`, n=2 `[.5, .5]`, n≥3 .4 first, .4 last, .2/(n−2) between.
     Position,
 }
 
@@ -962,5 +962,29 @@ mod tests {
         let t = touches(&d);
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].click_id, "old-long");
+    }
+
+    proptest::proptest! {
+        /// `base × 1/n` rounded half-up equals the integer computation
+        /// `floor((2·cents + n) / 2n)` for every base and n: no float, no banker's rounding,
+        /// no error from the inexact decimal of 1/3, 1/7, ….
+        #[test]
+        fn exact_fraction_rounding_matches_integer_maths(cents in 0i64..1_000_000_000, n in 1u32..60) {
+            let base = Decimal::new(cents, 2);
+            let got = Weight { num: 1, den: n }.apply(base);
+            let n64 = i64::from(n);
+            let want = Decimal::new((2 * cents + n64) / (2 * n64), 2);
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        /// Percent bases are the percentage rounded half-up to cents.
+        #[test]
+        fn percent_base_matches_integer_maths(cents in 0i64..100_000_000, pct in 1i64..100) {
+            let r = rule(RuleKind::Percent, Decimal::from(pct));
+            let got = rule_base(&r, Decimal::new(cents, 2));
+            // cents × pct / 100, half-up
+            let want = Decimal::new((2 * cents * pct + 100) / 200, 2);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }

@@ -17,6 +17,9 @@
 //! export row of a table carries every column (absent values are `null`). [`to_csv`] is the
 //! whole-table form and takes the union of keys in first-seen order.
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use serde_json::{Map, Value};
 
 /// Renders one field value as CSV text (before the formula guard and quoting).
@@ -38,29 +41,78 @@ pub fn formula_guard(s: String) -> String {
     }
 }
 
-fn encode_record<I, S>(fields: I) -> Vec<u8>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<[u8]>,
-{
-    let mut w = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Necessary)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .has_headers(false)
-        .from_writer(Vec::new());
-    // Writing to a Vec cannot fail; a failure would only drop the record.
-    let _ = w.write_record(fields);
-    let mut out = w.into_inner().unwrap_or_default();
-    if out.last() == Some(&b'\n') {
-        out.pop();
+/// An `io::Write` sink whose bytes can be taken out after each record.
+#[derive(Debug, Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
     }
-    out
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One reusable `csv` writer (Necessary quoting, LF terminator) whose output is taken
+/// record by record.
+struct Encoder {
+    sink: Sink,
+    w: csv::Writer<Sink>,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Encoder")
+    }
+}
+
+impl Encoder {
+    fn new() -> Self {
+        let sink = Sink::default();
+        let w = csv::WriterBuilder::new()
+            .quote_style(csv::QuoteStyle::Necessary)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .has_headers(false)
+            .from_writer(sink.clone());
+        Encoder { sink, w }
+    }
+
+    /// The record's bytes, without the terminator.
+    fn record<I, S>(&mut self, fields: I) -> Vec<u8>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<[u8]>,
+    {
+        // Writing to memory cannot fail; a failure would only drop the record.
+        let _ = self.w.write_record(fields);
+        let _ = self.w.flush();
+        let mut out = std::mem::take(&mut *self.sink.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        out
+    }
 }
 
 /// Incremental CSV renderer: feed rows one by one, get bytes to send.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CsvRows {
     header: Option<Vec<String>>,
+    enc: Encoder,
+}
+
+impl Default for CsvRows {
+    fn default() -> Self {
+        CsvRows {
+            header: None,
+            enc: Encoder::new(),
+        }
+    }
 }
 
 impl CsvRows {
@@ -75,16 +127,21 @@ impl CsvRows {
         let mut out = Vec::new();
         if self.header.is_none() {
             let keys: Vec<String> = row.keys().cloned().collect();
-            out.extend(encode_record(keys.iter().map(|k| formula_guard(k.clone()))));
+            out.extend(
+                self.enc
+                    .record(keys.iter().map(|k| formula_guard(k.clone()))),
+            );
             self.header = Some(keys);
         }
         let Some(keys) = &self.header else {
             return out;
         };
+        let fields: Vec<String> = keys
+            .iter()
+            .map(|k| formula_guard(row.get(k).map(field_text).unwrap_or_default()))
+            .collect();
         out.push(b'\n');
-        out.extend(encode_record(keys.iter().map(|k| {
-            formula_guard(row.get(k).map(field_text).unwrap_or_default())
-        })));
+        out.extend(self.enc.record(fields));
         out
     }
 }
@@ -102,12 +159,16 @@ pub fn to_csv(rows: &[Map<String, Value>]) -> String {
             }
         }
     }
-    let mut out = encode_record(keys.iter().map(|k| formula_guard((*k).clone())));
+    let mut enc = Encoder::new();
+    let mut out = enc.record(keys.iter().map(|k| formula_guard((*k).clone())));
     for r in rows {
         out.push(b'\n');
-        out.extend(encode_record(keys.iter().map(|k| {
-            formula_guard(r.get(*k).map(field_text).unwrap_or_default())
-        })));
+        out.extend(
+            enc.record(
+                keys.iter()
+                    .map(|k| formula_guard(r.get(*k).map(field_text).unwrap_or_default())),
+            ),
+        );
     }
     String::from_utf8(out).unwrap_or_default()
 }

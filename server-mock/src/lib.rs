@@ -19,6 +19,10 @@
 //! - [`events`] — `events::emit` records webhook events in the `outbox` table.
 //! - [`mail`] — dev mailbox; [`pagination`] — keyset cursors; [`util`] — ids, times,
 //!   secrets; [`clock`] — injectable clock.
+//! - Attribution half (see `ATTRIBUTION.md`): [`engine`] — the pure §3.4 engine;
+//!   [`rules`] — commission sub-rules; [`attribution`] — runs the engine over stored events
+//!   (events, identify backfill, unflag, seed); [`export`] — §3.8 CSV rendering;
+//!   [`seed`] — `--seed demo|commissions:N`.
 //! - [`routes`] — one module per resource, each `pub fn router() -> Router<AppState>`,
 //!   merged in `routes/mod.rs` into the public / authenticated / tenant-open groups.
 //!

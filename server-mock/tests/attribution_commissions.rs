@@ -370,6 +370,15 @@ async fn export_streams_large_tables() {
     let json = t.get("/export/Commission.json").await;
     assert_eq!(json.body.as_array().unwrap().len(), 9001);
     assert!(json.body[0]["amount"].is_string());
+    let all = t.get("/export.json").await;
+    assert_eq!(all.status, 200);
+    assert_eq!(
+        all.body["tables"]["Commission"].as_array().unwrap().len(),
+        9001
+    );
+    assert_eq!(all.body["tables"]["Partner"].as_array().unwrap().len(), 100);
+    assert_eq!(all.body["tables"]["Payout"], json!([]));
+    assert_eq!(all.body["schemaVersion"], json!(2));
 }
 
 #[tokio::test]

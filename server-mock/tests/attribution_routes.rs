@@ -495,6 +495,17 @@ async fn click_router_post_clicks_and_identify() {
             .as_u16(),
         404
     );
+    // a non-ASCII destination is sent percent-encoded
+    let uni = t
+        .program(json!({"destinationUrl": "https://shop.example.com/café"}))
+        .await;
+    t.link(&p, &uni, "unicode").await;
+    let r = t.http.get(t.url("/r/unicode")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 302);
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("https://shop.example.com/caf%C3%A9?cref="));
     let nf = t.req(Method::GET, "/r/nope", None, None).await;
     assert_eq!(err(&nf), (404, json!("link_not_found")));
 
@@ -762,4 +773,20 @@ async fn multi_tenant_router_and_isolation() {
         )
         .await;
     assert_eq!(err(&identify), (400, json!("tenant_slug_missing")));
+}
+
+#[tokio::test]
+async fn identify_is_limited_to_120_per_minute_per_ip() {
+    let t = T::new().await;
+    for i in 0..120 {
+        let r = t.identify("nope", "u").await;
+        assert_eq!(r.status, 404, "request {i}");
+    }
+    let r = t.identify("nope", "u").await;
+    assert_eq!(
+        (r.status, r.body["error"].clone()),
+        (429, json!("rate_limited"))
+    );
+    // other routes are not affected by identify's budget
+    assert_eq!(t.get("/programs").await.status, 200);
 }

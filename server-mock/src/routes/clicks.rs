@@ -391,8 +391,20 @@ async fn h_route(
         .await?;
     let mut resp = StatusCode::FOUND.into_response();
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&routed.location) {
-        h.insert(header::LOCATION, v);
+    // Stored URLs may hold non-ASCII characters: send those as the URL's percent-encoded
+    // serialisation (ASCII ones byte for byte).
+    let location = if routed.location.is_ascii() {
+        HeaderValue::from_str(&routed.location).map_err(|_| ())
+    } else {
+        url::Url::parse(&routed.location)
+            .map_err(|_| ())
+            .and_then(|u| HeaderValue::from_str(u.as_str()).map_err(|_| ()))
+    };
+    match location {
+        Ok(v) => {
+            h.insert(header::LOCATION, v);
+        }
+        Err(()) => return Err(ApiError::internal()),
     }
     if let Ok(v) = HeaderValue::from_str(&format!(
         "_cref={}; Path=/; Max-Age=7776000; SameSite=Lax",

@@ -1,6 +1,6 @@
 //! Commissions and payouts (API.md §3.5).
 //!
-//! Lists are newest `accruedAt` first, ties by id (desc). With the [EXT]
+//! Lists are newest `accruedAt` first, ties by id (desc). With the \[EXT\]
 //! `commission-filters` extension on, `cursor` (same format as partners: base64url of
 //! `"<accruedAt>|<id>"`), `since` (inclusive), `until` (exclusive), `programId` and
 //! (top-level list only) `partnerId` apply on every page and the answer carries
@@ -69,7 +69,7 @@ fn ts_param(q: &QueryParams, name: &str) -> ApiResult<Option<String>> {
     }
 }
 
-/// Parses `status`, `limit` and (with extensions) the [EXT] filters.
+/// Parses `status`, `limit` and (with extensions) the \[EXT\] filters.
 pub fn parse_list_query(q: &QueryParams, ext: bool, top_level: bool) -> ApiResult<ListQuery> {
     let status = match q.string("status") {
         None => None,
@@ -133,8 +133,7 @@ pub fn list(
         args.push(Sql::Text(u.clone()));
     }
     if let Some(c) = &q.cursor {
-        wh.push("(c.accrued_at < ? OR (c.accrued_at = ? AND c.id < ?))".into());
-        args.push(Sql::Text(c.ts.clone()));
+        wh.push("(c.accrued_at, c.id) < (?, ?)".into());
         args.push(Sql::Text(c.ts.clone()));
         args.push(Sql::Text(c.id.clone()));
     }
@@ -336,7 +335,8 @@ pub fn run_payouts(conn: &mut Connection, tenant: &str, now: &str, emit: bool) -
     Ok(json!({"runId": run_id, "mode": "selfhost", "payouts": payouts}))
 }
 
-const PAYOUT_COLS: &str =
+/// Column list matching [`payout_row`].
+pub const PAYOUT_COLS: &str =
     "id, tenant_id, partner_id, amount, currency, method, status, run_id, commission_count, created_at, completed_at";
 
 /// The API row of a payout, from a query selecting [`PAYOUT_COLS`].

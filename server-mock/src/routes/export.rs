@@ -2,7 +2,7 @@
 //!
 //! Rows are the API's camelCase shapes with every column present (absent values are
 //! `null`), money and weights as decimal strings, JSON columns (metadata, commission
-//! rules) as objects/arrays. Tables are read in pages of [`PAGE`] rows by rowid (insertion
+//! rules) as objects/arrays. Tables (and `export.json`, table after table) are read in pages of [`PAGE`] rows by rowid (insertion
 //! order) with the database lock released between pages, and streamed to the client, so a
 //! 1 000 000-row table neither sits in memory nor blocks other requests for long.
 
@@ -254,7 +254,7 @@ pub fn page(
     Ok((out, last))
 }
 
-/// Every row of a table (for `GET /export.json`).
+/// Every row of a table, in insertion order.
 pub fn all_rows(conn: &Connection, tenant: &str, table: &str) -> ApiResult<Vec<Value>> {
     let mut out = Vec::new();
     let mut after = 0;
@@ -332,7 +332,7 @@ async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, std::io::Error>
             out.extend(s.csv_rows.row(r));
         } else {
             out.push(if s.rows_sent == 0 { b'[' } else { b',' });
-            out.extend(Value::Object(r.clone()).to_string().into_bytes());
+            out.extend(serde_json::to_vec(r).unwrap_or_default());
         }
         s.rows_sent += 1;
     }
@@ -378,20 +378,88 @@ async fn h_table(
     Ok(resp)
 }
 
+struct AllState {
+    st: AppState,
+    tenant: String,
+    table: usize,
+    after: i64,
+    rows_in_table: usize,
+    started: bool,
+    exported_at: String,
+    done: bool,
+}
+
+/// `export.json` streamed table by table, page by page.
+async fn next_all_chunk(mut s: AllState) -> Option<(Result<Bytes, std::io::Error>, AllState)> {
+    if s.done {
+        return None;
+    }
+    let mut out = Vec::new();
+    if !s.started {
+        s.started = true;
+        out.extend(
+            format!(
+                "{{\"exportedAt\":{},\"schemaVersion\":2,\"tables\":{{",
+                Value::String(s.exported_at.clone())
+            )
+            .into_bytes(),
+        );
+    }
+    let Some(table) = TABLES.get(s.table).copied() else {
+        s.done = true;
+        out.extend_from_slice(b"}}");
+        return Some((Ok(Bytes::from(out)), s));
+    };
+    if s.rows_in_table == 0 && s.after == 0 {
+        if s.table > 0 {
+            out.push(b',');
+        }
+        out.extend(format!("\"{table}\":[").into_bytes());
+    }
+    let (tenant, after) = (s.tenant.clone(), s.after);
+    let page =
+        s.st.db
+            .call(move |c| page(c, &tenant, table, after, PAGE))
+            .await;
+    let (rows, last) = match page {
+        Ok(p) => p,
+        Err(e) => {
+            s.done = true;
+            return Some((Err(std::io::Error::other(e.to_string())), s));
+        }
+    };
+    for r in &rows {
+        if s.rows_in_table > 0 {
+            out.push(b',');
+        }
+        out.extend(serde_json::to_vec(r).unwrap_or_default());
+        s.rows_in_table += 1;
+    }
+    if (rows.len() as i64) < PAGE {
+        out.push(b']');
+        s.table += 1;
+        s.after = 0;
+        s.rows_in_table = 0;
+    } else {
+        s.after = last;
+    }
+    Some((Ok(Bytes::from(out)), s))
+}
+
 async fn h_all(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> ApiResult<Response> {
     auth.require_admin()?;
-    let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| {
-            let mut tables = Map::new();
-            for t in TABLES {
-                tables.insert((*t).to_owned(), Value::Array(all_rows(c, &tenant.id, t)?));
-            }
-            Ok(json!({"exportedAt": now, "schemaVersion": 2, "tables": tables}))
-        })
-        .await?;
-    let mut resp = axum::Json(out).into_response();
+    let state = AllState {
+        exported_at: st.now_iso(),
+        st,
+        tenant: tenant.id,
+        table: 0,
+        after: 0,
+        rows_in_table: 0,
+        started: false,
+        done: false,
+    };
+    let stream = futures::stream::unfold(state, next_all_chunk);
+    let mut resp = (StatusCode::OK, Body::from_stream(stream)).into_response();
     attachment(&mut resp, "export.json", "application/json");
     Ok(resp)
 }

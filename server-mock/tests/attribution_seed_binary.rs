@@ -1,0 +1,86 @@
+//! `openpartner-mock --seed …`: the binary seeds before printing its URL, skips a tenant
+//! that already has programs on restart, and rejects unknown seeds.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_openpartner-mock");
+
+fn start(db: &str, seed: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            db,
+            "--admin-key",
+            "seed-admin",
+            "--log",
+            "warn",
+            "--seed",
+            seed,
+        ])
+        .env_remove("ADMIN_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    (child, line.trim_end().to_owned())
+}
+
+async fn count(base: &str) -> usize {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let v: serde_json::Value = http
+        .get(format!("{base}/commissions?limit=500"))
+        .bearer_auth("seed-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["commissions"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn seed_flag_fills_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let db = db.to_str().unwrap();
+    let (mut child, base) = start(db, "commissions:120");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert_eq!(count(&base).await, 120);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // restart with the same seed: the tenant already has programs → skipped
+    let (mut child, base) = start(db, "commissions:120");
+    assert_eq!(count(&base).await, 120);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn unknown_seed_fails() {
+    let out = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--admin-key",
+            "k",
+            "--seed",
+            "bogus",
+        ])
+        .env_remove("ADMIN_API_KEY")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown seed"));
+}
