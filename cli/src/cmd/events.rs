@@ -153,7 +153,9 @@ pub fn line_key(raw: &str, value: &Value) -> String {
         _ => None,
     };
     match id {
-        Some(id) if id.len() <= 200 => format!("events-import:id:{id}"),
+        Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => {
+            format!("events-import:id:{id}")
+        }
         Some(id) => format!("events-import:idsha256:{}", hex::encode(Sha256::digest(id))),
         None => format!(
             "events-import:sha256:{}",
