@@ -105,12 +105,12 @@ printf '(exit 5 is expected: five rows of the sample are invalid on purpose; per
 # externalId -> partner id, from the streamed NDJSON listing.
 "$op" partners list --output ndjson \
   | sed -n 's/.*"id":"\([^"]*\)".*"externalId":"\([^"]*\)".*/\2 \1/p' > "$sandbox/partner-ids.txt"
-partner_id() { awk -v e="$1" '$1 == e { print $2 }' "$sandbox/partner-ids.txt"; }
+partner_id() { awk -v e="$1" '$1 == e { print $2; exit }' "$sandbox/partner-ids.txt"; }
 
 say "2. Programs and links"
 program_id() {
   "$op" programs list --output ndjson \
-    | grep -F "\"name\":\"$1\"" | head -n1 | sed -n 's/^{"id":"\([^"]*\)".*/\1/p'
+    | { grep -F "\"name\":\"$1\"" || true; } | head -n1 | sed -n 's/^{"id":"\([^"]*\)".*/\1/p'
 }
 spring=$(program_id "Spring referral")
 if [ -z "$spring" ]; then

@@ -1,0 +1,288 @@
+//! CLI benchmarks (`harness = false`): see BENCHMARKS.md for the numbers and how to run.
+//!
+//! ```text
+//! cargo build --release -p openpartner-mock -p openpartner-cli
+//! cargo bench -p openpartner-e2e --bench cli_bench            # both benchmarks
+//! cargo bench -p openpartner-e2e --bench cli_bench -- report  # only (1)
+//! cargo bench -p openpartner-e2e --bench cli_bench -- import  # only (2)
+//! ```
+//!
+//! 1. `openpartner commissions report --group-by partner -o csv` against the reference
+//!    server seeded with `--seed commissions:10000` and `--seed commissions:1000000`
+//!    (file databases under a temp dir, `--rate-limit off`); peak RSS of the CLI process
+//!    from `/usr/bin/time -v` ("Maximum resident set size"). Requirement: RSS(1M) ≤ 1.5 ×
+//!    RSS(10k). The report's totals are checked against a direct SQL-free recount: the
+//!    count of the totals must equal the seeded N.
+//! 2. `openpartner events import` of 50,000 events with `--concurrency 1` and then another
+//!    50,000 with `--concurrency 16` against the same server (`--rate-limit off`), with
+//!    throughput of each (requirement ≥ 5×), then the totals checked exactly: the Event
+//!    export has 100,000 rows whose values sum to the files' sum, and the report's
+//!    commission sums equal the raw Commission export to the cent.
+//!
+//! Binaries: `$OPENPARTNER_BIN` / `$OPENPARTNER_MOCK_BIN`, else `<target>/release/…`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use openpartner::{Client, Credentials, ExportTable};
+use rust_decimal::Decimal;
+
+const KEY: &str = "op_bench_admin_key_000000000000000000000000000000000";
+
+fn target_release() -> PathBuf {
+    // <target>/release/deps/cli_bench-… → <target>/release
+    let exe = std::env::current_exe().expect("exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("target dir")
+}
+
+fn bin(env: &str, name: &str) -> PathBuf {
+    std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_release().join(name))
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(db: &Path, seed: Option<&str>) -> Server {
+    let mut cmd = Command::new(bin("OPENPARTNER_MOCK_BIN", "openpartner-mock"));
+    cmd.args(["--port", "0", "--admin-key", KEY, "--rate-limit", "off", "--log", "warn", "--db"])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(s) = seed {
+        cmd.args(["--seed", s]);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("start openpartner-mock (build it with --release)");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read url");
+    let url = line.trim().to_string();
+    assert!(url.starts_with("http://"), "server said {url:?}");
+    eprintln!("server {url} ready in {:.1}s (seed {seed:?})", started.elapsed().as_secs_f64());
+    Server { child, url }
+}
+
+struct Measured {
+    wall: Duration,
+    max_rss_kb: u64,
+    stdout: String,
+}
+
+/// Runs the CLI under `/usr/bin/time -v`.
+fn measure(url: &str, args: &[&str]) -> Measured {
+    let started = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(bin("OPENPARTNER_BIN", "openpartner"))
+        .args(args)
+        .env("OPENPARTNER_BASE_URL", url)
+        .env("OPENPARTNER_API_KEY", KEY)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run /usr/bin/time");
+    let wall = started.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "openpartner {args:?} failed: {err}");
+    let max_rss_kb = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Maximum resident set size in /usr/bin/time -v output");
+    Measured {
+        wall,
+        max_rss_kb,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
+
+fn totals(csv_text: &str) -> BTreeMap<String, (u64, Decimal)> {
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut out = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.expect("csv");
+        if &rec[0] == "total" {
+            out.insert(rec[2].to_string(), (rec[3].parse().expect("n"), rec[4].parse().expect("sum")));
+        }
+    }
+    out
+}
+
+fn bench_report(dir: &Path) {
+    let mut rows = Vec::new();
+    for n in [10_000u64, 1_000_000] {
+        let server = start_server(&dir.join(format!("report-{n}.db")), Some(&format!("commissions:{n}")));
+        let m = measure(&server.url, &["commissions", "report", "--group-by", "partner", "-o", "csv"]);
+        let t = totals(&m.stdout);
+        let count: u64 = t.values().map(|v| v.0).sum();
+        assert_eq!(count, n, "the report must cover every seeded commission");
+        println!(
+            "report n={n:>9}: wall {:>7.2}s  peak RSS {:>7} KiB  ({:.0} rows/s)  totals {:?}",
+            m.wall.as_secs_f64(),
+            m.max_rss_kb,
+            n as f64 / m.wall.as_secs_f64(),
+            t.iter().map(|(c, (k, s))| format!("{c}: {k} rows, {s}")).collect::<Vec<_>>()
+        );
+        rows.push(m.max_rss_kb);
+    }
+    let ratio = rows[1] as f64 / rows[0] as f64;
+    println!(
+        "report RSS ratio 1M/10k = {ratio:.3} (requirement ≤ 1.5): {}",
+        if ratio <= 1.5 { "PASS" } else { "FAIL" }
+    );
+}
+
+fn write_events(path: &Path, tag: &str, n: usize, users: usize) -> (Decimal, usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let mut sum = Decimal::ZERO;
+    for i in 0..n {
+        let cents = (i as i64 * 7919) % 100_000 + 1;
+        let v = Decimal::new(cents, 2);
+        sum += v;
+        writeln!(
+            f,
+            "{{\"id\":\"{tag}-{i}\",\"userId\":\"user-{}\",\"type\":\"sale\",\"value\":{v},\"currency\":\"{}\",\"ts\":\"2026-10-{:02}T{:02}:{:02}:00.000Z\"}}",
+            i % users,
+            if i % 5 == 0 { "EUR" } else { "USD" },
+            10 + i % 15,
+            i % 24,
+            i % 60
+        )
+        .expect("write");
+    }
+    f.flush().expect("flush");
+    (sum, n)
+}
+
+fn bench_import(dir: &Path) {
+    let n = 50_000;
+    let users = 100; // identify allows 120/min per IP
+    let server = start_server(&dir.join("import.db"), None);
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let client = Client::builder()
+        .base_url(server.url.as_str())
+        .credentials(Credentials::admin_key(KEY))
+        .build()
+        .expect("client");
+    rt.block_on(async {
+        use openpartner::types::{RecordClick, RuleType, SubRule};
+        let program = client
+            .programs()
+            .create("Bench", vec![SubRule::every(RuleType::Percent, Decimal::new(20, 0))], "https://shop.example.com/")
+            .send()
+            .await
+            .expect("program");
+        for p in 0..10 {
+            let created = client
+                .partners()
+                .create(format!("bench{p}@example.com"), format!("Bench {p}"))
+                .send_invite(false)
+                .send()
+                .await
+                .expect("partner");
+            client.links().create(&created.partner.id, format!("bench-{p}"), &program.id).send().await.expect("link");
+        }
+        let ts = "2026-10-01T00:00:00Z".parse().expect("ts");
+        for u in 0..users {
+            let click = RecordClick {
+                id: format!("clk_bench_user_{u:010}"),
+                link_key: format!("bench-{}", u % 10),
+                landing_url: "https://shop.example.com/".into(),
+                ip_hash: None,
+                user_agent: None,
+                referer: None,
+                fraud_flag: None,
+                ts,
+            };
+            client.clicks().record(&click).await.expect("click");
+            client.identify(&click.id, format!("user-{u}")).await.expect("identify");
+        }
+    });
+    let a = dir.join("events-c1.ndjson");
+    let b = dir.join("events-c16.ndjson");
+    let (sum_a, _) = write_events(&a, "c1", n, users);
+    let (sum_b, _) = write_events(&b, "c16", n, users);
+    let mut rates = Vec::new();
+    for (file, conc) in [(&a, "1"), (&b, "16")] {
+        let m = measure(&server.url, &["events", "import", file.to_str().expect("p"), "--concurrency", conc]);
+        let s: serde_json::Value = serde_json::from_str(m.stdout.trim()).expect("summary");
+        assert_eq!(s["created"], n, "{s}");
+        assert_eq!(s["failed"], 0, "{s}");
+        let rate = n as f64 / m.wall.as_secs_f64();
+        println!(
+            "events import --concurrency {conc:>2}: {n} events in {:>6.2}s = {rate:>7.0} events/s (peak RSS {} KiB)",
+            m.wall.as_secs_f64(),
+            m.max_rss_kb
+        );
+        rates.push(rate);
+    }
+    let speedup = rates[1] / rates[0];
+    println!(
+        "events import speed-up 16 vs 1 = {speedup:.2}x (requirement ≥ 5x): {}",
+        if speedup >= 5.0 { "PASS" } else { "FAIL" }
+    );
+    // Exact totals after the run.
+    let (events, commissions) = rt.block_on(async {
+        (
+            client.export_json(ExportTable::Event).await.expect("events"),
+            client.export_json(ExportTable::Commission).await.expect("commissions"),
+        )
+    });
+    let value_sum: Decimal = events
+        .iter()
+        .map(|e| e["value"].as_str().and_then(|v| v.parse::<Decimal>().ok()).expect("value"))
+        .sum();
+    assert_eq!(events.len(), 2 * n, "every event stored once");
+    assert_eq!(value_sum, sum_a + sum_b, "Σ event values exact");
+    let mut raw: BTreeMap<String, Decimal> = BTreeMap::new();
+    for c in &commissions {
+        *raw.entry(c["currency"].as_str().expect("cur").to_string()).or_default() +=
+            c["amount"].as_str().expect("amount").parse::<Decimal>().expect("dec");
+    }
+    let m = measure(&server.url, &["commissions", "report", "--group-by", "currency", "-o", "csv"]);
+    let rep: BTreeMap<String, Decimal> = totals(&m.stdout).into_iter().map(|(c, (_, s))| (c, s)).collect();
+    assert_eq!(rep, raw, "report == export");
+    println!(
+        "totals checked: {} events, Σ value {}, commissions {:?} (report == export)",
+        events.len(),
+        value_sum,
+        rep
+    );
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    println!("machine: {} cores; date: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), chrono_now());
+    if want("report") {
+        bench_report(dir.path());
+    }
+    if want("import") {
+        bench_import(dir.path());
+    }
+}
+
+fn chrono_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
