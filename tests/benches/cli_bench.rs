@@ -30,6 +30,14 @@ use std::time::{Duration, Instant};
 use openpartner::{Client, Credentials, ExportTable};
 use rust_decimal::Decimal;
 
+/// Prints a result line on stdout at once (the bench may be watched through a pipe).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        println!($($t)*);
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    }};
+}
+
 const KEY: &str = "op_bench_admin_key_000000000000000000000000000000000";
 
 fn target_release() -> PathBuf {
@@ -52,6 +60,31 @@ struct Server {
     url: String,
 }
 
+impl Server {
+    /// CPU time (user + system) the server process has used so far, from /proc.
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the `(comm)`: state is field 3; utime 14 and stime 15 (1-based).
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let hz = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .unwrap_or(100);
+        Duration::from_millis(ticks * 1000 / hz.max(1))
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -61,27 +94,46 @@ impl Drop for Server {
 
 fn start_server(db: &Path, seed: Option<&str>) -> Server {
     let mut cmd = Command::new(bin("OPENPARTNER_MOCK_BIN", "openpartner-mock"));
-    cmd.args(["--port", "0", "--admin-key", KEY, "--rate-limit", "off", "--log", "warn", "--db"])
-        .arg(db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.args([
+        "--port",
+        "0",
+        "--admin-key",
+        KEY,
+        "--rate-limit",
+        "off",
+        "--log",
+        "warn",
+        "--db",
+    ])
+    .arg(db)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
     if let Some(s) = seed {
         cmd.args(["--seed", s]);
     }
     let started = Instant::now();
-    let mut child = cmd.spawn().expect("start openpartner-mock (build it with --release)");
+    let mut child = cmd
+        .spawn()
+        .expect("start openpartner-mock (build it with --release)");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read url");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read url");
     let url = line.trim().to_string();
     assert!(url.starts_with("http://"), "server said {url:?}");
-    eprintln!("server {url} ready in {:.1}s (seed {seed:?})", started.elapsed().as_secs_f64());
+    eprintln!(
+        "server {url} ready in {:.1}s (seed {seed:?})",
+        started.elapsed().as_secs_f64()
+    );
     Server { child, url }
 }
 
 struct Measured {
     wall: Duration,
     max_rss_kb: u64,
+    /// User + system CPU time of the CLI process.
+    cpu: Duration,
     stdout: String,
 }
 
@@ -105,9 +157,18 @@ fn measure(url: &str, args: &[&str]) -> Measured {
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse().ok())
         .expect("Maximum resident set size in /usr/bin/time -v output");
+    let secs = |label: &str| {
+        err.lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let cpu =
+        Duration::from_secs_f64(secs("User time (seconds):") + secs("System time (seconds):"));
     Measured {
         wall,
         max_rss_kb,
+        cpu,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
     }
 }
@@ -118,7 +179,10 @@ fn totals(csv_text: &str) -> BTreeMap<String, (u64, Decimal)> {
     for rec in r.records() {
         let rec = rec.expect("csv");
         if &rec[0] == "total" {
-            out.insert(rec[2].to_string(), (rec[3].parse().expect("n"), rec[4].parse().expect("sum")));
+            out.insert(
+                rec[2].to_string(),
+                (rec[3].parse().expect("n"), rec[4].parse().expect("sum")),
+            );
         }
     }
     out
@@ -127,27 +191,47 @@ fn totals(csv_text: &str) -> BTreeMap<String, (u64, Decimal)> {
 fn bench_report(dir: &Path) {
     let mut rows = Vec::new();
     for n in [10_000u64, 1_000_000] {
-        let server = start_server(&dir.join(format!("report-{n}.db")), Some(&format!("commissions:{n}")));
-        let m = measure(&server.url, &["commissions", "report", "--group-by", "partner", "-o", "csv"]);
+        let server = start_server(
+            &dir.join(format!("report-{n}.db")),
+            Some(&format!("commissions:{n}")),
+        );
+        let m = measure(
+            &server.url,
+            &[
+                "commissions",
+                "report",
+                "--group-by",
+                "partner",
+                "-o",
+                "csv",
+            ],
+        );
         let t = totals(&m.stdout);
         let count: u64 = t.values().map(|v| v.0).sum();
         assert_eq!(count, n, "the report must cover every seeded commission");
-        println!(
+        say!(
             "report n={n:>9}: wall {:>7.2}s  peak RSS {:>7} KiB  ({:.0} rows/s)  totals {:?}",
             m.wall.as_secs_f64(),
             m.max_rss_kb,
             n as f64 / m.wall.as_secs_f64(),
-            t.iter().map(|(c, (k, s))| format!("{c}: {k} rows, {s}")).collect::<Vec<_>>()
+            t.iter()
+                .map(|(c, (k, s))| format!("{c}: {k} rows, {s}"))
+                .collect::<Vec<_>>()
         );
         rows.push(m.max_rss_kb);
     }
     let ratio = rows[1] as f64 / rows[0] as f64;
-    println!(
+    say!(
         "report RSS ratio 1M/10k = {ratio:.3} (requirement ≤ 1.5): {}",
         if ratio <= 1.5 { "PASS" } else { "FAIL" }
     );
 }
 
+/// Writes `n` events: every 50th goes to one of the `users` identified users (so it is
+/// attributed and earns a commission), the others to distinct anonymous users (stored,
+/// `no_identity`). Keeping each identified user's history short stops the attribution
+/// cost per event from growing during the run, which would otherwise penalise whichever
+/// import runs second on the same server.
 fn write_events(path: &Path, tag: &str, n: usize, users: usize) -> (Decimal, usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let mut sum = Decimal::ZERO;
@@ -157,9 +241,9 @@ fn write_events(path: &Path, tag: &str, n: usize, users: usize) -> (Decimal, usi
         sum += v;
         writeln!(
             f,
-            "{{\"id\":\"{tag}-{i}\",\"userId\":\"user-{}\",\"type\":\"sale\",\"value\":{v},\"currency\":\"{}\",\"ts\":\"2026-10-{:02}T{:02}:{:02}:00.000Z\"}}",
-            i % users,
-            if i % 5 == 0 { "EUR" } else { "USD" },
+            "{{\"id\":\"{tag}-{i}\",\"userId\":\"{}\",\"type\":\"sale\",\"value\":{v},\"currency\":\"{}\",\"ts\":\"2026-10-{:02}T{:02}:{:02}:00.000Z\"}}",
+            if i % 50 == 0 { format!("user-{}", (i / 50) % users) } else { format!("anon-{tag}-{i}") },
+            if (i / 7) % 5 == 0 { "EUR" } else { "USD" },
             10 + i % 15,
             i % 24,
             i % 60
@@ -184,7 +268,11 @@ fn bench_import(dir: &Path) {
         use openpartner::types::{RecordClick, RuleType, SubRule};
         let program = client
             .programs()
-            .create("Bench", vec![SubRule::every(RuleType::Percent, Decimal::new(20, 0))], "https://shop.example.com/")
+            .create(
+                "Bench",
+                vec![SubRule::every(RuleType::Percent, Decimal::new(20, 0))],
+                "https://shop.example.com/",
+            )
             .send()
             .await
             .expect("program");
@@ -196,7 +284,12 @@ fn bench_import(dir: &Path) {
                 .send()
                 .await
                 .expect("partner");
-            client.links().create(&created.partner.id, format!("bench-{p}"), &program.id).send().await.expect("link");
+            client
+                .links()
+                .create(&created.partner.id, format!("bench-{p}"), &program.id)
+                .send()
+                .await
+                .expect("link");
         }
         let ts = "2026-10-01T00:00:00Z".parse().expect("ts");
         for u in 0..users {
@@ -211,7 +304,10 @@ fn bench_import(dir: &Path) {
                 ts,
             };
             client.clicks().record(&click).await.expect("click");
-            client.identify(&click.id, format!("user-{u}")).await.expect("identify");
+            client
+                .identify(&click.id, format!("user-{u}"))
+                .await
+                .expect("identify");
         }
     });
     let a = dir.join("events-c1.ndjson");
@@ -220,45 +316,90 @@ fn bench_import(dir: &Path) {
     let (sum_b, _) = write_events(&b, "c16", n, users);
     let mut rates = Vec::new();
     for (file, conc) in [(&a, "1"), (&b, "16")] {
-        let m = measure(&server.url, &["events", "import", file.to_str().expect("p"), "--concurrency", conc]);
+        let server_cpu_before = server.cpu();
+        let m = measure(
+            &server.url,
+            &[
+                "events",
+                "import",
+                file.to_str().expect("p"),
+                "--concurrency",
+                conc,
+            ],
+        );
+        let server_cpu = server.cpu().saturating_sub(server_cpu_before);
         let s: serde_json::Value = serde_json::from_str(m.stdout.trim()).expect("summary");
         assert_eq!(s["created"], n, "{s}");
         assert_eq!(s["failed"], 0, "{s}");
         let rate = n as f64 / m.wall.as_secs_f64();
-        println!(
-            "events import --concurrency {conc:>2}: {n} events in {:>6.2}s = {rate:>7.0} events/s (peak RSS {} KiB)",
+        say!(
+            "events import --concurrency {conc:>2}: {n} events in {:>6.2}s = {rate:>7.0} events/s (peak RSS {} KiB); \
+             CPU: server {:.2}s = {:.0} µs/event ({:.0}% of one core), CLI {:.2}s = {:.0} µs/event",
             m.wall.as_secs_f64(),
-            m.max_rss_kb
+            m.max_rss_kb,
+            server_cpu.as_secs_f64(),
+            server_cpu.as_secs_f64() * 1e6 / n as f64,
+            100.0 * server_cpu.as_secs_f64() / m.wall.as_secs_f64(),
+            m.cpu.as_secs_f64(),
+            m.cpu.as_secs_f64() * 1e6 / n as f64
         );
         rates.push(rate);
     }
     let speedup = rates[1] / rates[0];
-    println!(
+    say!(
         "events import speed-up 16 vs 1 = {speedup:.2}x (requirement ≥ 5x): {}",
         if speedup >= 5.0 { "PASS" } else { "FAIL" }
     );
     // Exact totals after the run.
     let (events, commissions) = rt.block_on(async {
         (
-            client.export_json(ExportTable::Event).await.expect("events"),
-            client.export_json(ExportTable::Commission).await.expect("commissions"),
+            client
+                .export_json(ExportTable::Event)
+                .await
+                .expect("events"),
+            client
+                .export_json(ExportTable::Commission)
+                .await
+                .expect("commissions"),
         )
     });
     let value_sum: Decimal = events
         .iter()
-        .map(|e| e["value"].as_str().and_then(|v| v.parse::<Decimal>().ok()).expect("value"))
+        .map(|e| {
+            e["value"]
+                .as_str()
+                .and_then(|v| v.parse::<Decimal>().ok())
+                .expect("value")
+        })
         .sum();
     assert_eq!(events.len(), 2 * n, "every event stored once");
     assert_eq!(value_sum, sum_a + sum_b, "Σ event values exact");
     let mut raw: BTreeMap<String, Decimal> = BTreeMap::new();
     for c in &commissions {
-        *raw.entry(c["currency"].as_str().expect("cur").to_string()).or_default() +=
-            c["amount"].as_str().expect("amount").parse::<Decimal>().expect("dec");
+        *raw.entry(c["currency"].as_str().expect("cur").to_string())
+            .or_default() += c["amount"]
+            .as_str()
+            .expect("amount")
+            .parse::<Decimal>()
+            .expect("dec");
     }
-    let m = measure(&server.url, &["commissions", "report", "--group-by", "currency", "-o", "csv"]);
-    let rep: BTreeMap<String, Decimal> = totals(&m.stdout).into_iter().map(|(c, (_, s))| (c, s)).collect();
+    let m = measure(
+        &server.url,
+        &[
+            "commissions",
+            "report",
+            "--group-by",
+            "currency",
+            "-o",
+            "csv",
+        ],
+    );
+    let rep: BTreeMap<String, Decimal> = totals(&m.stdout)
+        .into_iter()
+        .map(|(c, (_, s))| (c, s))
+        .collect();
     assert_eq!(rep, raw, "report == export");
-    println!(
+    say!(
         "totals checked: {} events, Σ value {}, commissions {:?} (report == export)",
         events.len(),
         value_sum,
@@ -267,10 +408,19 @@ fn bench_import(dir: &Path) {
 }
 
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let dir = tempfile::tempdir().expect("tempdir");
-    println!("machine: {} cores; date: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), chrono_now());
+    say!(
+        "machine: {} cores; date: {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        chrono_now()
+    );
     if want("report") {
         bench_report(dir.path());
     }

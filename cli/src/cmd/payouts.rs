@@ -101,7 +101,12 @@ pub async fn run(ctx: &Ctx, args: PayoutsArgs) -> Result<()> {
             }
             let mut w = ListWriter::new(ctx.format(), cols, output::stdout());
             for p in &run.payouts {
-                w.write(&to_json(p)?)?;
+                // `amount` is a JSON number on this route; show it with cents.
+                let mut v = to_json(p)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("amount".into(), common::money(p.amount).into());
+                }
+                w.write(&v)?;
             }
             w.finish()
         }
