@@ -6,7 +6,9 @@
 //! - the keyring is skipped entirely when `CI` is set, when `OPENPARTNER_NO_KEYRING=1`, or
 //!   (Linux/BSD) when no D-Bus session bus is reachable;
 //! - when the keyring is skipped or fails, secrets go to `credentials.toml` beside
-//!   `config.toml`, created with mode 0600, and the user is told so on stderr.
+//!   `config.toml`, created with mode 0600, and the user is told so on stderr when the
+//!   secret is stored there (and when it is read from there because a keyring call
+//!   failed; a file looser than 0600 is warned about on every read).
 //!
 //! Keyring entries use service [`KEYRING_SERVICE`] and the profile name as the user.
 //! `OPENPARTNER_API_KEY` is handled by the caller and never reaches this module.
@@ -183,13 +185,15 @@ impl SecretStore {
         match file.profiles.get(profile) {
             Some(entry) => {
                 let path = self.file_path();
-                let why = keyring_error
-                    .map(|e| format!("OS keyring failed: {e}"))
-                    .unwrap_or_else(|| self.why_file());
-                note(&format!(
-                    "using the credential stored in {} ({why})",
-                    path.display()
-                ));
+                // Storing in the file is always announced (`set`); reading it again is
+                // announced only when the keyring was tried and failed, so that headless
+                // and CI use is not nagged on every command.
+                if let Some(e) = keyring_error {
+                    note(&format!(
+                        "using the credential stored in {} (OS keyring failed: {e})",
+                        path.display()
+                    ));
+                }
                 warn_if_too_open(&path);
                 Ok(Some((entry.secret.clone(), Source::File(path))))
             }

@@ -302,3 +302,95 @@ fn verbose_logging_masks_keys_and_new_plaintexts() {
         "new key tail leaked: {stderr}"
     );
 }
+
+#[test]
+fn invites_and_admins() {
+    let env = Env::start();
+    // A partner created with an invite is pending; a new invite works; an activated one 409s.
+    let out = env
+        .cli()
+        .args([
+            "partners",
+            "create",
+            "--email",
+            "inv@example.com",
+            "--name",
+            "Inv",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let p: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(p["invited"], true);
+    assert!(p["activatedAt"].is_null());
+    let pending = p["id"].as_str().expect("id").to_string();
+    env.cli()
+        .args(["partners", "invite", &pending])
+        .assert()
+        .success();
+    let active = env.create_partners(1, 1).remove(0);
+    env.cli()
+        .args(["partners", "invite", &active])
+        .assert()
+        .code(6)
+        .stderr(predicates::str::contains("already_activated"));
+    let mails = env.block_on(async { env.client().dev().mailbox().await.expect("mailbox") });
+    assert_eq!(
+        mails.iter().filter(|m| m.to == "inv@example.com").count(),
+        2,
+        "creation invite + re-invite"
+    );
+
+    // Admins: create, list (CSV), revoke, reinstate.
+    let out = env
+        .cli()
+        .args([
+            "admins",
+            "create",
+            "--email",
+            "second@example.com",
+            "--name",
+            "Second",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let admin: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let admin_id = admin["id"].as_str().expect("id").to_string();
+    let out = env
+        .cli()
+        .args(["admins", "list", "-o", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,email,name,createdAt,activatedAt,revokedAt")
+    );
+    assert!(
+        lines.any(|l| l.starts_with(&format!("{admin_id},second@example.com,Second,"))),
+        "{text}"
+    );
+    env.cli()
+        .args(["admins", "revoke", &admin_id])
+        .assert()
+        .success();
+    env.cli()
+        .args(["admins", "revoke", &admin_id])
+        .assert()
+        .code(6)
+        .stderr(predicates::str::contains("already_revoked"));
+    env.cli()
+        .args(["admins", "reinstate", &admin_id])
+        .assert()
+        .success();
+}

@@ -2,7 +2,9 @@
 //! pagination), plus \[EXT\] login links.
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::capabilities::Extension;
@@ -86,6 +88,55 @@ impl Partners {
                 seg(partner_id.as_ref())
             )))
             .await
+    }
+}
+
+/// A page fetcher for the offset-paginated listings.
+pub(crate) trait OffsetFetcher<T>:
+    FnMut(Option<PageToken>) -> BoxFuture<'static, Result<OffsetPage<T>>> + Send + 'static
+{
+}
+
+impl<T, F> OffsetFetcher<T> for F where
+    F: FnMut(Option<PageToken>) -> BoxFuture<'static, Result<OffsetPage<T>>> + Send + 'static
+{
+}
+
+/// Rows, echoed `limit`, echoed `offset` of an offset-paginated envelope.
+type OffsetParts<T> = (Vec<T>, Option<u32>, Option<u64>);
+
+/// Fetches `template` (route + filters) page by page with `limit=size` and `offset`,
+/// starting at `first_offset`; `parts` splits the wire envelope `B` into (rows, echoed limit,
+/// echoed offset).
+fn offset_fetcher<T, B>(
+    client: Client,
+    template: Req,
+    first_offset: u64,
+    size: u32,
+    parts: fn(B) -> OffsetParts<T>,
+) -> impl OffsetFetcher<T>
+where
+    T: Send + 'static,
+    B: DeserializeOwned + Send + 'static,
+{
+    move |token| {
+        let client = client.clone();
+        let offset = match token {
+            Some(PageToken::Offset(o)) => o,
+            _ => first_offset,
+        };
+        let req = template
+            .clone()
+            .query("limit", size)
+            .query("offset", offset);
+        Box::pin(async move {
+            let (items, limit, echoed) = parts(client.send_json::<B>(req).await?);
+            Ok(OffsetPage {
+                items,
+                limit: limit.unwrap_or(size),
+                offset: echoed.unwrap_or(offset),
+            })
+        })
     }
 }
 
@@ -217,36 +268,19 @@ impl PartnerEventsQuery {
         self
     }
 
-    fn fetcher(
-        self,
-    ) -> impl FnMut(
-        Option<PageToken>,
-    ) -> futures::future::BoxFuture<'static, Result<OffsetPage<PartnerEvent>>>
-           + Send
-           + 'static {
-        move |token| {
-            let q = self.clone();
-            Box::pin(async move {
-                let offset = match token {
-                    Some(PageToken::Offset(o)) => o,
-                    _ => q.offset.unwrap_or(0),
-                };
-                let size = q.page_size.unwrap_or(DEFAULT_OFFSET_PAGE);
-                let req = Req::get(format!("/partners/{}/events", seg(&q.partner_id)))
-                    .query_opt("programId", q.program_id.clone())
-                    .query_opt("type", q.kind.clone())
-                    .query_opt("since", q.since.as_ref().map(ts::format))
-                    .query_opt("until", q.until.as_ref().map(ts::format))
-                    .query("limit", size)
-                    .query("offset", offset);
-                let body: EventsBody = q.client.send_json(req).await?;
-                Ok(OffsetPage {
-                    items: body.events,
-                    limit: body.limit.unwrap_or(size),
-                    offset: body.offset.unwrap_or(offset),
-                })
-            })
-        }
+    fn fetcher(self) -> impl OffsetFetcher<PartnerEvent> {
+        let req = Req::get(format!("/partners/{}/events", seg(&self.partner_id)))
+            .query_opt("programId", self.program_id)
+            .query_opt("type", self.kind)
+            .query_opt("since", self.since.as_ref().map(ts::format))
+            .query_opt("until", self.until.as_ref().map(ts::format));
+        offset_fetcher(
+            self.client,
+            req,
+            self.offset.unwrap_or(0),
+            self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
+            |b: EventsBody| (b.events, b.limit, b.offset),
+        )
     }
 
     /// One page. Errors: 404; 401/403; 400 `invalid_query`.
@@ -304,33 +338,16 @@ impl CustomersQuery {
         self
     }
 
-    fn fetcher(
-        self,
-    ) -> impl FnMut(
-        Option<PageToken>,
-    ) -> futures::future::BoxFuture<'static, Result<OffsetPage<Customer>>>
-           + Send
-           + 'static {
-        move |token| {
-            let q = self.clone();
-            Box::pin(async move {
-                let offset = match token {
-                    Some(PageToken::Offset(o)) => o,
-                    _ => q.offset.unwrap_or(0),
-                };
-                let size = q.page_size.unwrap_or(DEFAULT_OFFSET_PAGE);
-                let req = Req::get(format!("/partners/{}/customers", seg(&q.partner_id)))
-                    .query_opt("programId", q.program_id.clone())
-                    .query("limit", size)
-                    .query("offset", offset);
-                let body: CustomersBody = q.client.send_json(req).await?;
-                Ok(OffsetPage {
-                    items: body.customers,
-                    limit: body.limit.unwrap_or(size),
-                    offset: body.offset.unwrap_or(offset),
-                })
-            })
-        }
+    fn fetcher(self) -> impl OffsetFetcher<Customer> {
+        let req = Req::get(format!("/partners/{}/customers", seg(&self.partner_id)))
+            .query_opt("programId", self.program_id);
+        offset_fetcher(
+            self.client,
+            req,
+            self.offset.unwrap_or(0),
+            self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
+            |b: CustomersBody| (b.customers, b.limit, b.offset),
+        )
     }
 
     /// One page. Errors: 404; 401/403; 400 `invalid_query`.
