@@ -443,7 +443,9 @@ fn bulk_commissions(
             let ts = now - Duration::milliseconds(rng.random_range(0..year_ms));
             let amount = rust_decimal::Decimal::new(rng.random_range(1..100_000), 2);
             ins.execute(params![
-                ulid::Ulid::from_parts(ts.timestamp_millis() as u64, rng.random::<u128>())
+                // time-ordered id; the random part is fresh (not from the seeded RNG) so
+                // that several tenants can be seeded without id collisions
+                ulid::Ulid::from_parts(ts.timestamp_millis() as u64, rand::random::<u128>())
                     .to_string(),
                 tenant,
                 format!("bench_{i}"),

@@ -143,6 +143,11 @@ async fn keyset_pagination_with_filters_across_pages() {
             "{q}"
         );
     }
+    // a bare date is UTC midnight
+    let r = t
+        .get("/commissions?since=2000-01-01&until=2000-01-02")
+        .await;
+    assert_eq!((r.status, r.body["commissions"].clone()), (200, json!([])));
     // default limit 100
     let r = t.get("/commissions").await;
     assert_eq!(r.body["commissions"].as_array().unwrap().len(), 100);

@@ -84,3 +84,41 @@ fn unknown_seed_fails() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown seed"));
 }
+
+#[tokio::test]
+async fn seeds_every_tenant_in_multi_mode() {
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--admin-key",
+            "seed-admin",
+            "--log",
+            "warn",
+            "--tenancy",
+            "multi",
+            "--tenant",
+            "acme",
+            "--tenant",
+            "globex",
+            "--seed",
+            "commissions:30",
+        ])
+        .env_remove("ADMIN_API_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let base = line.trim_end().to_owned();
+    assert_eq!(count(&format!("{base}/t/acme")).await, 30);
+    assert_eq!(count(&format!("{base}/t/globex")).await, 30);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

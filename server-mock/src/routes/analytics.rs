@@ -35,13 +35,24 @@ fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap_or(Decimal::ZERO)
 }
 
-fn ts_q(q: &QueryParams, name: &str) -> ApiResult<Option<DateTime<Utc>>> {
+/// A query timestamp: ISO-8601 with offset, or a bare `YYYY-MM-DD` (UTC midnight).
+pub fn query_ts(q: &QueryParams, name: &str) -> ApiResult<Option<DateTime<Utc>>> {
     match q.string(name) {
         None => Ok(None),
         Some(s) => parse_ts(&s)
+            .or_else(|| {
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|d| d.and_utc())
+            })
             .map(Some)
             .ok_or_else(|| ApiError::query_field(name, "Invalid datetime")),
     }
+}
+
+fn ts_q(q: &QueryParams, name: &str) -> ApiResult<Option<DateTime<Utc>>> {
+    query_ts(q, name)
 }
 
 /// `GET /partners/:id/dashboard?since=`.

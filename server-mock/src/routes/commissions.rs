@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::QueryParams;
 use crate::pagination;
 use crate::rules::dec_number;
-use crate::util::{fmt_ts, new_id, parse_ts};
+use crate::util::{fmt_ts, new_id};
 
 const COLS: &str =
     "c.id, c.tenant_id, c.attribution_id, c.partner_id, c.amount, c.currency, c.status,
@@ -61,12 +61,7 @@ pub struct ListQuery {
 }
 
 fn ts_param(q: &QueryParams, name: &str) -> ApiResult<Option<String>> {
-    match q.string(name) {
-        None => Ok(None),
-        Some(s) => parse_ts(&s)
-            .map(|t| Some(fmt_ts(t)))
-            .ok_or_else(|| ApiError::query_field(name, "Invalid datetime")),
-    }
+    Ok(crate::routes::analytics::query_ts(q, name)?.map(fmt_ts))
 }
 
 /// Parses `status`, `limit` and (with extensions) the \[EXT\] filters.
