@@ -543,3 +543,65 @@ async fn report(ctx: &Ctx, args: ReportArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commission(partner: &str, amount: &str, currency: &str, status: &str) -> Commission {
+        serde_json::from_value(json!({
+            "id": format!("c-{partner}-{amount}"), "tenantId": "t", "attributionId": "a",
+            "partnerId": partner, "amount": amount, "currency": currency, "status": status,
+            "accruedAt": "2026-11-20T10:30:00.000Z", "paidAt": null, "payoutId": null,
+            "programId": "prog", "holdbackDays": null
+        }))
+        .expect("commission")
+    }
+
+    #[tokio::test]
+    async fn aggregate_is_exact_and_csv_has_group_and_total_rows() {
+        let rows = vec![
+            Ok(commission("p1", "0.10", "USD", "accrued")),
+            Ok(commission("p1", "0.20", "USD", "paid")),
+            Ok(commission("p2", "1.005", "USD", "accrued")),
+            Ok(commission("p2", "7.00", "EUR", "accrued")),
+        ];
+        let agg = aggregate(futures::stream::iter(rows), GroupBy::Partner)
+            .await
+            .expect("aggregate");
+        // 0.1 + 0.2 is exactly 0.30 (no binary floating point).
+        assert_eq!(
+            agg.groups[&("p1".to_string(), "USD".to_string())],
+            (2, Decimal::new(30, 2))
+        );
+        assert_eq!(agg.totals["USD"], (3, Decimal::new(1305, 3)));
+        let mut out = Vec::new();
+        write_report(Format::Csv, GroupBy::Partner, &agg, &mut out).expect("write");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "row,group,currency,count,sum\n\
+             group,p1,USD,2,0.30\n\
+             group,p2,EUR,1,7.00\n\
+             group,p2,USD,1,1.005\n\
+             total,,EUR,1,7.00\n\
+             total,,USD,3,1.305\n"
+        );
+        let by_status = aggregate(
+            futures::stream::iter(vec![Ok(commission("p1", "2", "USD", "paid"))]),
+            GroupBy::Day,
+        )
+        .await
+        .expect("aggregate");
+        assert!(by_status
+            .groups
+            .contains_key(&("2026-11-20".to_string(), "USD".to_string())));
+    }
+
+    #[tokio::test]
+    async fn aggregate_propagates_stream_errors() {
+        let rows: Vec<Result<Commission>> = vec![Err(anyhow::anyhow!("boom"))];
+        assert!(aggregate(futures::stream::iter(rows), GroupBy::Status)
+            .await
+            .is_err());
+    }
+}
