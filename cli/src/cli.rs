@@ -105,6 +105,12 @@ pub enum Command {
     /// Export a table as CSV or JSON (streamed).
     Export(crate::cmd::export::ExportArgs),
     /// Partner mode: your own partner row and role.
+    ///
+    /// With a partner API key (or partner session) the CLI works in partner mode: it asks
+    /// /auth/introspect who the credential is, and `me`, `stats`, `links`, `commissions`
+    /// (list and report), `payouts` and `programs list` act on your own partner id through
+    /// the routes a partner may call; admin-only verbs are refused locally (exit 4) without
+    /// calling the server. With an admin credential `me` just prints the role.
     Me,
     /// Partner mode: your dashboard (clicks, attributed events and revenue, commissions).
     Stats(crate::cmd::me::StatsArgs),
