@@ -14,7 +14,9 @@
 //!    concurrent runs and a crash between "sent" and "recorded locally"), and because it lets
 //!    the CLI safely retry timeouts and 5xx answers. Limits: keys are stored per credential
 //!    and for 24 h (API.md §5); two byte-identical lines without `id` count as one event
-//!    (give them distinct `id`s if they are really two).
+//!    (give them distinct `id`s if they are really two); a line whose `id` was already
+//!    imported with a different body fails with 422 `idempotency_key_reused` instead of
+//!    silently overwriting or doubling.
 //! 2. **A local checkpoint file** — used only when the server lacks `idempotency`. The file
 //!    (`<FILE>.checkpoint`, or `--checkpoint PATH`) starts with the SHA-256 of the input and
 //!    lists the line numbers the server acknowledged; a re-run skips them (`skipped`). A
