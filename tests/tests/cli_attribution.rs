@@ -395,6 +395,15 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
         .block_on(env.sdk().export_json(openpartner::ExportTable::Event))
         .expect("export");
     assert_eq!(events.len(), 60);
+    // An id reused with a different body is refused by the server, not doubled.
+    let reused = env.write(
+        "reused.ndjson",
+        "{\"id\":\"ord-0\",\"userId\":\"u0\",\"type\":\"sale\",\"value\":999}\n",
+    );
+    let out = env.run(&["events", "import", reused.to_str().expect("p")]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency_key_reused"));
+    assert_eq!(env.export_sums(None), before);
     // Bad lines fail (exit 5) without stopping the others.
     let bad = env.write("bad.ndjson", "{\"userId\":\"u1\",\"type\":\"sale\",\"value\":1,\"id\":\"x1\"}\nnot json\n{\"type\":\"sale\"}\n");
     let out = env.run(&["events", "import", bad.to_str().expect("p")]);
