@@ -237,6 +237,33 @@ fn report_group_bys_exact_decimal_totals() {
     assert_eq!(j["totals"][0]["count"], 3);
     let j = env.json(&["commissions", "report", "--program", "nope", "-o", "json"]);
     assert_eq!(j["totals"].as_array().expect("t").len(), 0);
+    // Listing filters: --since in the future → nothing; --until in the future and the
+    // partner/program filters → everything; --limit stops early.
+    let list = |args: &[&str]| -> Vec<Value> {
+        serde_json::from_str(&env.ok(&[&["commissions", "list", "-o", "json"][..], args].concat()))
+            .expect("json")
+    };
+    assert_eq!(list(&["--since", "2099-01-01"]).len(), 0);
+    assert_eq!(
+        list(&[
+            "--until",
+            "2099-01-01",
+            "--partner",
+            &partner,
+            "--program",
+            &program
+        ])
+        .len(),
+        4
+    );
+    assert_eq!(list(&["--status", "approved"]).len(), 1);
+    assert_eq!(list(&["--limit", "2"]).len(), 2);
+    assert_eq!(
+        env.run(&["commissions", "list", "--since", "soon"])
+            .status
+            .code(),
+        Some(2)
+    );
     // Exactly the raw export.
     let raw = env.export_sums(None);
     assert_eq!(raw["USD"], dec("4.53"));
