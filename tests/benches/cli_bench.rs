@@ -263,7 +263,10 @@ fn write_events(path: &Path, tag: &str, n: usize, users: usize) -> (Decimal, usi
 }
 
 fn bench_import(dir: &Path) {
-    let n = 50_000;
+    let n: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
     let users = 100; // identify allows 120/min per IP
     let server = start_server(&dir.join("import.db"), None);
     let rt = tokio::runtime::Runtime::new().expect("rt");
@@ -322,11 +325,24 @@ fn bench_import(dir: &Path) {
     let b = dir.join("events-c16.ndjson");
     let (sum_a, _) = write_events(&a, "c1", n, users);
     let (sum_b, _) = write_events(&b, "c16", n, users);
+    // Diagnostic: BENCH_LATENCY_MS=d puts a proxy in front of the server that delays every
+    // chunk by d ms in each direction (a round trip of 2d ms, like a real network).
+    let latency_ms: u64 = std::env::var("BENCH_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let target_url = if latency_ms > 0 {
+        let url = rt.block_on(delay_proxy(&server.url, Duration::from_millis(latency_ms)));
+        say!("through a proxy adding {latency_ms} ms each way: {url}");
+        url
+    } else {
+        server.url.clone()
+    };
     let mut rates = Vec::new();
     for (file, conc) in [(&a, "1"), (&b, "16")] {
         let server_cpu_before = server.cpu();
         let m = measure(
-            &server.url,
+            &target_url,
             &[
                 "events",
                 "import",
@@ -424,6 +440,52 @@ fn bench_import(dir: &Path) {
         value_sum,
         rep
     );
+}
+
+/// Starts a TCP proxy to `upstream` (an `http://host:port` URL) that sleeps `delay` before
+/// forwarding each chunk, in both directions. Returns the proxy's URL. Runs on the bench's
+/// runtime until the process ends.
+async fn delay_proxy(upstream: &str, delay: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = upstream.trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let local = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((inbound, _)) = listener.accept().await {
+            let addr = addr.clone();
+            tokio::spawn(async move {
+                let Ok(outbound) = tokio::net::TcpStream::connect(&addr).await else {
+                    return;
+                };
+                let _ = inbound.set_nodelay(true);
+                let _ = outbound.set_nodelay(true);
+                let (ri, wi) = inbound.into_split();
+                let (ro, wo) = outbound.into_split();
+                let pipe = |mut r: tokio::net::tcp::OwnedReadHalf,
+                            mut w: tokio::net::tcp::OwnedWriteHalf| async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                tokio::time::sleep(delay).await;
+                                if w.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = w.shutdown().await;
+                };
+                let up = pipe(ri, wo);
+                let down = pipe(ro, wi);
+                tokio::join!(up, down);
+            });
+        }
+    });
+    format!("http://{local}")
 }
 
 fn main() {
