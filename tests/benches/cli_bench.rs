@@ -19,8 +19,10 @@
 //!    export has 100,000 rows whose values sum to the files' sum, and the report's
 //!    commission sums equal the raw Commission export to the cent.
 //!
-//! `BENCH_NO_EXTENSIONS=1` starts the server with `--no-extensions` (a diagnostic: the
-//! import then runs without idempotency keys, in checkpoint mode).
+//! Diagnostics: `BENCH_NO_EXTENSIONS=1` starts the server with `--no-extensions` (the
+//! import then runs without idempotency keys, in checkpoint mode); `BENCH_LATENCY_MS=d`
+//! sends the imports through an in-bench TCP proxy delaying each chunk by d ms each way;
+//! `BENCH_EVENTS=n` changes the 50,000 events per run.
 //!
 //! Binaries: `$OPENPARTNER_BIN` / `$OPENPARTNER_MOCK_BIN`, else `<target>/release/…`.
 
