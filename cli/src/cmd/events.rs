@@ -299,6 +299,16 @@ impl KeyedSender {
                 }
             };
             let status = resp.status().as_u16();
+            // Same log target as the SDK's executor, so `-v` shows these requests too
+            // (never the credential or the body).
+            tracing::debug!(
+                target: "openpartner::http",
+                method = "POST",
+                url = %self.url,
+                status,
+                idempotency_key = key,
+                "events import request"
+            );
             let replayed = resp
                 .headers()
                 .get("idempotent-replayed")
