@@ -85,6 +85,35 @@ pub enum Command {
     Admins(AdminsCmd),
     /// Make an authenticated API request (like `gh api`).
     Api(ApiArgs),
+    /// List, create and update programs (commission rules).
+    #[command(subcommand)]
+    Programs(crate::cmd::programs::ProgramsCmd),
+    /// List and create tracking links (partner mode: your own links).
+    Links(crate::cmd::links::LinksArgs),
+    /// Record clicks from your own redirector, flag and unflag them.
+    #[command(subcommand)]
+    Clicks(crate::cmd::clicks::ClicksCmd),
+    /// Stitch a click to your user (one pair, or an NDJSON file).
+    Identify(crate::cmd::clicks::IdentifyArgs),
+    /// Track conversion events, one at a time or from an NDJSON file.
+    #[command(subcommand)]
+    Events(crate::cmd::events::EventsCmd),
+    /// List, approve, reverse and report commissions (partner mode: your own).
+    Commissions(crate::cmd::commissions::CommissionsArgs),
+    /// Run, confirm and list payouts (partner mode: your own).
+    Payouts(crate::cmd::payouts::PayoutsArgs),
+    /// Export a table as CSV or JSON (streamed).
+    Export(crate::cmd::export::ExportArgs),
+    /// Partner mode: your own partner row and role.
+    ///
+    /// With a partner API key (or partner session) the CLI works in partner mode: it asks
+    /// /auth/introspect who the credential is, and `me`, `stats`, `links`, `commissions`
+    /// (list and report), `payouts` and `programs list` act on your own partner id through
+    /// the routes a partner may call; admin-only verbs are refused locally (exit 4) without
+    /// calling the server. With an admin credential `me` just prints the role.
+    Me,
+    /// Partner mode: your dashboard (clicks, attributed events and revenue, commissions).
+    Stats(crate::cmd::me::StatsArgs),
     /// Print a shell completion script.
     Completion {
         /// Target shell.

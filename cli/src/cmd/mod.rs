@@ -5,8 +5,18 @@ pub mod admins;
 pub mod api;
 pub mod api_keys;
 pub mod auth;
+pub mod clicks;
+pub mod commissions;
+pub mod common;
 pub mod completion;
+pub mod events;
+pub mod export;
+pub mod links;
+pub mod me;
+pub mod ndjson;
 pub mod partners;
+pub mod payouts;
+pub mod programs;
 
 use anyhow::Result;
 
@@ -21,6 +31,16 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::ApiKeys(c) => api_keys::run(ctx, c).await,
         Command::Admins(c) => admins::run(ctx, c).await,
         Command::Api(a) => api::run(ctx, a).await,
+        Command::Programs(c) => programs::run(ctx, c).await,
+        Command::Links(c) => links::run(ctx, c).await,
+        Command::Clicks(c) => clicks::run(ctx, c).await,
+        Command::Identify(c) => clicks::identify(ctx, c).await,
+        Command::Events(c) => events::run(ctx, c).await,
+        Command::Commissions(c) => commissions::run(ctx, c).await,
+        Command::Payouts(c) => payouts::run(ctx, c).await,
+        Command::Export(c) => export::run(ctx, c).await,
+        Command::Me => me::me(ctx).await,
+        Command::Stats(c) => me::stats(ctx, c).await,
         Command::Completion { shell } => completion::completion(shell),
         Command::Man => completion::man(),
         Command::Help { topic } => completion::help(&topic),
