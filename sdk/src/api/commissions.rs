@@ -133,7 +133,7 @@ impl ListCommissions {
         self.since = Some(t);
         self
     }
-    /// Only rows accrued at or before this time.
+    /// Only rows accrued strictly before this time (exclusive, as the server applies it).
     pub fn until(mut self, t: DateTime<Utc>) -> Self {
         self.until = Some(t);
         self
@@ -209,7 +209,7 @@ impl ListCommissions {
             .commissions
             .into_iter()
             .filter(|c| self.since.is_none_or(|s| c.accrued_at >= s))
-            .filter(|c| self.until.is_none_or(|u| c.accrued_at <= u))
+            .filter(|c| self.until.is_none_or(|u| c.accrued_at < u))
             .filter(|c| {
                 self.program_id
                     .as_ref()
