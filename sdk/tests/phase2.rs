@@ -343,6 +343,37 @@ async fn track_event_money_is_exact() {
 }
 
 #[tokio::test]
+async fn track_keyed_reports_idempotent_replays() {
+    let server = MockServer::start().await;
+    let body = json!({"ok":true,"eventId":"e1","attribution":{"status":"no_identity"}});
+    Mock::given(method("POST"))
+        .and(path("/attribution/events"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body.clone()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/attribution/events"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(body)
+                .insert_header("Idempotent-Replayed", "true"),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let ev = TrackEvent::new("u", "sale").value(dec!(9.99));
+    let first = c.events().track_keyed(&ev, "line-1").await.unwrap();
+    assert!(!first.replayed);
+    assert_eq!(first.result.event_id, "e1");
+    let again = c.events().track_keyed(&ev, "line-1").await.unwrap();
+    assert!(again.replayed);
+    let reqs = requests(&server).await;
+    assert_eq!(header(&reqs[0], "idempotency-key"), Some("line-1"));
+    assert_eq!(header(&reqs[1], "idempotency-key"), Some("line-1"));
+}
+
+#[tokio::test]
 async fn commissions_with_filters_extension_paginate() {
     let server = MockServer::start().await;
     let ext = "commission-filters, idempotency";

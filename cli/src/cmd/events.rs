@@ -29,10 +29,8 @@
 //! processed). Exit code 5 when any line failed; the summary counts created, replayed,
 //! skipped and failed lines.
 //!
-//! SDK gap (worked around here): `Events::track_with_key` does not expose the
-//! `Idempotent-Replayed` response header, so in key mode this module sends the request with
-//! reqwest itself, using the SDK's URL builder (`Client::url_for`) and credential, and the
-//! SDK's wire types for the body and the response.
+//! In key mode every line goes through the SDK's `Events::track_keyed`, which reports the
+//! server's `Idempotent-Replayed` answer.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -43,7 +41,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use openpartner::capabilities::Extension;
-use openpartner::types::{TrackEvent, TrackResult};
+use openpartner::types::TrackEvent;
 use openpartner::Client;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -181,7 +179,7 @@ async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     let concurrency = a.concurrency as usize;
     let tally = if caps.has(Extension::Idempotency) {
         output::note("the server supports idempotency keys: re-runs are replayed, not doubled");
-        let sender = Arc::new(KeyedSender::new(&client, ctx.global.timeout)?);
+        let sender = Arc::new(KeyedSender::new(&client));
         ndjson::run(
             &a.file,
             concurrency,
@@ -240,127 +238,57 @@ async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     tally.finish("events import", started.elapsed())
 }
 
-/// Sends events with an explicit idempotency key and reports replays (see the module docs
-/// for why this does not go through `Events::track_with_key`).
+/// Sends events through the SDK with an explicit idempotency key and reports replays
+/// (`Events::track_keyed`). The SDK already retries within its budget; on top of that a
+/// line waits out long 429s, waits while the same key is in flight (an identical line),
+/// and resends after transport errors or 408/5xx — safe, because the key turns a second
+/// delivery into a replay.
 struct KeyedSender {
-    http: reqwest::Client,
-    url: url::Url,
-    auth: (&'static str, String),
+    client: Client,
 }
 
 impl KeyedSender {
-    fn new(client: &Client, timeout_secs: u64) -> Result<KeyedSender> {
-        let url = client.url_for("/attribution/events")?;
-        let creds = client
-            .credentials()
-            .ok_or_else(|| exit::fail(exit::Code::Auth, "no credential"))?;
-        let auth = if creds.is_session() {
-            ("cookie", format!("op_session={}", creds.secret().expose()))
-        } else {
-            (
-                "authorization",
-                format!("Bearer {}", creds.secret().expose()),
-            )
-        };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(timeout_secs))
-            .user_agent(format!("openpartner-cli/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the HTTP client")?;
-        Ok(KeyedSender { http, url, auth })
+    fn new(client: &Client) -> KeyedSender {
+        KeyedSender {
+            client: client.clone(),
+        }
     }
 
     async fn send(&self, ev: &TrackEvent, key: &str) -> RowOutcome {
-        let body = match serde_json::to_vec(ev) {
-            Ok(b) => b,
-            Err(e) => return RowOutcome::Failed(format!("cannot encode the event: {e}")),
-        };
         let mut failures = 0u32;
         loop {
-            let sent = self
-                .http
-                .post(self.url.clone())
-                .header(self.auth.0, &self.auth.1)
-                .header("content-type", "application/json")
-                .header("idempotency-key", key)
-                .body(body.clone())
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    // Safe to resend: the key makes a second delivery a replay.
-                    failures += 1;
-                    if failures > 6 {
-                        return RowOutcome::Failed(format!("transport error: {e}"));
-                    }
-                    backoff(failures).await;
-                    continue;
-                }
+            let err = match self.client.events().track_keyed(ev, key).await {
+                Ok(t) if t.replayed => return RowOutcome::Replayed,
+                Ok(_) => return RowOutcome::Created,
+                Err(e) => e,
             };
-            let status = resp.status().as_u16();
-            // Same log target as the SDK's executor, so `-v` shows these requests too
-            // (never the credential or the body).
-            tracing::debug!(
-                target: "openpartner::http",
-                method = "POST",
-                url = %self.url,
-                status,
-                idempotency_key = key,
-                "events import request"
-            );
-            let replayed = resp
-                .headers()
-                .get("idempotent-replayed")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let bytes = match resp.bytes().await {
-                Ok(b) => b,
-                Err(e) => {
-                    failures += 1;
-                    if failures > 6 {
-                        return RowOutcome::Failed(format!("transport error: {e}"));
-                    }
-                    backoff(failures).await;
-                    continue;
+            match err.status() {
+                Some(429) => {
+                    let wait = err
+                        .retry_after()
+                        .unwrap_or(Duration::from_secs(1))
+                        .clamp(Duration::from_secs(1), Duration::from_secs(300));
+                    tokio::time::sleep(wait).await;
                 }
-            };
-            if (200..300).contains(&status) {
-                return match serde_json::from_slice::<TrackResult>(&bytes) {
-                    Ok(_) if replayed => RowOutcome::Replayed,
-                    Ok(_) => RowOutcome::Created,
-                    Err(e) => RowOutcome::Failed(format!("unreadable response: {e}")),
-                };
-            }
-            let code = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_else(|| format!("http_{status}"));
-            match status {
-                429 => {
-                    let secs = retry_after.unwrap_or(1).clamp(1, 300);
-                    tokio::time::sleep(Duration::from_secs(secs)).await;
-                }
-                409 if code == "idempotency_key_in_flight" => {
+                Some(409) if err.code() == Some("idempotency_key_in_flight") => {
                     // The same key (e.g. an identical line) is being processed right now.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                408 | 500..=599 => {
+                Some(408) | Some(500..=599) | None if !err.is_unsupported() => {
                     failures += 1;
                     if failures > 6 {
-                        return RowOutcome::Failed(format!("HTTP {status} {code}"));
+                        return RowOutcome::Failed(one_line(&err));
                     }
                     backoff(failures).await;
                 }
-                _ => return RowOutcome::Failed(format!("HTTP {status} {code}")),
+                _ => return RowOutcome::Failed(one_line(&err)),
             }
         }
     }
+}
+
+fn one_line(e: &openpartner::Error) -> String {
+    e.to_string().replace(['\n', '\r'], " ")
 }
 
 async fn backoff(attempt: u32) {

@@ -8,7 +8,7 @@ use crate::client::{seg, Client, Req};
 use crate::error::{Error, Result};
 use crate::types::{
     ClickRecorded, FlagResult, FlaggedBody, FlaggedClick, FraudFlag, IdentifyResult, Link,
-    LinksBody, RecordClick, TrackEvent, TrackResult, UnflagResult,
+    LinksBody, RecordClick, TrackEvent, TrackResult, Tracked, UnflagResult,
 };
 
 /// Links handler; obtain with [`Client::links`].
@@ -206,6 +206,40 @@ impl Events {
     ) -> Result<TrackResult> {
         self.send(event.borrow(), Some(idempotency_key.into()))
             .await
+    }
+
+    /// Like [`Events::track_with_key`], and also says whether the server replayed a stored
+    /// answer (`Idempotent-Replayed: true`) instead of storing the event again — what a
+    /// re-runnable bulk import counts as "already sent". `POST /attribution/events`.
+    ///
+    /// Errors: as [`Events::track`].
+    pub async fn track_keyed(
+        &self,
+        event: impl Borrow<TrackEvent>,
+        idempotency_key: impl Into<String>,
+    ) -> Result<Tracked> {
+        let body = serde_json::to_value(event.borrow())
+            .map_err(|e| Error::Config(format!("cannot serialise event: {e}")))?;
+        let resp = self
+            .client
+            .execute(
+                Req::post("/attribution/events")
+                    .json(body)
+                    .idempotency_key(Some(idempotency_key.into())),
+            )
+            .await?;
+        if !resp.status.is_success() {
+            return Err(crate::client::api_error(&resp));
+        }
+        let replayed = resp
+            .headers
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Ok(Tracked {
+            result: crate::client::decode(&resp)?,
+            replayed,
+        })
     }
 
     async fn send(&self, event: &TrackEvent, key: Option<String>) -> Result<TrackResult> {
