@@ -10,6 +10,7 @@
 //! through the core's outbox hook inside the same transaction (or drops them, for the
 //! seed).
 
+use crate::db::ConnExt;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
@@ -100,7 +101,7 @@ pub struct NewEvent {
 /// Stores an event (value rounded half-up to 2 dp).
 pub fn insert_event(conn: &Connection, ev: &NewEvent, now: DateTime<Utc>) -> rusqlite::Result<()> {
     let value = engine::stored_event_value(ev.value);
-    conn.execute(
+    conn.exec(
         "INSERT INTO events (id, tenant_id, user_id, type, value, currency, metadata, ts, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
@@ -123,7 +124,7 @@ pub fn program_facts(
     conn: &Connection,
     program_id: &str,
 ) -> rusqlite::Result<Option<engine::ProgramFacts>> {
-    conn.query_row(
+    conn.row(
         "SELECT attribution_window_days, attribution_model, starts_at, ends_at, commission_rule, holdback_days
          FROM programs WHERE id = ?1",
         [program_id],
@@ -150,7 +151,7 @@ pub fn program_facts(
 /// Loads a partner's commission snapshot as engine terms (`commissionRules` when present,
 /// else the single legacy rule).
 pub fn snapshot_terms(conn: &Connection, partner_id: &str) -> rusqlite::Result<Option<Terms>> {
-    conn.query_row(
+    conn.row(
         "SELECT commission_type, commission_value, recurring, commission_rules, holdback_days
          FROM commission_snapshots WHERE partner_id = ?1",
         [partner_id],
@@ -192,7 +193,7 @@ struct StoredEvent {
 }
 
 fn load_event(conn: &Connection, event_id: &str) -> rusqlite::Result<Option<StoredEvent>> {
-    conn.query_row(
+    conn.row(
         "SELECT tenant_id, user_id, type, value, currency, ts FROM events WHERE id = ?1",
         [event_id],
         |r| {
@@ -221,7 +222,7 @@ fn gather(
     ev: &StoredEvent,
     now_ms: i64,
 ) -> rusqlite::Result<EngineInput> {
-    let has_identity: bool = conn.query_row(
+    let has_identity: bool = conn.row(
         "SELECT EXISTS(SELECT 1 FROM identities WHERE tenant_id = ?1 AND user_id = ?2)",
         params![ev.tenant_id, ev.user_id],
         |r| r.get(0),
@@ -318,7 +319,7 @@ pub fn attribute_stored_event(
         for t in touches {
             let attribution_id = new_id();
             let weight = t.weight.stored();
-            conn.execute(
+            conn.exec(
                 "INSERT INTO attributions (id, tenant_id, event_id, partner_id, program_id, click_id, model, weight, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
@@ -337,7 +338,7 @@ pub fn attribute_stored_event(
             let mut accrued = Vec::new();
             for c in &t.commissions {
                 let cid = new_id();
-                conn.execute(
+                conn.exec(
                     "INSERT INTO commissions (id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status, holdback_days, accrued_at, mature_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accrued', ?8, ?9, ?10)",
                     params![
@@ -465,11 +466,11 @@ pub fn reattribute_click_users(
             rows.collect::<rusqlite::Result<_>>()?
         };
         for e in &events {
-            conn.execute(
+            conn.exec(
                 "DELETE FROM commissions WHERE attribution_id IN (SELECT id FROM attributions WHERE event_id = ?1)",
                 [e],
             )?;
-            conn.execute("DELETE FROM attributions WHERE event_id = ?1", [e])?;
+            conn.exec("DELETE FROM attributions WHERE event_id = ?1", [e])?;
         }
         for e in &events {
             if let Some(run) = attribute_stored_event(conn, e, now)? {

@@ -14,6 +14,7 @@
 //! a key with an \[EXT\] IP allowlist used from another address, 403 `ip_not_allowed`
 //! (after authentication, before role checks).
 
+use crate::db::ConnExt;
 use std::net::IpAddr;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -367,6 +368,17 @@ async fn resolve(
     }
 }
 
+/// `lastUsedAt` of keys and sessions is refreshed at most once per
+/// [`LAST_USED_GRANULARITY_SECS`]: a request within that time of the stored value leaves the
+/// row untouched, so a burst of authenticated reads writes nothing (and costs no commit).
+pub const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
+fn last_used_threshold(now: &str) -> String {
+    util::parse_ts(now)
+        .map(|t| util::fmt_ts(t - Duration::seconds(LAST_USED_GRANULARITY_SECS)))
+        .unwrap_or_else(|| now.to_owned())
+}
+
 fn resolve_key(
     c: &Connection,
     tenant: &Tenant,
@@ -449,9 +461,10 @@ fn resolve_key(
         }
         _ => return Ok(invalid),
     };
-    c.execute(
-        "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
-        params![now, id],
+    c.exec(
+        "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2
+         AND (last_used_at IS NULL OR last_used_at <= ?3)",
+        params![now, id, last_used_threshold(now)],
     )?;
     let ip_denied = ext && !ip_allowed(allowed_ips.as_deref(), ip);
     Ok(Auth {
@@ -541,9 +554,10 @@ fn resolve_session(c: &Connection, tenant: &Tenant, token: &str, now: &str) -> A
     } else {
         return Ok(invalid);
     };
-    c.execute(
-        "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2",
-        params![now, sid],
+    c.exec(
+        "UPDATE sessions SET last_used_at = ?1 WHERE id = ?2
+         AND (last_used_at IS NULL OR last_used_at <= ?3)",
+        params![now, sid, last_used_threshold(now)],
     )?;
     Ok(Auth {
         principal,
@@ -577,7 +591,7 @@ pub fn create_magic_link(
         Subject::Admin(a) => (Some(a.as_str()), None),
         Subject::Partner(p) => (None, Some(p.as_str())),
     };
-    c.execute(
+    c.exec(
         "INSERT INTO magic_links (id, tenant_id, token_hash, purpose, admin_id, partner_id, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -608,7 +622,7 @@ pub fn create_session(
         Subject::Admin(a) => (Some(a.as_str()), None),
         Subject::Partner(p) => (None, Some(p.as_str())),
     };
-    c.execute(
+    c.exec(
         "INSERT INTO sessions (id, tenant_id, token_hash, admin_id, partner_id, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![

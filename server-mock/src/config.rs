@@ -1,5 +1,6 @@
 //! Server configuration ([`Config`]) and its small value types.
 
+use crate::db::Synchronous;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 use std::time::Duration;
@@ -144,6 +145,9 @@ pub struct Config {
     /// `None` = none). Loopback has no round trip, so client-concurrency benchmarks use it
     /// to model a real deployment (see BENCHMARKS.md).
     pub latency: Option<Duration>,
+    /// `PRAGMA synchronous` for a file database (`--synchronous`; default
+    /// [`Synchronous::Full`]).
+    pub synchronous: Synchronous,
 }
 
 impl std::fmt::Debug for Config {
@@ -166,6 +170,7 @@ impl std::fmt::Debug for Config {
             .field("route_limits", &self.route_limits)
             .field("extensions", &self.extensions)
             .field("latency", &self.latency)
+            .field("synchronous", &self.synchronous)
             .finish_non_exhaustive()
     }
 }
@@ -191,6 +196,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             idempotency_ttl: Duration::from_secs(24 * 3600),
             latency: None,
+            synchronous: Synchronous::default(),
         }
     }
 }

@@ -6,9 +6,11 @@
 //! `Config::idempotency_ttl` (24 h) and hold the SHA-256 of
 //! `METHOD \n path[?query] \n raw body` (the query is included: a different query is a
 //! different request). Outcomes:
-//! - first use: an `in_flight` record is committed, the handler runs, then the response is
-//!   stored when it is 2xx or a 4xx other than 401/403/409/429; otherwise the record is
-//!   dropped so the request can be retried. Secret-bearing responses (top-level
+//! - first use: the key is claimed in an in-memory in-flight table (one per server
+//!   process), the handler runs, then the response is stored when it is 2xx or a 4xx
+//!   other than 401/403/409/429 — otherwise nothing is stored, so the request can be
+//!   retried — and the claim is released. Only the final record is written, so a keyed
+//!   request costs one database write more than an unkeyed one. Secret-bearing responses (top-level
 //!   `plaintext` or `secret`, or a `url` from `…/login-links`) are stored as a marker with
 //!   the created `id` only;
 //! - repeat with the same hash: the stored status and body with `Idempotent-Replayed: true`,
@@ -16,9 +18,13 @@
 //!   409 `idempotency_key_in_flight` while the first request runs;
 //! - repeat with a different hash: 422 `idempotency_key_reused`.
 //!
-//! An in-flight record whose request never finishes (panic, client gone) is removed by a
-//! drop guard; records left by a killed process are cleared at start-up. A key that is
+//! A claim whose request never finishes (panic, client gone) is released by a drop guard;
+//! in-flight rows that older versions wrote to the database are cleared at start-up. A key that is
 //! empty, longer than 255 chars or not visible ASCII → 400 `invalid_idempotency_key`.
+
+use crate::db::ConnExt;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -30,7 +36,6 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 
 use crate::auth::Auth;
-use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::{payload_too_large, MAX_BODY};
 use crate::state::AppState;
@@ -42,33 +47,46 @@ pub const HEADER: &str = "idempotency-key";
 /// Replay marker header.
 pub const REPLAYED: &str = "idempotent-replayed";
 
-struct Guard {
-    db: Db,
-    key: (String, String, String),
-    armed: bool,
+/// Keys whose first request is running: (tenant, credential, key) → request hash.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    claims: Mutex<HashMap<(String, String, String), String>>,
 }
 
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
+impl InFlight {
+    /// Claims `ids` for a request with `hash`; on a clash returns the hash of the request
+    /// holding the claim.
+    fn claim(&self, ids: &(String, String, String), hash: &str) -> Result<(), String> {
+        let mut m = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = m.get(ids) {
+            return Err(h.clone());
         }
-        let db = self.db.clone();
-        let (t, c, k) = self.key.clone();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = db
-                    .call(move |conn| {
-                        conn.execute(
-                            "DELETE FROM idempotency_keys WHERE tenant_id=?1 AND credential_id=?2 AND idem_key=?3 AND state='in_flight'",
-                            params![t, c, k],
-                        )?;
-                        Ok(())
-                    })
-                    .await;
-            });
-        }
+        m.insert(ids.clone(), hash.to_owned());
+        Ok(())
     }
+
+    fn release(&self, ids: &(String, String, String)) {
+        let mut m = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(ids);
+    }
+}
+
+/// Releases the claim however the request ends (answered, panicked, client gone).
+struct Guard<'a> {
+    inflight: &'a InFlight,
+    key: (String, String, String),
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.inflight.release(&self.key);
+    }
+}
+
+fn reused() -> Response {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+        .detail("this Idempotency-Key was used with a different request")
+        .into_response()
 }
 
 enum Existing {
@@ -130,35 +148,42 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let expires_iso = util::fmt_ts(now + ttl);
     let ids = (tenant.id.clone(), cred.clone(), key.clone());
 
+    if let Err(holder) = state.inflight.claim(&ids, &hash) {
+        return if holder == hash {
+            ApiError::conflict("idempotency_key_in_flight")
+                .detail("a request with this Idempotency-Key is still running")
+                .into_response()
+        } else {
+            reused()
+        };
+    }
+    let _guard = Guard {
+        inflight: &state.inflight,
+        key: ids.clone(),
+    };
+
     let lookup = {
         let ids = ids.clone();
         let hash = hash.clone();
+        let now_iso = now_iso.clone();
         state
             .db
             .call(move |c| {
-                let tx = c.transaction()?;
-                let row: Option<(String, String, Option<i64>, Option<String>, Option<Vec<u8>>, Option<String>, String)> = tx
-                    .query_row(
+                let row: Option<(String, String, Option<i64>, Option<String>, Option<Vec<u8>>, Option<String>, String)> = c
+                    .row(
                         "SELECT request_hash, state, status, content_type, body, created_id, expires_at
                          FROM idempotency_keys WHERE tenant_id=?1 AND credential_id=?2 AND idem_key=?3",
                         params![ids.0, ids.1, ids.2],
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                     )
                     .optional()?;
-                let out = match row {
-                    Some((rhash, st, status, ct, body, created_id, exp)) if exp > now_iso => {
+                Ok(match row {
+                    // `in_flight` rows only exist in databases of older versions.
+                    Some((rhash, st, status, ct, body, created_id, exp))
+                        if exp > now_iso && st != "in_flight" =>
+                    {
                         if rhash != hash {
-                            Existing::Respond(
-                                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
-                                    .detail("this Idempotency-Key was used with a different request")
-                                    .into_response(),
-                            )
-                        } else if st == "in_flight" {
-                            Existing::Respond(
-                                ApiError::conflict("idempotency_key_in_flight")
-                                    .detail("a request with this Idempotency-Key is still running")
-                                    .into_response(),
-                            )
+                            Existing::Respond(reused())
                         } else if st == "secret" {
                             Existing::Respond(
                                 ApiError::conflict("idempotency_replay_unavailable")
@@ -180,18 +205,8 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                             Existing::Respond(resp)
                         }
                     }
-                    _ => {
-                        tx.execute(
-                            "INSERT OR REPLACE INTO idempotency_keys
-                             (tenant_id, credential_id, idem_key, request_hash, state, created_at, expires_at)
-                             VALUES (?1, ?2, ?3, ?4, 'in_flight', ?5, ?6)",
-                            params![ids.0, ids.1, ids.2, hash, now_iso, expires_iso],
-                        )?;
-                        Existing::Proceed
-                    }
-                };
-                tx.commit()?;
-                Ok(out)
+                    _ => Existing::Proceed,
+                })
             })
             .await
     };
@@ -201,11 +216,6 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(Existing::Proceed) => {}
     }
 
-    let mut guard = Guard {
-        db: state.db.clone(),
-        key: ids.clone(),
-        armed: true,
-    };
     let is_login_link = parts.uri.path().ends_with("/login-links");
     let req = Request::from_parts(parts, Body::from(bytes));
     let resp = next.run(req).await;
@@ -226,12 +236,9 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let body_for_store = rbytes.to_vec();
     let store = {
         let ids = ids.clone();
+        let hash = hash.clone();
         state.db.call(move |c| {
             if !storable {
-                c.execute(
-                    "DELETE FROM idempotency_keys WHERE tenant_id=?1 AND credential_id=?2 AND idem_key=?3",
-                    params![ids.0, ids.1, ids.2],
-                )?;
                 return Ok(());
             }
             let parsed: Option<Value> = serde_json::from_slice(&body_for_store).ok();
@@ -247,26 +254,35 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                     None
                 }
             });
-            match secret_id {
-                Some(id) => c.execute(
-                    "UPDATE idempotency_keys SET state='secret', status=?4, created_id=?5
-                     WHERE tenant_id=?1 AND credential_id=?2 AND idem_key=?3",
-                    params![ids.0, ids.1, ids.2, status.as_u16(), id],
-                )?,
-                None => c.execute(
-                    "UPDATE idempotency_keys SET state='done', status=?4, content_type=?5, body=?6
-                     WHERE tenant_id=?1 AND credential_id=?2 AND idem_key=?3",
-                    params![ids.0, ids.1, ids.2, status.as_u16(), ct, body_for_store],
-                )?,
+            let (st, ct, body, created_id) = match secret_id {
+                Some(id) => ("secret", None, None, id),
+                None => ("done", ct, Some(body_for_store), None),
             };
+            c.exec(
+                "INSERT OR REPLACE INTO idempotency_keys
+                 (tenant_id, credential_id, idem_key, request_hash, state, status, content_type,
+                  body, created_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    ids.0,
+                    ids.1,
+                    ids.2,
+                    hash,
+                    st,
+                    status.as_u16(),
+                    ct,
+                    body,
+                    created_id,
+                    now_iso,
+                    expires_iso
+                ],
+            )?;
             Ok(())
         })
     };
     if let Err(e) = store.await {
         tracing::error!(error = %e, "could not store idempotency record");
     }
-    guard.armed = false;
-    drop(guard);
     Response::from_parts(rparts, Body::from(rbytes))
 }
 
@@ -284,5 +300,5 @@ pub fn request_hash(method: &str, path_and_query: &str, body: &[u8]) -> String {
 
 /// Clears in-flight records left by a previous process (called at start-up).
 pub fn clear_in_flight(conn: &rusqlite::Connection) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM idempotency_keys WHERE state = 'in_flight'", [])
+    conn.exec("DELETE FROM idempotency_keys WHERE state = 'in_flight'", [])
 }

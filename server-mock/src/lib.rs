@@ -36,7 +36,7 @@
 //! `routes::authenticated` (or `routes::tenant_open`), add `migrations/000N_<name>.sql`
 //! and list it in [`db::MIGRATIONS`]. Handlers take `State<AppState>`, `Tenant`, `Auth`,
 //! `extract::Json<T>` / `QueryParams`, call a guard first and return `ApiResult<_>`;
-//! writes happen in one `state.db.call(|c| { let tx = c.transaction()?; …; tx.commit()?; })`.
+//! writes happen in one `state.db.call(|c| { let tx = c.savepoint()?; …; tx.commit()?; })`.
 //! Webhook events are recorded in the same transaction with
 //! `events::emit(&tx, &tenant.id, "partner.created", data, &now)`. Shared row helpers:
 //! `routes::partners::{Partner, load_partner}`, `routes::admins::{Admin, load_admin}`.
@@ -70,6 +70,7 @@ pub mod state;
 pub mod tenancy;
 pub mod util;
 
+use crate::db::ConnExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -155,13 +156,14 @@ pub async fn spawn_with_routes(
     config: Config,
     extra: axum::Router<AppState>,
 ) -> anyhow::Result<RunningServer> {
-    let db = db::Db::open(&config.db)?;
+    let db = db::Db::open_with(&config.db, config.synchronous)?;
     let now = util::fmt_ts(config.clock.now());
-    db.with_blocking(|c| -> anyhow::Result<()> {
-        tenancy::ensure_tenants(c, config.tenancy, &config.tenants, &now)?;
+    let (tenancy, tenants) = (config.tenancy, config.tenants.clone());
+    db.with_blocking(move |c| -> anyhow::Result<()> {
+        tenancy::ensure_tenants(c, tenancy, &tenants, &now)?;
         idempotency::clear_in_flight(c)?;
         Ok(())
-    })?;
+    })??;
     let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
@@ -180,6 +182,7 @@ pub async fn spawn_with_routes(
         config: Arc::new(config),
         mailer,
         limits: limits.clone(),
+        inflight: Arc::default(),
         base_url: Arc::from(base_url.as_str()),
     };
     let app = routes::build_with(state.clone(), extra);
@@ -209,7 +212,7 @@ pub async fn spawn_with_routes(
             let _ = janitor_state
                 .db
                 .call(move |c| {
-                    c.execute(
+                    c.exec(
                         "DELETE FROM idempotency_keys WHERE expires_at <= ?1 AND state != 'in_flight'",
                         [now],
                     )?;

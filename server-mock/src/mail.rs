@@ -1,6 +1,7 @@
 //! The dev mailbox: the reference server has no SMTP, it stores every message in the
 //! `mail` table, readable through `GET /dev/mailbox` (admin).
 
+use crate::db::ConnExt;
 use rusqlite::{params, Connection};
 
 use crate::error::ApiError;
@@ -70,7 +71,7 @@ impl Mailer {
         mail: Mail<'_>,
         now_iso: &str,
     ) -> Result<(), ApiError> {
-        conn.execute(
+        conn.exec(
             "INSERT INTO mail (id, tenant_id, to_addr, subject, body, purpose, token, url, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![

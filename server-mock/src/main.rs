@@ -3,6 +3,7 @@
 //! The first stdout line is always the base URL (e.g. `http://127.0.0.1:4100`); every
 //! other message goes to stderr. Every flag has an environment fallback.
 
+use openpartner_mock::db::ConnExt;
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -69,6 +70,12 @@ struct Args {
     /// real deployment.
     #[arg(long, env = "OPENPARTNER_MOCK_LATENCY_MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     latency_ms: u64,
+
+    /// Durability of file databases: `full` fsyncs every commit before answering (the
+    /// default: an acknowledged write survives a power loss), `normal` survives a crash of
+    /// the process only, `off` never fsyncs. Concurrent writes share commits either way.
+    #[arg(long, env = "OPENPARTNER_MOCK_SYNCHRONOUS", default_value = "full")]
+    synchronous: openpartner_mock::db::Synchronous,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -117,6 +124,7 @@ async fn main() -> ExitCode {
         trusted_proxies: args.trusted_proxies.unwrap_or_default(),
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
+        synchronous: args.synchronous,
         latency: (args.latency_ms > 0).then(|| std::time::Duration::from_millis(args.latency_ms)),
         ..Config::default()
     };
@@ -156,14 +164,15 @@ async fn run_seed(server: &openpartner_mock::RunningServer, spec: &str) -> anyho
     let state = server.state().clone();
     let spec = spec.to_owned();
     tokio::task::spawn_blocking(move || {
-        state.db.with_blocking(|c| -> anyhow::Result<()> {
+        let clock = state.clock.clone();
+        state.db.with_blocking(move |c| -> anyhow::Result<()> {
             let tenants: Vec<String> = {
                 let mut st = c.prepare("SELECT id FROM tenants ORDER BY created_at, id")?;
                 let rows = st.query_map([], |r| r.get(0))?;
                 rows.collect::<Result<_, _>>()?
             };
             for t in tenants {
-                let has: bool = c.query_row(
+                let has: bool = c.row(
                     "SELECT EXISTS(SELECT 1 FROM programs WHERE tenant_id = ?1)",
                     [&t],
                     |r| r.get(0),
@@ -173,11 +182,11 @@ async fn run_seed(server: &openpartner_mock::RunningServer, spec: &str) -> anyho
                     continue;
                 }
                 let started = std::time::Instant::now();
-                let report = openpartner_mock::seed::run(c, &t, &spec, state.clock.now())?;
+                let report = openpartner_mock::seed::run(c, &t, &spec, clock.now())?;
                 tracing::info!(tenant = %t, ?report, elapsed = ?started.elapsed(), "seeded");
             }
             Ok(())
-        })
+        })?
     })
     .await?
 }

@@ -20,6 +20,7 @@
 //! benchmarks. Those rows reference synthetic attribution ids (`bench_<n>`): they are a
 //! load-test fixture, not an attribution history.
 
+use crate::db::ConnExt;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -115,7 +116,7 @@ fn insert_partner(
     let created_s = fmt_ts(created);
     let activated = rng.random_bool(0.9).then(|| created_s.clone());
     let revoked = i % 53 == 7;
-    conn.execute(
+    conn.exec(
         "INSERT INTO partners (id, tenant_id, email, name, external_id, metadata, created_at, updated_at,
             activated_at, revoked_at, revoke_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
@@ -174,7 +175,7 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
     }
     report.programs = program_ids.len();
 
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     // Partners, grants, links.
     let mut links: Vec<(String, String, String)> = Vec::new(); // (link id, partner, program)
     for i in 0..300 {
@@ -188,7 +189,7 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
                 .map_err(api_err)?;
             let link_id = new_id();
             let key = format!("p{i:03}-{k}");
-            tx.execute(
+            tx.exec(
                 "INSERT INTO links (id, tenant_id, link_key, partner_id, program_id, destination_url, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -386,13 +387,13 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
     // Pay the old approved ones: the recent approved are parked under a temporary status
     // while the run (which pays every approved commission) executes; the seed runs before
     // the server accepts requests.
-    conn.execute(
+    conn.exec(
         "UPDATE commissions SET status = 'hold' WHERE tenant_id = ?1 AND status = 'approved' AND accrued_at >= ?2",
         params![tenant, old],
     )?;
     let run_at = fmt_ts(anchor - Duration::days(30));
     let run = commissions::run_payouts(conn, tenant, &run_at, false).map_err(api_err)?;
-    conn.execute(
+    conn.exec(
         "UPDATE commissions SET status = 'approved' WHERE tenant_id = ?1 AND status = 'hold'",
         [tenant],
     )?;
@@ -406,7 +407,7 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
             }
         }
     }
-    report.commissions = conn.query_row(
+    report.commissions = conn.row(
         "SELECT COUNT(*) FROM commissions WHERE tenant_id = ?1",
         [tenant],
         |r| r.get::<_, i64>(0),
@@ -426,7 +427,7 @@ fn bulk_commissions(
     let program = programs::create_program(conn, tenant, &body, &fmt_ts(now))
         .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
     let program_id = program["id"].as_str().unwrap_or_default().to_owned();
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let mut partners = Vec::new();
     for i in 0..100 {
         let (id, _) = insert_partner(&tx, tenant, 10_000 + i, &mut rng, now - Duration::days(400))?;
@@ -474,7 +475,7 @@ mod tests {
     fn db() -> Connection {
         let mut c = Connection::open_in_memory().unwrap();
         crate::db::migrate(&mut c).unwrap();
-        c.execute(
+        c.exec(
             "INSERT INTO tenants (id, slug, display_name, created_at) VALUES ('T1', 'default', 'D', '2026-01-01T00:00:00.000Z')",
             [],
         )

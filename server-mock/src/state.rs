@@ -21,6 +21,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Rate limiters.
     pub limits: Arc<RateLimits>,
+    /// \[EXT\] Idempotency keys whose first request is running.
+    pub inflight: Arc<crate::idempotency::InFlight>,
     /// The server's own origin, e.g. `http://127.0.0.1:4100`.
     pub base_url: Arc<str>,
 }

@@ -11,6 +11,7 @@
 //!   `tenant_slug_missing` ([`require_tenant`], applied to the tenant route group only, so
 //!   `/health` and `/platform/*` work without one).
 
+use crate::db::ConnExt;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::Uri;
@@ -189,7 +190,7 @@ pub fn ensure_tenants(
 ) -> anyhow::Result<()> {
     match tenancy {
         Tenancy::Single => {
-            conn.execute(
+            conn.exec(
                 "INSERT OR IGNORE INTO tenants (id, slug, display_name, created_at) VALUES (?1, ?2, 'Default', ?3)",
                 rusqlite::params![DEFAULT_TENANT_ID, DEFAULT_TENANT_SLUG, now_iso],
             )?;
@@ -201,7 +202,7 @@ pub fn ensure_tenants(
                         "invalid tenant slug '{slug}': use [a-z0-9-]+ and avoid reserved slugs"
                     );
                 }
-                conn.execute(
+                conn.exec(
                     "INSERT OR IGNORE INTO tenants (id, slug, display_name, created_at) VALUES (?1, ?2, ?2, ?3)",
                     rusqlite::params![crate::util::new_id(), slug, now_iso],
                 )?;

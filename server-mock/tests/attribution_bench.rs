@@ -22,7 +22,7 @@ async fn million_commissions_page_and_stream() {
     t.srv
         .state()
         .db
-        .with_blocking(|c| {
+        .with_blocking(move |c| {
             openpartner_mock::seed::run(
                 c,
                 "01J0000000DEFAULTTENANT0000",
@@ -30,6 +30,7 @@ async fn million_commissions_page_and_stream() {
                 chrono::Utc::now(),
             )
         })
+        .expect("db")
         .expect("seed");
     eprintln!("seeded {n} commissions in {:?}", started.elapsed());
 

@@ -15,7 +15,11 @@ fn seed(t: &T, spec: &str) {
     t.srv
         .state()
         .db
-        .with_blocking(|c| openpartner_mock::seed::run(c, TENANT, spec, chrono::Utc::now()))
+        .with_blocking({
+            let spec = spec.to_owned();
+            move |c| openpartner_mock::seed::run(c, TENANT, &spec, chrono::Utc::now())
+        })
+        .expect("db")
         .expect("seed");
 }
 
@@ -46,14 +50,16 @@ async fn walk(t: &T, query: &str) -> (Vec<Value>, usize) {
 }
 
 fn sql_count(t: &T, filter: &str, args: &[&str]) -> i64 {
-    t.srv.state().db.with_blocking(|c| {
-        c.query_row(
-            &format!("SELECT COUNT(*) FROM commissions WHERE {filter}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )
-        .unwrap()
-    })
+    let sql = format!("SELECT COUNT(*) FROM commissions WHERE {filter}");
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    t.srv
+        .state()
+        .db
+        .with_blocking(move |c| {
+            c.query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0))
+                .unwrap()
+        })
+        .expect("db")
 }
 
 #[tokio::test]

@@ -116,15 +116,20 @@ async fn twenty_percent_of_200_then_approve_then_payout_then_dashboard() {
     assert_eq!(d.body["commissionByStatus"], json!({"paid": 40}));
 
     // webhook outbox: attribution.created, commission.accrued, approved, payout.created, paid
-    let types: Vec<String> = t.srv.state().db.with_blocking(|c| {
-        let mut st = c
-            .prepare("SELECT event_type FROM outbox ORDER BY seq")
-            .unwrap();
-        st.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    });
+    let types: Vec<String> = t
+        .srv
+        .state()
+        .db
+        .with_blocking(|c| {
+            let mut st = c
+                .prepare("SELECT event_type FROM outbox ORDER BY seq")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        })
+        .expect("db");
     let ours: Vec<&str> = types
         .iter()
         .map(String::as_str)

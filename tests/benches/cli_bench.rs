@@ -121,6 +121,10 @@ fn start_server(db: &Path, seed: Option<&str>) -> Server {
     if std::env::var_os("BENCH_NO_EXTENSIONS").is_some() {
         cmd.arg("--no-extensions");
     }
+    // Diagnostic: BENCH_SYNCHRONOUS=normal|off lowers the server's durability (default full).
+    if let Some(v) = std::env::var_os("BENCH_SYNCHRONOUS") {
+        cmd.arg("--synchronous").arg(v);
+    }
     let started = Instant::now();
     let mut child = cmd
         .spawn()

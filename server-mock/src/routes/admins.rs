@@ -10,6 +10,7 @@
 //! `cannot_revoke_self` (an admin session revoking its own admin: a request that can never
 //! succeed).
 
+use crate::db::ConnExt;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -92,7 +93,7 @@ impl Admin {
 
 /// Loads an admin of `tenant_id`.
 pub fn load_admin(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Admin>> {
-    Ok(c.query_row(
+    Ok(c.row(
         &format!("SELECT {COLS} FROM admins WHERE tenant_id = ?1 AND id = ?2"),
         params![tenant_id, id],
         Admin::from_row,
@@ -106,7 +107,7 @@ pub fn load_admin_by_email(
     tenant_id: &str,
     email: &str,
 ) -> ApiResult<Option<Admin>> {
-    Ok(c.query_row(
+    Ok(c.row(
         &format!("SELECT {COLS} FROM admins WHERE tenant_id = ?1 AND email = ?2"),
         params![tenant_id, email],
         Admin::from_row,
@@ -196,13 +197,13 @@ async fn create(
     let admin = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             if load_admin_by_email(&tx, &tenant.id, &email)?.is_some() {
                 return Err(ApiError::conflict("email_taken"));
             }
             let id = util::new_id();
             let now = st.now_iso();
-            tx.execute(
+            tx.exec(
                 "INSERT INTO admins (id, tenant_id, email, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![id, tenant.id, email, name, now],
             )?;
@@ -228,7 +229,7 @@ async fn invite(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let a = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
             if a.activated_at.is_some() {
                 return Err(ApiError::conflict("already_activated"));
@@ -255,7 +256,7 @@ async fn revoke(
     let revoked_at = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let a = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
             if a.revoked_at.is_some() {
                 return Err(ApiError::conflict("already_revoked"));
@@ -267,7 +268,7 @@ async fn revoke(
                 }
             }
             if a.activated_at.is_some() {
-                let others: i64 = tx.query_row(
+                let others: i64 = tx.row(
                     "SELECT COUNT(*) FROM admins WHERE tenant_id = ?1 AND id != ?2
                      AND activated_at IS NOT NULL AND revoked_at IS NULL",
                     params![tenant.id, a.id],
@@ -278,11 +279,11 @@ async fn revoke(
                 }
             }
             let now = st.now_iso();
-            tx.execute(
+            tx.exec(
                 "UPDATE admins SET revoked_at = ?1, updated_at = ?1 WHERE id = ?2",
                 params![now, a.id],
             )?;
-            tx.execute(
+            tx.exec(
                 "UPDATE sessions SET revoked_at = ?1 WHERE admin_id = ?2 AND revoked_at IS NULL",
                 params![now, a.id],
             )?;
@@ -308,7 +309,7 @@ async fn reinstate(
             if a.revoked_at.is_none() {
                 return Err(ApiError::conflict("not_revoked"));
             }
-            c.execute(
+            c.exec(
                 "UPDATE admins SET revoked_at = NULL, updated_at = ?1 WHERE id = ?2",
                 params![st.now_iso(), a.id],
             )?;

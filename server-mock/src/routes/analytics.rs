@@ -16,6 +16,7 @@
 //!   included; `bucket` labels are the bucket's start (`YYYY-MM-DD`); at most 2000 buckets;
 //! - `/events` is newest event first; `/customers` is the most recent customer first.
 
+use crate::db::ConnExt;
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 
@@ -64,7 +65,7 @@ pub fn dashboard(
     now: DateTime<Utc>,
 ) -> ApiResult<Value> {
     let since = fmt_ts(ts_q(q, "since")?.unwrap_or(now - Duration::days(30)));
-    let clicks: i64 = conn.query_row(
+    let clicks: i64 = conn.row(
         "SELECT COUNT(*) FROM clicks WHERE tenant_id = ?1 AND partner_id = ?2 AND ts >= ?3",
         params![tenant, partner, since],
         |r| r.get(0),

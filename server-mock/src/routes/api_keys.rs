@@ -7,6 +7,7 @@
 //! key is unrestricted). Deleting an already revoked key answers `{"ok":true}` again.
 //! Creating a key for a revoked partner → 409 `partner_revoked` (it could never be used).
 
+use crate::db::ConnExt;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
@@ -95,7 +96,7 @@ fn insert_key(c: &Connection, k: NewKey<'_>) -> ApiResult<(String, String)> {
         .allowed_ips
         .filter(|l| !l.is_empty())
         .map(|l| json!(l).to_string());
-    c.execute(
+    c.exec(
         "INSERT INTO api_keys (id, tenant_id, kind, partner_id, prefix, key_hash, label, scopes, allowed_ips, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
@@ -387,7 +388,7 @@ async fn delete_key(
                 }
             }
             if revoked_at.is_none() {
-                c.execute(
+                c.exec(
                     "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2",
                     params![now, key_id],
                 )?;

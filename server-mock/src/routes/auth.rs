@@ -6,6 +6,7 @@
 //! Verify consumes the token only when it succeeds (a 403/404 leaves it unused, which
 //! changes nothing since those states do not heal within 15 minutes in practice).
 
+use crate::db::ConnExt;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -56,7 +57,7 @@ async fn signin(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let now = st.now_iso();
             let admin = load_admin_by_email(&tx, &tenant.id, &email)?
                 .filter(|a| a.activated_at.is_some() && a.revoked_at.is_none());
@@ -114,7 +115,7 @@ async fn verify(
     let (session, out) = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let now = st.now_iso();
             let invalid = || {
                 ApiError::bad_request("invalid_or_expired_token")
@@ -141,7 +142,7 @@ async fn verify(
                     return Err(ApiError::forbidden_code("admin_revoked"));
                 }
                 if a.activated_at.is_none() {
-                    tx.execute(
+                    tx.exec(
                         "UPDATE admins SET activated_at = ?1, updated_at = ?1 WHERE id = ?2",
                         params![now, a.id],
                     )?;
@@ -157,7 +158,7 @@ async fn verify(
                     return Err(ApiError::forbidden_code("partner_revoked"));
                 }
                 if p.activated_at.is_none() {
-                    tx.execute(
+                    tx.exec(
                         "UPDATE partners SET activated_at = ?1, updated_at = ?1 WHERE id = ?2",
                         params![now, p.id],
                     )?;
@@ -176,7 +177,7 @@ async fn verify(
             } else {
                 return Err(invalid());
             };
-            tx.execute(
+            tx.exec(
                 "UPDATE magic_links SET used_at = ?1 WHERE id = ?2",
                 params![now, link_id],
             )?;
@@ -202,7 +203,7 @@ async fn signout(
         state
             .db
             .call(move |c| {
-                c.execute(
+                c.exec(
                     "UPDATE sessions SET revoked_at = ?1 WHERE token_hash = ?2 AND tenant_id = ?3 AND revoked_at IS NULL",
                     params![now, util::sha256_hex(&token), tenant.id],
                 )?;

@@ -12,6 +12,7 @@
 //! - `reattributedEvents` counts the affected users' events whose re-run wrote at least
 //!   one attribution.
 
+use crate::db::ConnExt;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
@@ -105,7 +106,7 @@ pub fn route_click(
     let dest = link_dest.or(program_dest).unwrap_or_else(|| "/".to_owned());
     let click_id = crate::util::new_id();
     let location = with_cref(&dest, &click_id);
-    conn.execute(
+    conn.exec(
         "INSERT INTO clicks (id, tenant_id, link_id, link_key, partner_id, program_id, landing_url, ip_hash,
             user_agent, referer, fraud_flag, ts, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
@@ -219,7 +220,7 @@ pub fn post_click(
         }
     };
     v.finish_body()?;
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let existing: Option<String> = tx
         .query_row("SELECT tenant_id FROM clicks WHERE id = ?1", [&id], |r| {
             r.get(0)
@@ -244,7 +245,7 @@ pub fn post_click(
         return Err(ApiError::not_found_code("link_not_found"));
     };
     let flag = flag.or_else(|| revoked.then(|| "revoked".to_owned()));
-    tx.execute(
+    tx.exec(
         "INSERT INTO clicks (id, tenant_id, link_id, link_key, partner_id, program_id, landing_url, ip_hash,
             user_agent, referer, fraud_flag, ts, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -291,7 +292,7 @@ pub fn list_flagged(
 }
 
 fn click_flag(conn: &Connection, tenant: &str, id: &str) -> ApiResult<Option<String>> {
-    conn.query_row(
+    conn.row(
         "SELECT fraud_flag FROM clicks WHERE tenant_id = ?1 AND id = ?2",
         params![tenant, id],
         |r| r.get::<_, Option<String>>(0),
@@ -305,7 +306,7 @@ pub fn flag_click(conn: &Connection, tenant: &str, id: &str) -> ApiResult<Value>
     if let Some(f) = click_flag(conn, tenant, id)? {
         return Err(ApiError::conflict("already_flagged").field("flag", f));
     }
-    conn.execute(
+    conn.exec(
         "UPDATE clicks SET fraud_flag = 'manual' WHERE tenant_id = ?1 AND id = ?2",
         params![tenant, id],
     )?;
@@ -320,11 +321,11 @@ pub fn unflag_click(
     id: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<Value> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if click_flag(&tx, tenant, id)?.is_none() {
         return Err(ApiError::conflict("not_flagged"));
     }
-    tx.execute(
+    tx.exec(
         "UPDATE clicks SET fraud_flag = NULL WHERE tenant_id = ?1 AND id = ?2",
         params![tenant, id],
     )?;

@@ -10,6 +10,7 @@
 //!
 //! Money is summed with `rust_decimal` only (never in SQL, which would use floats).
 
+use crate::db::ConnExt;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -171,7 +172,7 @@ fn get_commission(conn: &Connection, tenant: &str, id: &str) -> ApiResult<Option
 /// `POST /commissions/:id/approve` (checks: 404, 409 `holdback_active`, 409
 /// `not_approvable`), emitting `commission.approved`.
 pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiResult<Value> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let c = get_commission(&tx, tenant, id)?.ok_or_else(ApiError::not_found)?;
     if let Some(m) = c["matureAt"].as_str() {
         if now < m {
@@ -188,7 +189,7 @@ pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
             ApiError::conflict("not_approvable").detail("only accrued commissions can be approved")
         );
     }
-    tx.execute(
+    tx.exec(
         "UPDATE commissions SET status = 'approved' WHERE id = ?1",
         [id],
     )?;
@@ -213,13 +214,13 @@ pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
 /// `POST /commissions/:id/reverse` (404; 409 `not_reversible`), emitting
 /// `commission.reversed`.
 pub fn reverse(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiResult<Value> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let c = get_commission(&tx, tenant, id)?.ok_or_else(ApiError::not_found)?;
     if c["status"] != "accrued" && c["status"] != "approved" {
         return Err(ApiError::conflict("not_reversible")
             .detail("only accrued or approved commissions can be reversed"));
     }
-    tx.execute(
+    tx.exec(
         "UPDATE commissions SET status = 'reversed' WHERE id = ?1",
         [id],
     )?;
@@ -247,7 +248,7 @@ type Approved = (String, Decimal, String);
 /// commissions; the commissions become paid. Emits `payout.created` then `commission.paid`
 /// for each of its commissions. `emit` = false skips webhook events (seed).
 pub fn run_payouts(conn: &mut Connection, tenant: &str, now: &str, emit: bool) -> ApiResult<Value> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let approved: Vec<(String, String, String, String)> = {
         let mut st = tx.prepare(
             "SELECT id, partner_id, currency, amount FROM commissions
@@ -272,7 +273,7 @@ pub fn run_payouts(conn: &mut Connection, tenant: &str, now: &str, emit: bool) -
         let payout_id = new_id();
         let mut total: Decimal = items.iter().map(|i| i.1).sum();
         total.rescale(2);
-        tx.execute(
+        tx.exec(
             "INSERT INTO payouts (id, tenant_id, partner_id, amount, currency, method, status, run_id,
                 commission_count, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'manual', 'pending', ?6, ?7, ?8)",
@@ -367,11 +368,11 @@ pub fn confirm_payout(conn: &Connection, tenant: &str, id: &str, now: &str) -> A
                 .detail("only pending payouts can be confirmed"))
         }
     }
-    conn.execute(
+    conn.exec(
         "UPDATE payouts SET status = 'paid', completed_at = ?1 WHERE id = ?2",
         params![now, id],
     )?;
-    let p = conn.query_row(
+    let p = conn.row(
         &format!("SELECT {PAYOUT_COLS} FROM payouts WHERE id = ?1"),
         [id],
         payout_row,

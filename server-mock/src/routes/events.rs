@@ -7,6 +7,7 @@
 //! (upper-cased; default `USD`), `metadata` an object, `ts` an ISO-8601 timestamp
 //! (default now).
 
+use crate::db::ConnExt;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use rust_decimal::Decimal;
@@ -99,7 +100,7 @@ pub fn parse_event(tenant: &str, body: &Value, now: DateTime<Utc>) -> ApiResult<
 
 /// Stores and attributes one event, emitting its webhook events; returns the body.
 pub fn track_event(conn: &mut Connection, ev: &NewEvent, now: DateTime<Utc>) -> ApiResult<Value> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     attribution::insert_event(&tx, ev, now)?;
     let run =
         attribution::attribute_stored_event(&tx, &ev.id, now)?.ok_or_else(ApiError::internal)?;
@@ -154,8 +155,8 @@ pub fn identify(
         Some(_) => v.push("ts", "Expected epoch milliseconds"),
     }
     v.finish_body()?;
-    let tx = conn.transaction()?;
-    let click_exists: bool = tx.query_row(
+    let tx = conn.savepoint()?;
+    let click_exists: bool = tx.row(
         "SELECT EXISTS(SELECT 1 FROM clicks WHERE tenant_id = ?1 AND id = ?2)",
         rusqlite::params![tenant, cref],
         |r| r.get(0),
@@ -165,7 +166,7 @@ pub fn identify(
     }
     let id = new_id();
     let now_iso = fmt_ts(now);
-    let inserted = tx.execute(
+    let inserted = tx.exec(
         "INSERT OR IGNORE INTO identities (id, tenant_id, click_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params![id, tenant, cref, user_id, now_iso],
     )?;

@@ -5,6 +5,7 @@
 //! `campaign_not_granted` (partner principals only) → 409 `campaign_not_active` → 400
 //! `destination_override_not_allowed` → 409 `linkKey_taken`.
 
+use crate::db::ConnExt;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
@@ -110,7 +111,7 @@ pub fn create_link(
         v.push_form("Expected an object");
     }
     v.finish_body()?;
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if !partner_exists(&tx, tenant, partner_id)? {
         return Err(ApiError::not_found_code("partner_not_found"));
     }
@@ -125,7 +126,7 @@ pub fn create_link(
         return Err(ApiError::not_found_code("campaign_not_found"));
     };
     if partner_principal {
-        let granted: bool = tx.query_row(
+        let granted: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM partner_programs WHERE partner_id = ?1 AND program_id = ?2)",
             params![partner_id, program_id],
             |r| r.get(0),
@@ -153,7 +154,7 @@ pub fn create_link(
                 .detail("the destination's host is not in the program's deepLinkAllowedDomains"));
         }
     }
-    let taken: bool = tx.query_row(
+    let taken: bool = tx.row(
         "SELECT EXISTS(SELECT 1 FROM links WHERE tenant_id = ?1 AND link_key = ?2)",
         params![tenant, link_key],
         |r| r.get(0),
@@ -162,12 +163,12 @@ pub fn create_link(
         return Err(ApiError::conflict("linkKey_taken"));
     }
     let id = new_id();
-    tx.execute(
+    tx.exec(
         "INSERT INTO links (id, tenant_id, link_key, partner_id, program_id, destination_url, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![id, tenant, link_key, partner_id, program_id, destination, now],
     )?;
-    let row = tx.query_row(
+    let row = tx.row(
         &format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"),
         [&id],
         link_row,

@@ -13,6 +13,7 @@
 //! should validate it with its SubRule rules and write the snapshot inside `create`'s
 //! transaction).
 
+use crate::db::ConnExt;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -134,7 +135,7 @@ impl Partner {
 
 /// Loads a partner of `tenant_id`.
 pub fn load_partner(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Partner>> {
-    Ok(c.query_row(
+    Ok(c.row(
         &format!("SELECT {PARTNER_COLS} FROM partners WHERE tenant_id = ?1 AND id = ?2"),
         params![tenant_id, id],
         Partner::from_row,
@@ -238,7 +239,7 @@ async fn create(
     let out = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let now = st.now_iso();
             // programs
             let grants: Vec<(String, &str)> = match &program_ids {
@@ -302,13 +303,13 @@ async fn create(
             }
             let id = util::new_id();
             let activated_at = if send_invite { None } else { Some(now.clone()) };
-            tx.execute(
+            tx.exec(
                 "INSERT INTO partners (id, tenant_id, email, name, external_id, metadata, created_at, updated_at, activated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
                 params![id, tenant.id, email, name, external_id, metadata.to_string(), now, activated_at],
             )?;
             for (pid, source) in &grants {
-                tx.execute(
+                tx.exec(
                     "INSERT INTO partner_programs (id, tenant_id, partner_id, program_id, grant_source, granted_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![format!("pc_{}", util::new_id()), tenant.id, id, pid, source, now],
@@ -419,7 +420,7 @@ async fn by_external_id(
     let p = state
         .db
         .call(move |c| {
-            Ok(c.query_row(
+            Ok(c.row(
                 &format!(
                     "SELECT {PARTNER_COLS} FROM partners WHERE tenant_id = ?1 AND external_id = ?2"
                 ),
@@ -444,7 +445,7 @@ async fn invite(
     state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let p = load_partner(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
             if p.activated_at.is_some() {
                 return Err(ApiError::conflict("already_activated"));
@@ -490,21 +491,21 @@ async fn revoke(
     let (revoked_at, notified) = state
         .db
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.savepoint()?;
             let p = load_partner(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
             if p.revoked_at.is_some() {
                 return Err(ApiError::conflict("already_revoked"));
             }
             let now = st.now_iso();
-            tx.execute(
+            tx.exec(
                 "UPDATE partners SET revoked_at = ?1, revoke_reason = ?2, updated_at = ?1 WHERE id = ?3",
                 params![now, reason, p.id],
             )?;
-            tx.execute(
+            tx.exec(
                 "UPDATE api_keys SET revoked_at = ?1 WHERE partner_id = ?2 AND revoked_at IS NULL",
                 params![now, p.id],
             )?;
-            tx.execute(
+            tx.exec(
                 "UPDATE sessions SET revoked_at = ?1 WHERE partner_id = ?2 AND revoked_at IS NULL",
                 params![now, p.id],
             )?;
@@ -557,7 +558,7 @@ async fn reinstate(
             if p.revoked_at.is_none() {
                 return Err(ApiError::conflict("not_revoked"));
             }
-            c.execute(
+            c.exec(
                 "UPDATE partners SET revoked_at = NULL, revoke_reason = NULL, updated_at = ?1 WHERE id = ?2",
                 params![st.now_iso(), p.id],
             )?;

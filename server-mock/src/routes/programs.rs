@@ -13,6 +13,7 @@
 //!   `not_found`;
 //! - snapshot `commissionValue` keeps the decimal as given (`15` → `"15"`).
 
+use crate::db::ConnExt;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 
@@ -221,8 +222,8 @@ pub fn create_program(
     let ends = p.ends_at.clone().flatten();
     check_dates(starts.as_deref(), ends.as_deref())?;
     let id = new_id();
-    let tx = conn.transaction()?;
-    tx.execute(
+    let tx = conn.savepoint()?;
+    tx.exec(
         "INSERT INTO programs (id, tenant_id, name, commission_rule, attribution_window_days, attribution_model,
             destination_url, deep_link_allowed_domains, holdback_days, starts_at, ends_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
@@ -258,7 +259,7 @@ pub fn patch_program(
     now: &str,
 ) -> ApiResult<Value> {
     let p = parse_program(body, false)?;
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let cur: Option<(Option<String>, Option<String>)> = tx
         .query_row(
             "SELECT starts_at, ends_at FROM programs WHERE tenant_id = ?1 AND id = ?2",
@@ -317,7 +318,7 @@ pub fn patch_program(
     );
     let mut values: Vec<V> = vec![V::Text(tenant.into()), V::Text(id.into())];
     values.extend(sets.into_iter().map(|(_, v)| v));
-    tx.execute(&sql, rusqlite::params_from_iter(values))?;
+    tx.exec(&sql, rusqlite::params_from_iter(values))?;
     if p.grant_all {
         grant_all_partners(&tx, tenant, id, now)?;
     }
@@ -352,7 +353,7 @@ pub fn insert_grant(
     source: &str,
     now: &str,
 ) -> ApiResult<bool> {
-    let n = conn.execute(
+    let n = conn.exec(
         "INSERT OR IGNORE INTO partner_programs (id, tenant_id, partner_id, program_id, grant_source, granted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![format!("pc_{}", new_id()), tenant, partner_id, program_id, source, now],
@@ -362,7 +363,7 @@ pub fn insert_grant(
 
 /// True when the partner exists in the tenant.
 pub fn partner_exists(conn: &Connection, tenant: &str, partner_id: &str) -> ApiResult<bool> {
-    Ok(conn.query_row(
+    Ok(conn.row(
         "SELECT EXISTS(SELECT 1 FROM partners WHERE tenant_id = ?1 AND id = ?2)",
         params![tenant, partner_id],
         |r| r.get(0),
@@ -457,13 +458,13 @@ pub fn add_campaigns(
             ))
         }
     };
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if !partner_exists(&tx, tenant, partner_id)? {
         return Err(ApiError::not_found());
     }
     let mut valid = Vec::new();
     for id in &ids {
-        let ok: bool = tx.query_row(
+        let ok: bool = tx.row(
             "SELECT EXISTS(SELECT 1 FROM programs WHERE tenant_id = ?1 AND id = ?2)",
             params![tenant, id],
             |r| r.get(0),
@@ -492,7 +493,7 @@ pub fn remove_grant(
     partner_id: &str,
     program_id: &str,
 ) -> ApiResult<Value> {
-    let n = conn.execute(
+    let n = conn.exec(
         "DELETE FROM partner_programs WHERE tenant_id = ?1 AND partner_id = ?2 AND program_id = ?3",
         params![tenant, partner_id, program_id],
     )?;
@@ -631,7 +632,7 @@ pub fn put_snapshot(
     if !partner_exists(conn, tenant, partner_id)? {
         return Err(ApiError::not_found_code("partner_not_found"));
     }
-    conn.execute(
+    conn.exec(
         "INSERT INTO commission_snapshots (partner_id, tenant_id, commission_type, commission_value, recurring,
             commission_rules, holdback_days, source, snapshotted_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'amendment', ?8)
@@ -658,7 +659,7 @@ pub fn delete_snapshot(conn: &Connection, tenant: &str, partner_id: &str) -> Api
     if !partner_exists(conn, tenant, partner_id)? {
         return Err(ApiError::not_found_code("partner_not_found"));
     }
-    conn.execute(
+    conn.exec(
         "DELETE FROM commission_snapshots WHERE tenant_id = ?1 AND partner_id = ?2",
         params![tenant, partner_id],
     )?;

@@ -231,10 +231,15 @@ impl T {
 
     /// Runs SQL against the server's database (test setup only).
     pub fn sql(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) {
+        let (sql, params) = (sql.to_owned(), owned_params(params));
         self.srv
             .state()
             .db
-            .with_blocking(|c| c.execute(sql, params).expect("sql"));
+            .with_blocking(move |c| {
+                c.execute(&sql, rusqlite::params_from_iter(params))
+                    .expect("sql")
+            })
+            .expect("db");
     }
 
     /// A single integer from SQL.
@@ -242,8 +247,28 @@ impl T {
         self.srv
             .state()
             .db
-            .with_blocking(|c| c.query_row(sql, params, |r| r.get(0)).expect("sql"))
+            .with_blocking({
+                let (sql, params) = (sql.to_owned(), owned_params(params));
+                move |c| {
+                    c.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))
+                        .expect("sql")
+                }
+            })
+            .expect("db")
     }
+}
+
+/// Owned copies of SQL parameters, so a query can be sent to the database thread.
+fn owned_params(params: &[&dyn rusqlite::ToSql]) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::{ToSqlOutput, Value};
+    params
+        .iter()
+        .map(|p| match p.to_sql().expect("sql param") {
+            ToSqlOutput::Borrowed(v) => Value::from(v),
+            ToSqlOutput::Owned(v) => v,
+            _ => panic!("unsupported sql param"),
+        })
+        .collect()
 }
 
 /// The default tenant id.

@@ -139,26 +139,52 @@ async fn secret_bearing_responses_are_not_replayed() {
 
 #[tokio::test]
 async fn in_flight_and_expiry() {
-    let t = start().await;
-    let body = json!({"email": "a@x.co", "name": "A"});
-    let raw = serde_json::to_vec(&body).expect("json");
-    let hash = openpartner_mock::idempotency::request_hash("POST", "/partners", &raw);
-    t.sql(
-        "INSERT INTO idempotency_keys (tenant_id, credential_id, idem_key, request_hash, state, created_at, expires_at)
-         VALUES (?1, 'env', 'busy', ?2, 'in_flight', '2026-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')",
-        &[&DEFAULT_TENANT, &hash],
+    use axum::{http::StatusCode, routing::post, Json};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    // A route that holds its request until the test releases it.
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (s2, r2) = (started.clone(), release.clone());
+    let slow = axum::Router::new().route(
+        "/slow",
+        post(move || {
+            let (s2, r2) = (s2.clone(), r2.clone());
+            async move {
+                s2.notify_one();
+                r2.notified().await;
+                (StatusCode::CREATED, Json(json!({"ok": true})))
+            }
+        }),
     );
-    let r = send(
-        t.http
-            .post(t.url("/partners"))
+    let srv = openpartner_mock::spawn_with_routes(openpartner_mock::Config::for_tests(ADMIN), slow)
+        .await
+        .expect("spawn");
+    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let url = format!("{}/slow", srv.base_url);
+    let req = |body: Value| {
+        http.post(&url)
             .bearer_auth(ADMIN)
             .header("idempotency-key", "busy")
-            .header("content-type", "application/json")
-            .body(raw.clone()),
-    )
-    .await;
-    r.assert_err(409, "idempotency_key_in_flight");
+            .json(&body)
+    };
+    let first = tokio::spawn(send(req(json!({"n": 1}))));
+    started.notified().await;
+    send(req(json!({"n": 1})))
+        .await
+        .assert_err(409, "idempotency_key_in_flight");
+    send(req(json!({"n": 2})))
+        .await
+        .assert_err(422, "idempotency_key_reused");
+    release.notify_one();
+    let first = first.await.expect("join");
+    first.assert_status(201);
+    assert!(first.header("idempotent-replayed").is_none());
+    let again = send(req(json!({"n": 1}))).await;
+    again.assert_status(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
 
+    let t = start().await;
+    let body = json!({"email": "a@x.co", "name": "A"});
     // after 24 h a key may be used again
     let r = send(post_with_key(&t, "/partners", ADMIN, "old", &body)).await;
     r.assert_status(201);

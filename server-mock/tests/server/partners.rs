@@ -125,14 +125,20 @@ async fn create_conflicts_and_program_validation() {
         ),
         1
     );
-    let grant_id: String = t.srv.state().db.with_blocking(|c| {
-        c.query_row(
-            "SELECT id FROM partner_programs WHERE partner_id = ?1",
-            [pid],
-            |r| r.get(0),
-        )
-        .expect("grant")
-    });
+    let owned_pid = pid.to_owned();
+    let grant_id: String = t
+        .srv
+        .state()
+        .db
+        .with_blocking(move |c| {
+            c.query_row(
+                "SELECT id FROM partner_programs WHERE partner_id = ?1",
+                [owned_pid],
+                |r| r.get(0),
+            )
+            .expect("grant")
+        })
+        .expect("db");
     assert!(grant_id.starts_with("pc_"));
     // omitted → all programs
     let p = t.partner("d@x.co", false).await;
