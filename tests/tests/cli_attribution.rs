@@ -603,6 +603,75 @@ fn partner_mode_uses_only_the_partners_own_routes() {
     }
 }
 
+/// Partner mode goes through the SDK's `list_for_partner`: `--since` inclusive, `--until`
+/// exclusive and `--program` give the same rows whether the server filters
+/// (`commission-filters`) or the CLI does (base API, one page), and only the partner's own
+/// `/partners/:id/commissions` is called.
+#[test]
+fn partner_mode_filters_agree_with_and_without_commission_filters() {
+    for extensions in [true, false] {
+        let env = Env::with(|mut c| {
+            c.extensions = extensions;
+            c
+        });
+        let (program, partner) = simple_setup(&env, &["--percent", "20"], 2);
+        // accruedAt is the server's clock: the second commission accrues two days later.
+        let accrued = || -> Vec<String> {
+            let all: Vec<Value> =
+                serde_json::from_str(&env.ok(&["commissions", "list", "-o", "json"]))
+                    .expect("json");
+            all.iter()
+                .map(|c| c["accruedAt"].as_str().expect("accruedAt").to_string())
+                .collect()
+        };
+        track(&env, "u0", "10.00", "USD", "2026-10-02T10:00:00Z");
+        let t1 = accrued().pop().expect("first commission");
+        env.server.clock().advance(Duration::from_secs(2 * 86_400));
+        track(&env, "u1", "20.00", "USD", "2026-10-02T10:00:00Z");
+        let both = accrued();
+        assert_eq!(both.len(), 2);
+        let t2 = both[0].clone();
+        assert_eq!(both[1], t1, "newest first");
+        let key = env
+            .rt
+            .block_on(env.sdk().api_keys().create_for_partner(&partner).send())
+            .expect("partner key");
+        let key = key.plaintext.expose().to_string();
+        let rows = |args: &[&str]| -> Vec<String> {
+            let out = env
+                .op_with_key(&key)
+                .arg("-v")
+                .args(["commissions", "list", "-o", "json"])
+                .args(args)
+                .output()
+                .expect("runs");
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            assert!(out.status.success(), "{args:?} (ext {extensions}): {err}");
+            assert!(
+                err.contains(&format!("/partners/{partner}/commissions")),
+                "{args:?}: the partner route is called: {err}"
+            );
+            assert!(
+                !err.contains(&format!("{}/commissions", env.url())),
+                "{args:?}: never the admin listing: {err}"
+            );
+            let v: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+            v.iter()
+                .map(|r| r["amount"].as_str().expect("amount").to_string())
+                .collect()
+        };
+        assert!(t1 < t2, "{t1} < {t2}");
+        assert_eq!(rows(&[]), ["4.00", "2.00"], "ext {extensions}");
+        assert_eq!(rows(&["--since", &t2]), ["4.00"], "since is inclusive");
+        assert_eq!(rows(&["--until", &t2]), ["2.00"], "until is exclusive");
+        assert_eq!(rows(&["--since", &t1, "--until", &t2]), ["2.00"]);
+        assert_eq!(rows(&["--until", &t1]), Vec::<String>::new());
+        assert_eq!(rows(&["--program", &program]).len(), 2);
+        assert_eq!(rows(&["--program", "nope"]), Vec::<String>::new());
+        assert_eq!(rows(&["--status", "approved"]), Vec::<String>::new());
+    }
+}
+
 #[test]
 fn export_streams_csv_and_json_and_clicks_flagging() {
     let env = Env::start();
