@@ -2,11 +2,9 @@
 //! identify, events, commissions, payouts, export, partner mode) with the real binary
 //! against an in-process reference server.
 
-mod cli_support;
-
 use std::time::Duration;
 
-use cli_support::{report_groups, report_totals, simple_setup, Env};
+use openpartner_e2e::{report_groups, report_totals, simple_setup, Env};
 use openpartner_mock::config::RateLimit;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -341,7 +339,9 @@ fn holdback_commissions_are_not_mature_until_the_clock_passes() {
     let s = env.json(&["commissions", "approve", "--yes", "-o", "json"]);
     assert_eq!(s["approved"], 0);
     assert_eq!(s["notMature"], 1);
-    env.server.clock().advance(Duration::from_secs(31 * 86_400));
+    env.server()
+        .clock()
+        .advance(Duration::from_secs(31 * 86_400));
     let s = env.json(&["commissions", "approve", "--yes", "-o", "json"]);
     assert_eq!(s["approved"], 1);
     // Payouts: run, list, confirm.
@@ -388,12 +388,11 @@ fn events_file(env: &Env, name: &str, n: usize, users: usize) -> String {
 #[test]
 fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
     // A tight rate limit: the import must wait on 429 instead of failing rows.
-    let env = Env::with(|mut c| {
+    let env = Env::start_with(|c| {
         c.rate_limit = Some(RateLimit {
             requests: 25,
             window: Duration::from_secs(1),
         });
-        c
     });
     simple_setup(&env, &["--percent", "20"], 5);
     let file = events_file(&env, "events.ndjson", 60, 5);
@@ -418,8 +417,7 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
         "re-run must not change commission totals"
     );
     let events = env
-        .rt
-        .block_on(env.sdk().export_json(openpartner::ExportTable::Event))
+        .block_on(env.client().export_json(openpartner::ExportTable::Event))
         .expect("export");
     assert_eq!(events.len(), 60);
     // An id reused with a different body is refused by the server, not doubled.
@@ -441,9 +439,8 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
 
 #[test]
 fn events_import_without_idempotency_uses_a_checkpoint() {
-    let env = Env::with(|mut c| {
+    let env = Env::start_with(|c| {
         c.extensions = false;
-        c
     });
     simple_setup(&env, &["--percent", "20"], 3);
     let file = events_file(&env, "plain.ndjson", 30, 3);
@@ -464,9 +461,8 @@ fn events_import_without_idempotency_uses_a_checkpoint() {
 
 #[test]
 fn report_without_commission_filters_warns_and_exits_partial_when_full() {
-    let env = Env::with(|mut c| {
+    let env = Env::start_with(|c| {
         c.extensions = false;
-        c
     });
     simple_setup(&env, &["--fixed", "1"], 1);
     let mut text = String::new();
@@ -536,13 +532,12 @@ fn partner_mode_uses_only_the_partners_own_routes() {
         program,
     ]);
     let key = env
-        .rt
-        .block_on(env.sdk().api_keys().create_for_partner(&partner).send())
+        .block_on(env.client().api_keys().create_for_partner(&partner).send())
         .expect("partner key");
     let key = key.plaintext.expose().to_string();
     let p = |args: &[&str]| {
         let out = env
-            .op_with_key(&key)
+            .cli_with_key(&key)
             .arg("-v")
             .args(args)
             .output()
@@ -590,7 +585,7 @@ fn partner_mode_uses_only_the_partners_own_routes() {
         vec!["commissions", "--partner", other_id.as_str()],
     ] {
         let out = env
-            .op_with_key(&key)
+            .cli_with_key(&key)
             .arg("-v")
             .args(&args)
             .output()
@@ -610,9 +605,8 @@ fn partner_mode_uses_only_the_partners_own_routes() {
 #[test]
 fn partner_mode_filters_agree_with_and_without_commission_filters() {
     for extensions in [true, false] {
-        let env = Env::with(|mut c| {
+        let env = Env::start_with(|c| {
             c.extensions = extensions;
-            c
         });
         let (program, partner) = simple_setup(&env, &["--percent", "20"], 2);
         // accruedAt is the server's clock: the second commission accrues two days later.
@@ -626,20 +620,21 @@ fn partner_mode_filters_agree_with_and_without_commission_filters() {
         };
         track(&env, "u0", "10.00", "USD", "2026-10-02T10:00:00Z");
         let t1 = accrued().pop().expect("first commission");
-        env.server.clock().advance(Duration::from_secs(2 * 86_400));
+        env.server()
+            .clock()
+            .advance(Duration::from_secs(2 * 86_400));
         track(&env, "u1", "20.00", "USD", "2026-10-02T10:00:00Z");
         let both = accrued();
         assert_eq!(both.len(), 2);
         let t2 = both[0].clone();
         assert_eq!(both[1], t1, "newest first");
         let key = env
-            .rt
-            .block_on(env.sdk().api_keys().create_for_partner(&partner).send())
+            .block_on(env.client().api_keys().create_for_partner(&partner).send())
             .expect("partner key");
         let key = key.plaintext.expose().to_string();
         let rows = |args: &[&str]| -> Vec<String> {
             let out = env
-                .op_with_key(&key)
+                .cli_with_key(&key)
                 .arg("-v")
                 .args(["commissions", "list", "-o", "json"])
                 .args(args)
@@ -652,7 +647,7 @@ fn partner_mode_filters_agree_with_and_without_commission_filters() {
                 "{args:?}: the partner route is called: {err}"
             );
             assert!(
-                !err.contains(&format!("{}/commissions", env.url())),
+                !err.contains(&format!("{}/commissions", env.base_url)),
                 "{args:?}: never the admin listing: {err}"
             );
             let v: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
