@@ -168,6 +168,14 @@ impl Env {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
     }
 
+    /// Runs the CLI (admin), asserts success and parses stdout as a JSON array.
+    pub fn json_rows(&self, args: &[&str]) -> Vec<Value> {
+        match self.json(args) {
+            Value::Array(rows) => rows,
+            other => panic!("{args:?}: not a JSON array: {other}"),
+        }
+    }
+
     /// A path in the scratch directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.config_dir.path().join(name)

@@ -107,8 +107,7 @@ fn programs_create_update_list() {
     ]);
     assert_eq!(u["name"], "Renamed");
     assert_eq!(u["commissionRule"].as_array().expect("r").len(), 1);
-    let list: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let list = env.json_rows(&["programs", "list", "-o", "json"]);
     assert_eq!(list.len(), 3);
     // A rule is required; flags conflict.
     let out = env.run(&[
@@ -282,9 +281,7 @@ fn bulk_approve_dry_run_confirmation_and_holdback() {
         track(&env, u, "100.00", "USD", "2026-10-05T00:00:00Z");
     }
     // Dry run: lists the three, changes nothing.
-    let listed: Vec<Value> =
-        serde_json::from_str(&env.ok(&["commissions", "approve", "--dry-run", "-o", "json"]))
-            .expect("json");
+    let listed = env.json_rows(&["commissions", "approve", "--dry-run", "-o", "json"]);
     assert_eq!(listed.len(), 3);
     let accrued =
         report_totals(&env.ok(&["commissions", "report", "--status", "accrued", "-o", "csv"]));
@@ -312,8 +309,7 @@ fn bulk_approve_dry_run_confirmation_and_holdback() {
         report_totals(&env.ok(&["commissions", "report", "--status", "approved", "-o", "csv"]));
     assert_eq!(approved["USD"], (3, dec("30.00")));
     // Reverse one by id; a second reverse is skipped (not reversible), not a failure.
-    let rows: Vec<Value> =
-        serde_json::from_str(&env.ok(&["commissions", "list", "-o", "json"])).expect("json");
+    let rows = env.json_rows(&["commissions", "list", "-o", "json"]);
     let id = rows[0]["id"].as_str().expect("id");
     let s = env.json(&["commissions", "reverse", id, "--yes", "-o", "json"]);
     assert_eq!(s["reversed"], 1);
@@ -356,9 +352,7 @@ fn holdback_commissions_are_not_mature_until_the_clock_passes() {
         .as_str()
         .expect("id")
         .to_string();
-    let list: Vec<Value> =
-        serde_json::from_str(&env.ok(&["payouts", "--partner", &partner, "-o", "json"]))
-            .expect("json");
+    let list = env.json_rows(&["payouts", "--partner", &partner, "-o", "json"]);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["amount"], "5.00");
     assert_eq!(list[0]["status"], "pending");
@@ -518,8 +512,7 @@ fn partner_mode_uses_only_the_partners_own_routes() {
         "json",
     ]);
     let other_id = other["id"].as_str().expect("id").to_string();
-    let programs: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let programs = env.json_rows(&["programs", "list", "-o", "json"]);
     let program = programs[0]["id"].as_str().expect("id");
     env.ok(&[
         "links",
@@ -611,9 +604,7 @@ fn partner_mode_filters_agree_with_and_without_commission_filters() {
         let (program, partner) = simple_setup(&env, &["--percent", "20"], 2);
         // accruedAt is the server's clock: the second commission accrues two days later.
         let accrued = || -> Vec<String> {
-            let all: Vec<Value> =
-                serde_json::from_str(&env.ok(&["commissions", "list", "-o", "json"]))
-                    .expect("json");
+            let all = env.json_rows(&["commissions", "list", "-o", "json"]);
             all.iter()
                 .map(|c| c["accruedAt"].as_str().expect("accruedAt").to_string())
                 .collect()
@@ -692,16 +683,14 @@ fn export_streams_csv_and_json_and_clicks_flagging() {
     let rows: Vec<_> = r.records().map(|x| x.expect("rec")).collect();
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][amount_col], "2.00");
-    let clicks: Vec<Value> =
-        serde_json::from_str(&env.ok(&["export", "Click", "--format", "json"])).expect("json");
+    let clicks = env.json_rows(&["export", "Click", "--format", "json"]);
     assert_eq!(clicks.len(), 2);
     assert_eq!(env.run(&["export", "Secrets"]).status.code(), Some(2));
     // Flag / flagged / unflag.
     let id = "clk_simple_setup_00000001";
     env.ok(&["clicks", "flag", id]);
     assert_eq!(env.run(&["clicks", "flag", id]).status.code(), Some(6));
-    let flagged: Vec<Value> =
-        serde_json::from_str(&env.ok(&["clicks", "flagged", "-o", "json"])).expect("json");
+    let flagged = env.json_rows(&["clicks", "flagged", "-o", "json"]);
     assert_eq!(flagged.len(), 1);
     assert_eq!(flagged[0]["id"], id);
     let none = track(&env, "u1", "10.00", "USD", "2026-10-02T10:00:00Z");

@@ -72,8 +72,7 @@ fn flow(env: &Env) -> (Value, Value, Value) {
         assert!(ids.contains_key(ext), "{ext} was not imported");
     }
 
-    let programs: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let programs = env.json_rows(&["programs", "list", "-o", "json"]);
     let find = |name: &str| {
         programs
             .iter()
@@ -259,7 +258,6 @@ fn main_job_flow_exact_totals_and_idempotent_rerun() {
         .block_on(env.client().export_json(openpartner::ExportTable::Payout))
         .expect("export");
     assert_eq!(payouts.len(), n_payouts, "a re-run must not create payouts");
-    let programs: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let programs = env.json_rows(&["programs", "list", "-o", "json"]);
     assert_eq!(programs.len(), 2);
 }
