@@ -28,6 +28,8 @@ fn handler_futures_and_streams_are_send() {
     send(&c.identify("c", "u"));
     send(&c.commissions().list().stream());
     send(&c.commissions().list().send());
+    send(&c.commissions().list_for_partner("p").stream());
+    send(&c.commissions().list_for_partner("p").send());
     send(&c.payouts().run());
     send(&c.api_keys().create().send());
     send(&c.raw(http::Method::GET, "/x", None));

@@ -12,7 +12,10 @@
 //! Every rate-limited response carries `RateLimit: limit=…, remaining=…, reset=…` and
 //! `RateLimit-Policy: N;w=W`; with extensions also `X-RateLimit-Limit/Remaining/Reset`
 //! (reset as unix seconds). A 429 answers `{"error":"rate_limited"}` with `Retry-After`.
-//! `/health` is outside the rate-limited route group.
+//! `/health` is outside the rate-limited route group. A 429 for `POST /attribution/identify`
+//! (a browser route) also carries that route's CORS headers: they are added around the
+//! whole router by [`crate::routes::events::identify_cors`], so the limiter needs no
+//! knowledge of CORS and no early rejection of that route can miss them.
 
 use std::num::NonZeroU32;
 use std::time::Duration;

@@ -1,22 +1,31 @@
-//! Shared helpers for the end-to-end tests: the reference server in-process on port 0, the
-//! real `openpartner` binary, and the SDK.
+//! The one helper module of the end-to-end tests (the lib of crate `openpartner-e2e`): the
+//! reference server in-process on port 0, the real `openpartner` binary, and the SDK.
 //!
-//! Each test builds its own [`Env`]: a fresh in-memory server (rate limit off, manual
-//! clock; `openpartner_mock::Config::for_tests`) running on a private tokio runtime, so the
-//! test itself can stay synchronous and run the CLI as a child process.
+//! Each test builds its own [`Env`]: a fresh in-memory server (global rate limit and
+//! per-route limits off, manual clock; `openpartner_mock::Config::for_tests`) running on a
+//! private tokio runtime, so the test itself can stay synchronous and run the CLI as a
+//! child process. [`Env::cli`] / [`Env::cli_with_key`] give the binary with an isolated
+//! environment (no inherited `OPENPARTNER_*`, `CI=1` so no keyring, a temporary config
+//! directory that doubles as the test's scratch directory); [`Env::run`], [`Env::ok`] and
+//! [`Env::json`] run it as the admin. Free functions cover the attribution-side setup
+//! ([`simple_setup`]) and the parsing of commission reports ([`report_totals`],
+//! [`report_groups`]).
 //!
 //! The binary is located with `assert_cmd::cargo::cargo_bin("openpartner")`, i.e. in the
 //! same target directory as the test executable. `cargo test --workspace` builds it; when
 //! running this crate alone, build it first (`cargo build -p openpartner-cli`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use openpartner::{Client, Credentials};
+use rust_decimal::Decimal;
+use serde_json::Value;
 
 /// Bootstrap admin key of every test server.
 pub const ADMIN_KEY: &str = "op_e2e0000000000000000000000000000000000000000000000";
@@ -32,9 +41,14 @@ pub fn cli_path() -> PathBuf {
     path
 }
 
+/// The repository root (for `examples/`).
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
 /// `examples/partners.csv` of the repository.
 pub fn example_csv() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/partners.csv")
+    repo_root().join("examples/partners.csv")
 }
 
 /// A running reference server plus an isolated CLI configuration directory.
@@ -43,17 +57,19 @@ pub struct Env {
     runtime: Option<tokio::runtime::Runtime>,
     /// `http://127.0.0.1:<port>`.
     pub base_url: String,
-    /// `OPENPARTNER_CONFIG_DIR` for the CLI processes of this test.
+    /// `OPENPARTNER_CONFIG_DIR` for the CLI processes of this test, also the test's scratch
+    /// directory ([`Env::path`], [`Env::write`]).
     pub config_dir: tempfile::TempDir,
 }
 
 impl Env {
-    /// Starts a fresh server with `Config::for_tests(ADMIN_KEY)`.
+    /// Starts a fresh server with `Config::for_tests(ADMIN_KEY)` (extensions on, global
+    /// rate limit off) and the per-route limits off.
     pub fn start() -> Env {
         Env::start_with(|_| {})
     }
 
-    /// Starts a fresh server after adjusting its test configuration.
+    /// Starts a fresh server after adjusting that test configuration.
     pub fn start_with(adjust: impl FnOnce(&mut openpartner_mock::Config)) -> Env {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -61,6 +77,7 @@ impl Env {
             .build()
             .expect("tokio runtime");
         let mut config = openpartner_mock::Config::for_tests(ADMIN_KEY);
+        config.route_limits = false;
         adjust(&mut config);
         let server = runtime
             .block_on(openpartner_mock::spawn(config))
@@ -72,6 +89,11 @@ impl Env {
             base_url,
             config_dir: tempfile::tempdir().expect("tempdir"),
         }
+    }
+
+    /// The running server (e.g. for its manual clock).
+    pub fn server(&self) -> &openpartner_mock::RunningServer {
+        self.server.as_ref().expect("server alive")
     }
 
     /// Runs a future on the server's runtime.
@@ -116,10 +138,54 @@ impl Env {
 
     /// The CLI authenticated through `OPENPARTNER_API_KEY` (the admin key).
     pub fn cli(&self) -> assert_cmd::Command {
+        self.cli_with_key(ADMIN_KEY)
+    }
+
+    /// The CLI authenticated with another key (e.g. a partner or scoped key) through
+    /// `OPENPARTNER_API_KEY`, pointed at this server.
+    pub fn cli_with_key(&self, key: &str) -> assert_cmd::Command {
         let mut cmd = self.cli_bare();
-        cmd.env("OPENPARTNER_API_KEY", ADMIN_KEY)
+        cmd.env("OPENPARTNER_API_KEY", key)
             .env("OPENPARTNER_BASE_URL", &self.base_url);
         cmd
+    }
+
+    /// Runs the CLI (admin) and returns its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cli().args(args).output().expect("runs")
+    }
+
+    /// Runs the CLI (admin), asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_ok(&out, args);
+        String::from_utf8(out.stdout).expect("utf8")
+    }
+
+    /// Runs the CLI (admin), asserts success and parses stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {text}"))
+    }
+
+    /// Runs the CLI (admin), asserts success and parses stdout as a JSON array.
+    pub fn json_rows(&self, args: &[&str]) -> Vec<Value> {
+        match self.json(args) {
+            Value::Array(rows) => rows,
+            other => panic!("{args:?}: not a JSON array: {other}"),
+        }
+    }
+
+    /// A path in the scratch directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.config_dir.path().join(name)
+    }
+
+    /// Writes a file in the scratch directory and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write");
+        p
     }
 
     /// A `std::process::Command` for the CLI with the admin key (for streaming stdout).
@@ -161,6 +227,31 @@ impl Env {
                 .collect::<openpartner::Result<Vec<_>>>()
                 .expect("partners created")
         })
+    }
+
+    /// Σ amount per currency from the raw `/export/Commission.json` (optionally of one
+    /// status), summed as exact decimals.
+    pub fn export_sums(&self, status: Option<&str>) -> BTreeMap<String, Decimal> {
+        let rows = self
+            .block_on(
+                self.client()
+                    .export_json(openpartner::ExportTable::Commission),
+            )
+            .expect("export");
+        let mut sums = BTreeMap::new();
+        for r in rows {
+            if status.is_some_and(|s| r["status"].as_str() != Some(s)) {
+                continue;
+            }
+            let cur = r["currency"].as_str().expect("currency").to_string();
+            let amount: Decimal = r["amount"]
+                .as_str()
+                .expect("amount is a string")
+                .parse()
+                .expect("decimal");
+            *sums.entry(cur).or_insert(Decimal::ZERO) += amount;
+        }
+        sums
     }
 
     /// Every partner on the server (through the SDK's stream).
@@ -263,4 +354,119 @@ pub fn run_measured(mut cmd: std::process::Command, timeout: Duration) -> Measur
 /// The `error:` lines of a stderr text.
 pub fn error_lines(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.starts_with("error:")).collect()
+}
+
+/// Asserts a zero exit code, showing stdout and stderr otherwise.
+#[track_caller]
+pub fn assert_ok(out: &Output, args: &[&str]) {
+    assert!(
+        out.status.success(),
+        "openpartner {args:?} exited {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Parses the `total` rows of a CSV commission report into currency → (count, sum).
+pub fn report_totals(csv_text: &str) -> BTreeMap<String, (u64, Decimal)> {
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = r.headers().expect("headers").clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        ["row", "group", "currency", "count", "sum"]
+    );
+    let mut out = BTreeMap::new();
+    for rec in r.records() {
+        let rec = rec.expect("record");
+        if &rec[0] == "total" {
+            out.insert(
+                rec[2].to_string(),
+                (rec[3].parse().expect("count"), rec[4].parse().expect("sum")),
+            );
+        }
+    }
+    out
+}
+
+/// Parses the `group` rows of a CSV report into (group, currency, count, sum string).
+pub fn report_groups(csv_text: &str) -> Vec<(String, String, u64, String)> {
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    r.records()
+        .map(|rec| rec.expect("record"))
+        .filter(|rec| &rec[0] == "group")
+        .map(|rec| {
+            (
+                rec[1].to_string(),
+                rec[2].to_string(),
+                rec[3].parse().expect("count"),
+                rec[4].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Sets up, through the CLI, one program (with the rule flags `rule`, e.g.
+/// `["--percent", "20"]`, and no holdback), one partner (`p1@example.com`) with the link
+/// `link-one`, and `users` identified users `u<i>` each stitched to their own click at
+/// 2026-10-01. Returns (program id, partner id).
+pub fn simple_setup(env: &Env, rule: &[&str], users: usize) -> (String, String) {
+    let prog = env.json(
+        &[
+            &[
+                "programs",
+                "create",
+                "--name",
+                "P",
+                "--destination-url",
+                "https://shop.example.com/",
+                "--holdback-days",
+                "0",
+                "-o",
+                "json",
+            ][..],
+            rule,
+        ]
+        .concat(),
+    );
+    let program = prog["id"].as_str().expect("program id").to_string();
+    let p = env.json(&[
+        "partners",
+        "create",
+        "--email",
+        "p1@example.com",
+        "--name",
+        "P One",
+        "--no-invite",
+        "-o",
+        "json",
+    ]);
+    let partner = p["id"].as_str().expect("partner id").to_string();
+    env.ok(&[
+        "links",
+        "create",
+        "--partner",
+        &partner,
+        "--key",
+        "link-one",
+        "--program",
+        &program,
+        "-o",
+        "json",
+    ]);
+    let mut clicks = String::new();
+    let mut idents = String::new();
+    for u in 0..users {
+        clicks.push_str(&format!(
+            "{{\"id\":\"clk_simple_setup_{u:08}\",\"linkKey\":\"link-one\",\"landingUrl\":\"https://shop.example.com/\",\"ts\":\"2026-10-01T00:00:00.000Z\"}}\n"
+        ));
+        idents.push_str(&format!(
+            "{{\"cref\":\"clk_simple_setup_{u:08}\",\"userId\":\"u{u}\"}}\n"
+        ));
+    }
+    let c = env.write("setup-clicks.ndjson", &clicks);
+    let i = env.write("setup-idents.ndjson", &idents);
+    env.ok(&["clicks", "import", c.to_str().expect("path")]);
+    env.ok(&["identify", "--file", i.to_str().expect("path")]);
+    (program, partner)
 }

@@ -7,14 +7,7 @@ use serde_json::Value;
 fn paginate_follows_next_cursor() {
     let env = Env::start();
     let ids = env.create_partners(230, 8);
-    let out = env
-        .cli()
-        .args(["api", "GET", "/partners?limit=50", "--paginate"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let items: Vec<Value> = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    let items = env.json_rows(&["api", "GET", "/partners?limit=50", "--paginate"]);
     assert_eq!(items.len(), 230);
     let mut got: Vec<&str> = items
         .iter()
@@ -26,36 +19,20 @@ fn paginate_follows_next_cursor() {
     assert!(ids.iter().all(|id| got.binary_search(&id.as_str()).is_ok()));
 
     // NDJSON variant, same count.
-    let out = env
-        .cli()
-        .args([
-            "api",
-            "GET",
-            "partners",
-            "-f",
-            "limit=200",
-            "--paginate",
-            "-o",
-            "ndjson",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    assert_eq!(
-        String::from_utf8(out.stdout).expect("utf8").lines().count(),
-        230
-    );
+    let out = env.ok(&[
+        "api",
+        "GET",
+        "partners",
+        "-f",
+        "limit=200",
+        "--paginate",
+        "-o",
+        "ndjson",
+    ]);
+    assert_eq!(out.lines().count(), 230);
 
     // Without --paginate: the first page as the server sent it.
-    let out = env
-        .cli()
-        .args(["api", "GET", "/partners", "-F", "limit=3"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let body: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let body = env.json(&["api", "GET", "/partners", "-F", "limit=3"]);
     assert_eq!(body["partners"].as_array().map(Vec::len), Some(3));
     assert!(body["nextCursor"].is_string());
 }
@@ -63,26 +40,19 @@ fn paginate_follows_next_cursor() {
 #[test]
 fn post_with_fields_and_error_statuses() {
     let env = Env::start();
-    let out = env
-        .cli()
-        .args([
-            "api",
-            "POST",
-            "/partners",
-            "-f",
-            "email=raw@example.com",
-            "-f",
-            "name=Raw Partner",
-            "-F",
-            "sendInvite=false",
-            "-f",
-            "metadata[source]=api",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let body: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let body = env.json(&[
+        "api",
+        "POST",
+        "/partners",
+        "-f",
+        "email=raw@example.com",
+        "-f",
+        "name=Raw Partner",
+        "-F",
+        "sendInvite=false",
+        "-f",
+        "metadata[source]=api",
+    ]);
     assert_eq!(body["email"], "raw@example.com");
     assert_eq!(body["invited"], false);
     assert_eq!(body["metadata"]["source"], "api");
@@ -118,14 +88,7 @@ fn post_with_fields_and_error_statuses() {
         .code(3);
 
     // -i prints the status line and headers first.
-    let out = env
-        .cli()
-        .args(["api", "GET", "/health", "-i"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = String::from_utf8(out.stdout).expect("utf8");
+    let text = env.ok(&["api", "GET", "/health", "-i"]);
     assert!(text.starts_with("HTTP/1.1 200 OK\n"), "{text}");
     assert!(
         text.to_ascii_lowercase().contains("x-request-id: "),

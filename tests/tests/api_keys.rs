@@ -1,33 +1,22 @@
 //! `api-keys create-scoped | list | rotate | revoke` against the reference server.
 
 use openpartner::Credentials;
-use openpartner_e2e::Env;
+use openpartner_e2e::{assert_ok, Env};
 use serde_json::Value;
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).expect("json on stdout")
-}
 
 #[test]
 fn rotate_scoped_key_replaces_it() {
     let env = Env::start();
-    let out = env
-        .cli()
-        .args([
-            "api-keys",
-            "create-scoped",
-            "--scope",
-            "partners:read,partners:write",
-            "--label",
-            "crm",
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let old = json(&out);
+    let old = env.json(&[
+        "api-keys",
+        "create-scoped",
+        "--scope",
+        "partners:read,partners:write",
+        "--label",
+        "crm",
+        "-o",
+        "json",
+    ]);
     let old_id = old["id"].as_str().expect("id").to_string();
     let old_plain = old["plaintext"].as_str().expect("plaintext").to_string();
     assert_eq!(
@@ -44,14 +33,10 @@ fn rotate_scoped_key_replaces_it() {
     };
     assert_eq!(intro(&old_plain).expect("old key works").len(), 2);
 
-    let out = env
-        .cli()
-        .args(["api-keys", "rotate", &old_id, "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let new = json(&out);
+    let args = ["api-keys", "rotate", &old_id, "-o", "json"];
+    let out = env.run(&args);
+    assert_ok(&out, &args);
+    let new: Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
     let new_plain = new["plaintext"].as_str().expect("plaintext").to_string();
     assert_ne!(new_plain, old_plain);
     assert_ne!(new["id"], old["id"]);
@@ -67,14 +52,7 @@ fn rotate_scoped_key_replaces_it() {
     );
 
     // Listing shows the new key (label copied) and the old one revoked.
-    let out = env
-        .cli()
-        .args(["api-keys", "list", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let keys = json(&out);
+    let keys = env.json(&["api-keys", "list", "-o", "json"]);
     let keys = keys.as_array().expect("array");
     let new_row = keys
         .iter()
@@ -97,32 +75,18 @@ fn rotate_scoped_key_replaces_it() {
 fn partner_key_create_rotate_revoke() {
     let env = Env::start();
     let pid = env.create_partners(1, 1).remove(0);
-    let out = env
-        .cli()
-        .args(["api-keys", "create-partner", &pid, "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let key = json(&out);
+    let key = env.json(&["api-keys", "create-partner", &pid, "-o", "json"]);
     let key_id = key["id"].as_str().expect("id").to_string();
 
-    let out = env
-        .cli()
-        .args([
-            "api-keys",
-            "rotate",
-            &key_id,
-            "--partner",
-            &pid,
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let new = json(&out);
+    let new = env.json(&[
+        "api-keys",
+        "rotate",
+        &key_id,
+        "--partner",
+        &pid,
+        "-o",
+        "json",
+    ]);
     let new_plain = new["plaintext"].as_str().expect("plaintext").to_string();
     let client = env.client_with(Credentials::partner_key(new_plain));
     let me = env
@@ -130,14 +94,7 @@ fn partner_key_create_rotate_revoke() {
         .expect("new partner key reads its own partner");
     assert_eq!(me.email, "p00000@bulk.example.com");
 
-    let out = env
-        .cli()
-        .args(["api-keys", "list", "--partner", &me.id, "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let keys = json(&out);
+    let keys = env.json(&["api-keys", "list", "--partner", &me.id, "-o", "json"]);
     let old_row = keys
         .as_array()
         .expect("array")

@@ -83,14 +83,7 @@ fn unreachable_dbus_falls_back_to_the_file_quickly() {
 #[test]
 fn status_with_env_key_reports_env_source() {
     let env = Env::start();
-    let out = env
-        .cli()
-        .args(["auth", "status", "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let s: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let s = env.json(&["auth", "status", "-o", "json"]);
     assert_eq!(s["source"], "env");
     assert_eq!(s["profile"], Value::Null);
     assert_eq!(s["credential"], "api_key");

@@ -2,11 +2,9 @@
 //! identify, events, commissions, payouts, export, partner mode) with the real binary
 //! against an in-process reference server.
 
-mod cli_support;
-
 use std::time::Duration;
 
-use cli_support::{report_groups, report_totals, simple_setup, Env};
+use openpartner_e2e::{report_groups, report_totals, simple_setup, Env};
 use openpartner_mock::config::RateLimit;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -109,8 +107,7 @@ fn programs_create_update_list() {
     ]);
     assert_eq!(u["name"], "Renamed");
     assert_eq!(u["commissionRule"].as_array().expect("r").len(), 1);
-    let list: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let list = env.json_rows(&["programs", "list", "-o", "json"]);
     assert_eq!(list.len(), 3);
     // A rule is required; flags conflict.
     let out = env.run(&[
@@ -284,9 +281,7 @@ fn bulk_approve_dry_run_confirmation_and_holdback() {
         track(&env, u, "100.00", "USD", "2026-10-05T00:00:00Z");
     }
     // Dry run: lists the three, changes nothing.
-    let listed: Vec<Value> =
-        serde_json::from_str(&env.ok(&["commissions", "approve", "--dry-run", "-o", "json"]))
-            .expect("json");
+    let listed = env.json_rows(&["commissions", "approve", "--dry-run", "-o", "json"]);
     assert_eq!(listed.len(), 3);
     let accrued =
         report_totals(&env.ok(&["commissions", "report", "--status", "accrued", "-o", "csv"]));
@@ -314,8 +309,7 @@ fn bulk_approve_dry_run_confirmation_and_holdback() {
         report_totals(&env.ok(&["commissions", "report", "--status", "approved", "-o", "csv"]));
     assert_eq!(approved["USD"], (3, dec("30.00")));
     // Reverse one by id; a second reverse is skipped (not reversible), not a failure.
-    let rows: Vec<Value> =
-        serde_json::from_str(&env.ok(&["commissions", "list", "-o", "json"])).expect("json");
+    let rows = env.json_rows(&["commissions", "list", "-o", "json"]);
     let id = rows[0]["id"].as_str().expect("id");
     let s = env.json(&["commissions", "reverse", id, "--yes", "-o", "json"]);
     assert_eq!(s["reversed"], 1);
@@ -341,7 +335,9 @@ fn holdback_commissions_are_not_mature_until_the_clock_passes() {
     let s = env.json(&["commissions", "approve", "--yes", "-o", "json"]);
     assert_eq!(s["approved"], 0);
     assert_eq!(s["notMature"], 1);
-    env.server.clock().advance(Duration::from_secs(31 * 86_400));
+    env.server()
+        .clock()
+        .advance(Duration::from_secs(31 * 86_400));
     let s = env.json(&["commissions", "approve", "--yes", "-o", "json"]);
     assert_eq!(s["approved"], 1);
     // Payouts: run, list, confirm.
@@ -356,9 +352,7 @@ fn holdback_commissions_are_not_mature_until_the_clock_passes() {
         .as_str()
         .expect("id")
         .to_string();
-    let list: Vec<Value> =
-        serde_json::from_str(&env.ok(&["payouts", "--partner", &partner, "-o", "json"]))
-            .expect("json");
+    let list = env.json_rows(&["payouts", "--partner", &partner, "-o", "json"]);
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["amount"], "5.00");
     assert_eq!(list[0]["status"], "pending");
@@ -388,12 +382,11 @@ fn events_file(env: &Env, name: &str, n: usize, users: usize) -> String {
 #[test]
 fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
     // A tight rate limit: the import must wait on 429 instead of failing rows.
-    let env = Env::with(|mut c| {
+    let env = Env::start_with(|c| {
         c.rate_limit = Some(RateLimit {
             requests: 25,
             window: Duration::from_secs(1),
         });
-        c
     });
     simple_setup(&env, &["--percent", "20"], 5);
     let file = events_file(&env, "events.ndjson", 60, 5);
@@ -418,8 +411,7 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
         "re-run must not change commission totals"
     );
     let events = env
-        .rt
-        .block_on(env.sdk().export_json(openpartner::ExportTable::Event))
+        .block_on(env.client().export_json(openpartner::ExportTable::Event))
         .expect("export");
     assert_eq!(events.len(), 60);
     // An id reused with a different body is refused by the server, not doubled.
@@ -441,9 +433,8 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
 
 #[test]
 fn events_import_without_idempotency_uses_a_checkpoint() {
-    let env = Env::with(|mut c| {
+    let env = Env::start_with(|c| {
         c.extensions = false;
-        c
     });
     simple_setup(&env, &["--percent", "20"], 3);
     let file = events_file(&env, "plain.ndjson", 30, 3);
@@ -464,9 +455,8 @@ fn events_import_without_idempotency_uses_a_checkpoint() {
 
 #[test]
 fn report_without_commission_filters_warns_and_exits_partial_when_full() {
-    let env = Env::with(|mut c| {
+    let env = Env::start_with(|c| {
         c.extensions = false;
-        c
     });
     simple_setup(&env, &["--fixed", "1"], 1);
     let mut text = String::new();
@@ -522,8 +512,7 @@ fn partner_mode_uses_only_the_partners_own_routes() {
         "json",
     ]);
     let other_id = other["id"].as_str().expect("id").to_string();
-    let programs: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let programs = env.json_rows(&["programs", "list", "-o", "json"]);
     let program = programs[0]["id"].as_str().expect("id");
     env.ok(&[
         "links",
@@ -536,13 +525,12 @@ fn partner_mode_uses_only_the_partners_own_routes() {
         program,
     ]);
     let key = env
-        .rt
-        .block_on(env.sdk().api_keys().create_for_partner(&partner).send())
+        .block_on(env.client().api_keys().create_for_partner(&partner).send())
         .expect("partner key");
     let key = key.plaintext.expose().to_string();
     let p = |args: &[&str]| {
         let out = env
-            .op_with_key(&key)
+            .cli_with_key(&key)
             .arg("-v")
             .args(args)
             .output()
@@ -590,7 +578,7 @@ fn partner_mode_uses_only_the_partners_own_routes() {
         vec!["commissions", "--partner", other_id.as_str()],
     ] {
         let out = env
-            .op_with_key(&key)
+            .cli_with_key(&key)
             .arg("-v")
             .args(&args)
             .output()
@@ -600,6 +588,73 @@ fn partner_mode_uses_only_the_partners_own_routes() {
             !String::from_utf8_lossy(&out.stderr).contains("403"),
             "{args:?}"
         );
+    }
+}
+
+/// Partner mode goes through the SDK's `list_for_partner`: `--since` inclusive, `--until`
+/// exclusive and `--program` give the same rows whether the server filters
+/// (`commission-filters`) or the CLI does (base API, one page), and only the partner's own
+/// `/partners/:id/commissions` is called.
+#[test]
+fn partner_mode_filters_agree_with_and_without_commission_filters() {
+    for extensions in [true, false] {
+        let env = Env::start_with(|c| {
+            c.extensions = extensions;
+        });
+        let (program, partner) = simple_setup(&env, &["--percent", "20"], 2);
+        // accruedAt is the server's clock: the second commission accrues two days later.
+        let accrued = || -> Vec<String> {
+            let all = env.json_rows(&["commissions", "list", "-o", "json"]);
+            all.iter()
+                .map(|c| c["accruedAt"].as_str().expect("accruedAt").to_string())
+                .collect()
+        };
+        track(&env, "u0", "10.00", "USD", "2026-10-02T10:00:00Z");
+        let t1 = accrued().pop().expect("first commission");
+        env.server()
+            .clock()
+            .advance(Duration::from_secs(2 * 86_400));
+        track(&env, "u1", "20.00", "USD", "2026-10-02T10:00:00Z");
+        let both = accrued();
+        assert_eq!(both.len(), 2);
+        let t2 = both[0].clone();
+        assert_eq!(both[1], t1, "newest first");
+        let key = env
+            .block_on(env.client().api_keys().create_for_partner(&partner).send())
+            .expect("partner key");
+        let key = key.plaintext.expose().to_string();
+        let rows = |args: &[&str]| -> Vec<String> {
+            let out = env
+                .cli_with_key(&key)
+                .arg("-v")
+                .args(["commissions", "list", "-o", "json"])
+                .args(args)
+                .output()
+                .expect("runs");
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            assert!(out.status.success(), "{args:?} (ext {extensions}): {err}");
+            assert!(
+                err.contains(&format!("/partners/{partner}/commissions")),
+                "{args:?}: the partner route is called: {err}"
+            );
+            assert!(
+                !err.contains(&format!("{}/commissions", env.base_url)),
+                "{args:?}: never the admin listing: {err}"
+            );
+            let v: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+            v.iter()
+                .map(|r| r["amount"].as_str().expect("amount").to_string())
+                .collect()
+        };
+        assert!(t1 < t2, "{t1} < {t2}");
+        assert_eq!(rows(&[]), ["4.00", "2.00"], "ext {extensions}");
+        assert_eq!(rows(&["--since", &t2]), ["4.00"], "since is inclusive");
+        assert_eq!(rows(&["--until", &t2]), ["2.00"], "until is exclusive");
+        assert_eq!(rows(&["--since", &t1, "--until", &t2]), ["2.00"]);
+        assert_eq!(rows(&["--until", &t1]), Vec::<String>::new());
+        assert_eq!(rows(&["--program", &program]).len(), 2);
+        assert_eq!(rows(&["--program", "nope"]), Vec::<String>::new());
+        assert_eq!(rows(&["--status", "approved"]), Vec::<String>::new());
     }
 }
 
@@ -628,16 +683,14 @@ fn export_streams_csv_and_json_and_clicks_flagging() {
     let rows: Vec<_> = r.records().map(|x| x.expect("rec")).collect();
     assert_eq!(rows.len(), 1);
     assert_eq!(&rows[0][amount_col], "2.00");
-    let clicks: Vec<Value> =
-        serde_json::from_str(&env.ok(&["export", "Click", "--format", "json"])).expect("json");
+    let clicks = env.json_rows(&["export", "Click", "--format", "json"]);
     assert_eq!(clicks.len(), 2);
     assert_eq!(env.run(&["export", "Secrets"]).status.code(), Some(2));
     // Flag / flagged / unflag.
     let id = "clk_simple_setup_00000001";
     env.ok(&["clicks", "flag", id]);
     assert_eq!(env.run(&["clicks", "flag", id]).status.code(), Some(6));
-    let flagged: Vec<Value> =
-        serde_json::from_str(&env.ok(&["clicks", "flagged", "-o", "json"])).expect("json");
+    let flagged = env.json_rows(&["clicks", "flagged", "-o", "json"]);
     assert_eq!(flagged.len(), 1);
     assert_eq!(flagged[0]["id"], id);
     let none = track(&env, "u1", "10.00", "USD", "2026-10-02T10:00:00Z");

@@ -3,11 +3,9 @@
 //! examples/data/expected.json (computed independently of the server by
 //! scripts/gen-example-data.py), and that a re-run doubles nothing.
 
-mod cli_support;
-
 use std::collections::BTreeMap;
 
-use cli_support::{repo_root, report_totals, Env};
+use openpartner_e2e::{repo_root, report_totals, Env};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -74,8 +72,7 @@ fn flow(env: &Env) -> (Value, Value, Value) {
         assert!(ids.contains_key(ext), "{ext} was not imported");
     }
 
-    let programs: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let programs = env.json_rows(&["programs", "list", "-o", "json"]);
     let find = |name: &str| {
         programs
             .iter()
@@ -227,8 +224,7 @@ fn main_job_flow_exact_totals_and_idempotent_rerun() {
 
     // Payouts: one per (partner, currency) of the paid commissions, amounts summing exactly.
     let payouts = env
-        .rt
-        .block_on(env.sdk().export_json(openpartner::ExportTable::Payout))
+        .block_on(env.client().export_json(openpartner::ExportTable::Payout))
         .expect("export");
     let mut by_cur: BTreeMap<String, Decimal> = BTreeMap::new();
     for p in &payouts {
@@ -259,11 +255,9 @@ fn main_job_flow_exact_totals_and_idempotent_rerun() {
     assert_eq!(events["replayed"], exp["events"]);
     check_totals(&env);
     let payouts = env
-        .rt
-        .block_on(env.sdk().export_json(openpartner::ExportTable::Payout))
+        .block_on(env.client().export_json(openpartner::ExportTable::Payout))
         .expect("export");
     assert_eq!(payouts.len(), n_payouts, "a re-run must not create payouts");
-    let programs: Vec<Value> =
-        serde_json::from_str(&env.ok(&["programs", "list", "-o", "json"])).expect("json");
+    let programs = env.json_rows(&["programs", "list", "-o", "json"]);
     assert_eq!(programs.len(), 2);
 }

@@ -1,6 +1,6 @@
 //! Listing formats, revoke/reinstate, exit codes for 404/409/401, and masking in logs.
 
-use openpartner_e2e::{error_lines, Env, ADMIN_KEY};
+use openpartner_e2e::{assert_ok, error_lines, Env, ADMIN_KEY};
 use serde_json::Value;
 
 #[test]
@@ -10,14 +10,8 @@ fn list_as_json_ndjson_and_csv() {
     assert_eq!(ids.len(), 25);
 
     // JSON: one array, every partner once, newest first (ids are ULIDs: same order).
-    let out = env
-        .cli()
-        .args(["partners", "list", "-o", "json", "--page-size", "7"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let items: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json array");
+    let text = env.ok(&["partners", "list", "-o", "json", "--page-size", "7"]);
+    let items: Vec<Value> = serde_json::from_str(&text).expect("json array");
     assert_eq!(items.len(), 25);
     let mut got: Vec<String> = items
         .iter()
@@ -30,7 +24,7 @@ fn list_as_json_ndjson_and_csv() {
     assert_eq!(got, want);
     // Keyset order (createdAt desc, id desc), API.md §4.
     let typed: Vec<openpartner::types::Partner> =
-        serde_json::from_slice(&out.stdout).expect("output decodes as SDK partners");
+        serde_json::from_str(&text).expect("output decodes as SDK partners");
     let keys: Vec<_> = typed.iter().map(|p| (p.created_at, p.id.clone())).collect();
     assert!(
         keys.windows(2).all(|w| w[0] > w[1]),
@@ -51,14 +45,7 @@ fn list_as_json_ndjson_and_csv() {
     }
 
     // NDJSON with a limit.
-    let out = env
-        .cli()
-        .args(["partners", "list", "-o", "ndjson", "--limit", "5"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = String::from_utf8(out.stdout).expect("utf8");
+    let text = env.ok(&["partners", "list", "-o", "ndjson", "--limit", "5"]);
     assert_eq!(text.lines().count(), 5);
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).expect("one object per line");
@@ -68,14 +55,8 @@ fn list_as_json_ndjson_and_csv() {
     }
 
     // CSV: stable header, one row per partner, nested metadata as JSON text.
-    let out = env
-        .cli()
-        .args(["partners", "list", "-o", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    let out = env.ok(&["partners", "list", "-o", "csv"]);
+    let mut rdr = csv::Reader::from_reader(out.as_bytes());
     let headers: Vec<String> = rdr
         .headers()
         .expect("header")
@@ -113,21 +94,14 @@ fn list_as_json_ndjson_and_csv() {
     }
 
     // Filter by email (case-insensitive on the server).
-    let out = env
-        .cli()
-        .args([
-            "partners",
-            "list",
-            "-o",
-            "json",
-            "--email",
-            "P00003@BULK.example.com",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let items: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let items = env.json_rows(&[
+        "partners",
+        "list",
+        "-o",
+        "json",
+        "--email",
+        "P00003@BULK.example.com",
+    ]);
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["email"], "p00003@bulk.example.com");
 }
@@ -135,26 +109,19 @@ fn list_as_json_ndjson_and_csv() {
 #[test]
 fn create_get_revoke_reinstate_with_exit_codes() {
     let env = Env::start();
-    let out = env
-        .cli()
-        .args([
-            "partners",
-            "create",
-            "--email",
-            "Rev@Example.com",
-            "--name",
-            "Rev Partner",
-            "--metadata",
-            r#"{"tier":"gold"}"#,
-            "--no-invite",
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let created: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let created = env.json(&[
+        "partners",
+        "create",
+        "--email",
+        "Rev@Example.com",
+        "--name",
+        "Rev Partner",
+        "--metadata",
+        r#"{"tier":"gold"}"#,
+        "--no-invite",
+        "-o",
+        "json",
+    ]);
     let id = created["id"].as_str().expect("id").to_string();
     assert_eq!(created["email"], "rev@example.com");
     assert_eq!(created["metadata"]["tier"], "gold");
@@ -174,34 +141,20 @@ fn create_get_revoke_reinstate_with_exit_codes() {
         .code(6)
         .stderr(predicates::str::contains("email_taken"));
 
-    let out = env
-        .cli()
-        .args([
-            "partners",
-            "revoke",
-            &id,
-            "--reason",
-            "fraud review",
-            "--no-notify",
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let revoked: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let revoked = env.json(&[
+        "partners",
+        "revoke",
+        &id,
+        "--reason",
+        "fraud review",
+        "--no-notify",
+        "-o",
+        "json",
+    ]);
     assert_eq!(revoked["notified"], false);
     assert!(revoked["revokedAt"].is_string(), "{revoked}");
 
-    let out = env
-        .cli()
-        .args(["partners", "get", &id, "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let p: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = env.json(&["partners", "get", &id, "-o", "json"]);
     assert!(p["revokedAt"].is_string());
     assert_eq!(p["revokeReason"], "fraud review");
 
@@ -219,14 +172,7 @@ fn create_get_revoke_reinstate_with_exit_codes() {
         .assert()
         .code(6)
         .stderr(predicates::str::contains("not_revoked"));
-    let out = env
-        .cli()
-        .args(["partners", "get", &id, "-o", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let p: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = env.json(&["partners", "get", &id, "-o", "json"]);
     assert!(p["revokedAt"].is_null(), "{p}");
 
     // Unknown partner → exit 3, one error line with the request id.
@@ -272,21 +218,17 @@ fn wrong_key_exits_4_with_one_line_and_no_secret() {
 #[test]
 fn verbose_logging_masks_keys_and_new_plaintexts() {
     let env = Env::start();
-    let out = env
-        .cli()
-        .args([
-            "-vv",
-            "api-keys",
-            "create-scoped",
-            "--scope",
-            "partners:read",
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let args = [
+        "-vv",
+        "api-keys",
+        "create-scoped",
+        "--scope",
+        "partners:read",
+        "-o",
+        "json",
+    ];
+    let out = env.run(&args);
+    assert_ok(&out, &args);
     let key: Value = serde_json::from_slice(&out.stdout).expect("json");
     let plaintext = key["plaintext"].as_str().expect("plaintext").to_string();
     assert!(plaintext.starts_with("op_"));
@@ -307,23 +249,16 @@ fn verbose_logging_masks_keys_and_new_plaintexts() {
 fn invites_and_admins() {
     let env = Env::start();
     // A partner created with an invite is pending; a new invite works; an activated one 409s.
-    let out = env
-        .cli()
-        .args([
-            "partners",
-            "create",
-            "--email",
-            "inv@example.com",
-            "--name",
-            "Inv",
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let p: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let p = env.json(&[
+        "partners",
+        "create",
+        "--email",
+        "inv@example.com",
+        "--name",
+        "Inv",
+        "-o",
+        "json",
+    ]);
     assert_eq!(p["invited"], true);
     assert!(p["activatedAt"].is_null());
     let pending = p["id"].as_str().expect("id").to_string();
@@ -345,32 +280,18 @@ fn invites_and_admins() {
     );
 
     // Admins: create, list (CSV), revoke, reinstate.
-    let out = env
-        .cli()
-        .args([
-            "admins",
-            "create",
-            "--email",
-            "second@example.com",
-            "--name",
-            "Second",
-            "-o",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let admin: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let admin = env.json(&[
+        "admins",
+        "create",
+        "--email",
+        "second@example.com",
+        "--name",
+        "Second",
+        "-o",
+        "json",
+    ]);
     let admin_id = admin["id"].as_str().expect("id").to_string();
-    let out = env
-        .cli()
-        .args(["admins", "list", "-o", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let text = String::from_utf8(out.stdout).expect("utf8");
+    let text = env.ok(&["admins", "list", "-o", "csv"]);
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),

@@ -4,13 +4,11 @@
 //! `/export/Commission.json` rows, to the cent, for every `--group-by`; and the group rows
 //! add up to the totals. Modest case count so it runs well under a minute.
 
-mod cli_support;
-
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
-use cli_support::{report_groups, report_totals, Env};
 use openpartner::types::{AttributionModel, RecordClick, RuleType, SubRule, TrackEvent};
+use openpartner_e2e::{report_groups, report_totals, Env};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -61,7 +59,7 @@ const CURRENCIES: [&str; 3] = ["USD", "EUR", "JPY"];
 
 fn run_case(s: &Scenario) -> Result<(), TestCaseError> {
     let env = Env::start();
-    let sdk = env.sdk();
+    let sdk = env.client();
     let model = [
         AttributionModel::LastClick,
         AttributionModel::FirstClick,
@@ -81,7 +79,7 @@ fn run_case(s: &Scenario) -> Result<(), TestCaseError> {
         .with_ymd_and_hms(2026, 9, 1, 0, 0, 0)
         .single()
         .expect("time");
-    env.rt.block_on(async {
+    env.block_on(async {
         let program = sdk
             .programs()
             .create("Prop", vec![rule], "https://shop.example.com/")

@@ -7,13 +7,10 @@ use std::pin::Pin;
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use futures::stream::{BoxStream, Stream, StreamExt};
-use openpartner::capabilities::Extension;
+use futures::stream::Stream;
 use openpartner::types::{Commission, CommissionStatus, Introspection, Role};
 use openpartner::{Client, CommissionStream};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::exit::{self, Code};
 
@@ -71,20 +68,17 @@ pub fn admin_only(p: &Principal, what: &str) -> Result<()> {
 }
 
 /// Parses `--since`/`--until`: RFC 3339 (`2026-11-20T10:30:00Z`) or a date
-/// (`2026-11-20`). A date means the start of that UTC day for `since` and its last
-/// millisecond for `until`, so `--since D --until D` covers the whole day D.
-pub fn parse_time(s: &str, end_of_day: bool) -> Result<DateTime<Utc>> {
+/// (`2026-11-20`). A date means the start of that UTC day, or with `exclusive_end` (for an
+/// exclusive `until`) the start of the next day, so `--since D --until D` covers the whole
+/// day D, its last millisecond included.
+pub fn parse_time(s: &str, exclusive_end: bool) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let time = if end_of_day {
-            NaiveTime::from_hms_milli_opt(23, 59, 59, 999)
-        } else {
-            NaiveTime::from_hms_opt(0, 0, 0)
-        };
-        if let Some(t) = time {
-            return Ok(d.and_time(t).and_utc());
+        let day = if exclusive_end { d.succ_opt() } else { Some(d) };
+        if let Some(day) = day {
+            return Ok(day.and_time(NaiveTime::MIN).and_utc());
         }
     }
     Err(exit::usage(format!(
@@ -117,7 +111,8 @@ pub struct CommissionFilter {
     /// Only commissions accrued at or after this time (RFC 3339 or YYYY-MM-DD).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only commissions accrued at or before this time (RFC 3339, or YYYY-MM-DD = end of day).
+    /// Only commissions accrued strictly before this time (exclusive, like the server; RFC
+    /// 3339, or YYYY-MM-DD = that whole day included).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Only this partner (admins; a partner credential always sees only itself).
@@ -133,9 +128,9 @@ pub struct CommissionFilter {
 pub struct Filter {
     /// Status.
     pub status: Option<CommissionStatus>,
-    /// Lower bound on `accruedAt`.
+    /// Lower bound on `accruedAt` (inclusive).
     pub since: Option<DateTime<Utc>>,
-    /// Upper bound on `accruedAt`.
+    /// Upper bound on `accruedAt` (exclusive).
     pub until: Option<DateTime<Utc>>,
     /// Partner.
     pub partner: Option<String>,
@@ -178,30 +173,18 @@ impl CommissionFilter {
 /// Rows per request for commission listings (the API's maximum).
 pub const COMMISSION_PAGE: u32 = 500;
 
-/// A stream of commissions, for an admin (the SDK listing with its §6 fallback) or for a
-/// partner (`GET /partners/:id/commissions`, the only commission route a partner may call).
+/// A stream of commissions, for an admin (`GET /commissions`) or for a partner
+/// (`GET /partners/:id/commissions`, the only commission route a partner may call), both
+/// through the SDK's listing with its API.md §6 fallback.
 pub struct Listing {
-    inner: ListingInner,
-}
-
-enum ListingInner {
-    Sdk(CommissionStream),
-    Partner {
-        stream: BoxStream<'static, Result<Commission>>,
-        truncated: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    },
+    inner: CommissionStream,
 }
 
 impl Listing {
     /// `true` when a server without `commission-filters` returned a full single page: the
     /// results may be incomplete. Meaningful once the stream is drained.
     pub fn possibly_truncated(&self) -> bool {
-        match &self.inner {
-            ListingInner::Sdk(s) => s.possibly_truncated(),
-            ListingInner::Partner { truncated, .. } => {
-                truncated.load(std::sync::atomic::Ordering::SeqCst)
-            }
-        }
+        self.inner.possibly_truncated()
     }
 }
 
@@ -211,38 +194,41 @@ impl Stream for Listing {
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        match &mut self.inner {
-            ListingInner::Sdk(s) => Pin::new(s).poll_next(cx).map(|o| o.map(|r| Ok(r?))),
-            ListingInner::Partner { stream, .. } => stream.as_mut().poll_next(cx),
-        }
+        Pin::new(&mut self.inner)
+            .poll_next(cx)
+            .map(|o| o.map(|r| Ok(r?)))
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CommissionsWire {
-    commissions: Vec<Commission>,
-    #[serde(default)]
-    next_cursor: Option<String>,
-}
-
-/// Lists the commissions matching `f`. An admin uses the SDK listing (every page, or the
-/// §6 fallback); a partner uses its own `/partners/:id/commissions` (with `cursor`,
-/// `since`, `until`, `programId` when the server has `commission-filters`, else one page
-/// filtered here). A partner asking for another partner is refused before any request.
+/// Lists the commissions matching `f` through the SDK: an admin or scoped key uses
+/// `client.commissions().list()` (`GET /commissions`, `partnerId` as a filter); a partner
+/// uses `client.commissions().list_for_partner(me)` (`GET /partners/:id/commissions`). With
+/// `commission-filters` every page is fetched with the filters on the wire; without it one
+/// page comes back, filtered client-side (`until` exclusive, like the server), and
+/// [`Listing::possibly_truncated`] says whether it was full. A partner asking for another
+/// partner is refused before any request.
 pub async fn list_commissions(client: &Client, who: &Principal, f: &Filter) -> Result<Listing> {
-    if let Principal::Partner(me) = who {
-        if let Some(p) = &f.partner {
-            if p != me {
-                return Err(exit::fail(
-                    Code::Auth,
-                    "a partner credential can only list its own commissions",
-                ));
+    let mut req = match who {
+        Principal::Partner(me) => {
+            if let Some(p) = &f.partner {
+                if p != me {
+                    return Err(exit::fail(
+                        Code::Auth,
+                        "a partner credential can only list its own commissions",
+                    ));
+                }
             }
+            client.commissions().list_for_partner(me)
         }
-        return Ok(partner_listing(client.clone(), me.clone(), f.clone()));
-    }
-    let mut req = client.commissions().list().page_size(COMMISSION_PAGE);
+        _ => {
+            let mut req = client.commissions().list();
+            if let Some(p) = &f.partner {
+                req = req.partner_id(p);
+            }
+            req
+        }
+    };
+    req = req.page_size(COMMISSION_PAGE);
     if let Some(s) = &f.status {
         req = req.status(s.clone());
     }
@@ -252,127 +238,12 @@ pub async fn list_commissions(client: &Client, who: &Principal, f: &Filter) -> R
     if let Some(t) = f.until {
         req = req.until(t);
     }
-    if let Some(p) = &f.partner {
-        req = req.partner_id(p);
-    }
     if let Some(p) = &f.program {
         req = req.program_id(p);
     }
     Ok(Listing {
-        inner: ListingInner::Sdk(req.stream()),
+        inner: req.stream(),
     })
-}
-
-/// Partner-mode listing through the SDK's raw executor (the SDK's typed listing would call
-/// the admin route `GET /commissions?partnerId=` on servers with `commission-filters`).
-fn partner_listing(client: Client, partner: String, f: Filter) -> Listing {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-    let truncated = Arc::new(AtomicBool::new(false));
-    let flag = truncated.clone();
-    struct St {
-        client: Client,
-        partner: String,
-        f: Filter,
-        cursor: Option<String>,
-        done: bool,
-        flag: Arc<AtomicBool>,
-    }
-    let st = St {
-        client,
-        partner,
-        f,
-        cursor: None,
-        done: false,
-        flag,
-    };
-    let pages = futures::stream::try_unfold(st, |mut st| async move {
-        if st.done {
-            return Ok::<_, anyhow::Error>(None);
-        }
-        let mut caps = st.client.capabilities();
-        if !caps.known() {
-            caps = st.client.refresh_capabilities().await?;
-        }
-        let ext = caps.has(Extension::CommissionFilters);
-        let path = {
-            let mut q = url::form_urlencoded::Serializer::new(String::new());
-            q.append_pair("limit", &COMMISSION_PAGE.to_string());
-            if let Some(s) = &st.f.status {
-                q.append_pair("status", s.as_str());
-            }
-            if ext {
-                if let Some(t) = st.f.since {
-                    q.append_pair(
-                        "since",
-                        &t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    );
-                }
-                if let Some(t) = st.f.until {
-                    q.append_pair(
-                        "until",
-                        &t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    );
-                }
-                if let Some(p) = &st.f.program {
-                    q.append_pair("programId", p);
-                }
-                if let Some(c) = &st.cursor {
-                    q.append_pair("cursor", c);
-                }
-            }
-            format!(
-                "/partners/{}/commissions?{}",
-                url::form_urlencoded::byte_serialize(st.partner.as_bytes()).collect::<String>(),
-                q.finish()
-            )
-        };
-        let resp = st.client.raw(http::Method::GET, &path, None).await?;
-        if !(200..300).contains(&resp.status) {
-            let code = resp
-                .body
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("error")
-                .to_string();
-            return Err(exit::fail(
-                Code::from_http_status(resp.status),
-                format!("GET {path}: HTTP {} {code}", resp.status),
-            ));
-        }
-        let body: CommissionsWire = serde_json::from_value(resp.body)
-            .context("decoding the partner's commission listing")?;
-        let full = body.commissions.len() >= COMMISSION_PAGE as usize;
-        let mut items = body.commissions;
-        if ext {
-            st.cursor = body.next_cursor.filter(|c| !c.is_empty());
-            st.done = st.cursor.is_none();
-        } else {
-            st.done = true;
-            if full {
-                st.flag.store(true, Ordering::SeqCst);
-            }
-            let f = st.f.clone();
-            items.retain(|c| {
-                f.since.is_none_or(|s| c.accrued_at >= s)
-                    && f.until.is_none_or(|u| c.accrued_at <= u)
-                    && f.program
-                        .as_ref()
-                        .is_none_or(|p| c.program_id.as_deref() == Some(p.as_str()))
-            });
-        }
-        Ok(Some((items, st)))
-    });
-    let stream = pages
-        .map(|page| match page {
-            Ok(items) => futures::stream::iter(items.into_iter().map(Ok)).left_stream(),
-            Err(e) => futures::stream::iter(vec![Err(e)]).right_stream(),
-        })
-        .flatten()
-        .boxed();
-    Listing {
-        inner: ListingInner::Partner { stream, truncated },
-    }
 }
 
 /// Asks "question [y/N]" on a terminal. With `yes` answers yes without asking; without a
@@ -406,7 +277,16 @@ mod tests {
         let u = parse_time("2026-11-20", true).expect("date");
         assert_eq!(
             u.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "2026-11-20T23:59:59.999Z"
+            "2026-11-21T00:00:00.000Z",
+            "an exclusive end: the whole of 2026-11-20, its last millisecond included"
+        );
+        let u = parse_time("2026-12-31", true).expect("date");
+        assert_eq!(u.to_rfc3339(), "2027-01-01T00:00:00+00:00");
+        let t = parse_time("2026-11-20T10:30:00.250Z", true).expect("rfc3339");
+        assert_eq!(
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "2026-11-20T10:30:00.250Z",
+            "an explicit time is taken as it is"
         );
         assert!(parse_time("yesterday", false).is_err());
         assert_eq!(money(Decimal::new(40, 0)), "40.00");

@@ -29,14 +29,74 @@ pub struct Commissions {
 impl Commissions {
     /// Describes a commission listing; finish with [`ListCommissions::send`],
     /// [`ListCommissions::stream`] or [`ListCommissions::pages`].
+    ///
+    /// Calls `GET /commissions` (admin or a key with scope `commissions:read`; a partner
+    /// credential gets 403 there, use [`Commissions::list_for_partner`]). See
+    /// [`ListCommissions`] for the filters and the API.md §6 fallback.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openpartner::Client) -> openpartner::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let mut rows = client.commissions().list().status("approved").stream();
+    /// while let Some(c) = rows.try_next().await? {
+    ///     println!("{} {} {}", c.id, c.amount, c.currency);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn list(&self) -> ListCommissions {
+        self.builder(Route::TopLevel, None)
+    }
+
+    /// Describes the listing of one partner's commissions, `GET /partners/:id/commissions`
+    /// (admin, a key with scope `commissions:read`, or that partner's own key or session —
+    /// the only commission listing a partner credential may call).
+    ///
+    /// Takes the partner id (sent percent-encoded in the path) and returns a
+    /// [`ListCommissions`] builder with the same filters and finishers as
+    /// [`Commissions::list`]: with the server's `commission-filters` extension, `status`,
+    /// `since`, `until` (exclusive), `programId`, `limit` and `cursor` go on the wire and
+    /// pages follow `nextCursor`; without it only `status` and `limit` are sent, one page
+    /// exists, `since`/`until`/`program_id` are applied client-side and
+    /// [`CommissionPage::possibly_truncated`] / [`CommissionStream::possibly_truncated`] say
+    /// whether that page came back full. `partnerId` is never sent as a query parameter on
+    /// this route; [`ListCommissions::partner_id`] replaces the partner in the path.
+    ///
+    /// Errors (when the builder is sent): 401 `unauthorized`; 403 `forbidden` (another
+    /// partner's credential) or `forbidden_scope`; 400 `invalid_query`/`invalid_cursor`;
+    /// errors of the capability refresh (`GET /health`) when no capabilities are known yet.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openpartner::Client) -> openpartner::Result<()> {
+    /// use futures::TryStreamExt;
+    /// let mut rows = client
+    ///     .commissions()
+    ///     .list_for_partner("01J8PARTNER000000000000000")
+    ///     .since("2026-11-01T00:00:00Z".parse().expect("time"))
+    ///     .until("2026-12-01T00:00:00Z".parse().expect("time"))
+    ///     .stream();
+    /// while let Some(c) = rows.try_next().await? {
+    ///     println!("{} {} {}", c.id, c.amount, c.currency);
+    /// }
+    /// if rows.possibly_truncated() {
+    ///     eprintln!("server without commission-filters: older rows may be missing");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn list_for_partner(&self, partner_id: impl Into<String>) -> ListCommissions {
+        self.builder(Route::Partner, Some(partner_id.into()))
+    }
+
+    fn builder(&self, route: Route, partner_id: Option<String>) -> ListCommissions {
         ListCommissions {
             client: self.client.clone(),
+            route,
             status: None,
             since: None,
             until: None,
             program_id: None,
-            partner_id: None,
+            partner_id,
             page_size: None,
             limit: None,
             cursor: None,
@@ -101,17 +161,29 @@ impl Page for CommissionPage {
     }
 }
 
-/// Builder for `GET /commissions` / `GET /partners/:id/commissions`.
+/// Which listing route a [`ListCommissions`] calls when the server has `commission-filters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `GET /commissions`, the partner (if any) as the `partnerId` query parameter.
+    TopLevel,
+    /// `GET /partners/:id/commissions` (the partner id is always set).
+    Partner,
+}
+
+/// Builder for `GET /commissions` ([`Commissions::list`]) and
+/// `GET /partners/:id/commissions` ([`Commissions::list_for_partner`]).
 ///
 /// With the server's `commission-filters` extension every filter is sent and pages follow
-/// `nextCursor`. Without it (API.md §6): a `partner_id` filter uses
-/// `GET /partners/:id/commissions`, `status` and the page size are sent, `since`, `until` and
-/// `program_id` are applied client-side, and only one page exists; when it came back full,
+/// `nextCursor` (`partnerId` as a query parameter only on the top-level route). Without it
+/// (API.md §6): a listing with a partner uses `GET /partners/:id/commissions`, `status` and
+/// the page size are sent, `since`, `until` (exclusive) and `program_id` are applied
+/// client-side, and only one page exists; when it came back full,
 /// [`CommissionPage::possibly_truncated`] / [`CommissionStream::possibly_truncated`] are set.
 #[derive(Debug, Clone)]
 #[must_use = "call .send(), .stream() or .pages()"]
 pub struct ListCommissions {
     client: Client,
+    route: Route,
     status: Option<CommissionStatus>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
@@ -143,7 +215,8 @@ impl ListCommissions {
         self.program_id = Some(id.into());
         self
     }
-    /// Only this partner.
+    /// Only this partner: the `partnerId` query parameter of `GET /commissions`; on a
+    /// [`Commissions::list_for_partner`] builder, the partner in the path instead.
     pub fn partner_id(mut self, id: impl Into<String>) -> Self {
         self.partner_id = Some(id.into());
         self
@@ -176,13 +249,17 @@ impl ListCommissions {
                 Some(PageToken::Cursor(c)) => Some(c),
                 _ => self.cursor.clone(),
             };
-            let req = Req::get("/commissions")
+            let (path, partner_param) = match (self.route, &self.partner_id) {
+                (Route::Partner, Some(p)) => (partner_path(p), None),
+                _ => ("/commissions".to_string(), self.partner_id.clone()),
+            };
+            let req = Req::get(path)
                 .query_opt("status", status)
                 .query_opt("limit", self.page_size)
                 .query_opt("since", self.since.as_ref().map(ts::format))
                 .query_opt("until", self.until.as_ref().map(ts::format))
                 .query_opt("programId", self.program_id.clone())
-                .query_opt("partnerId", self.partner_id.clone())
+                .query_opt("partnerId", partner_param)
                 .query_opt("cursor", cursor);
             let body: CommissionsBody = self.client.send_json(req).await?;
             return Ok(CommissionPage {
@@ -193,7 +270,7 @@ impl ListCommissions {
         }
         // Fallback: one page, client-side filters.
         let path = match &self.partner_id {
-            Some(p) => format!("/partners/{}/commissions", seg(p)),
+            Some(p) => partner_path(p),
             None => "/commissions".to_string(),
         };
         let req = Req::get(path)
@@ -261,6 +338,11 @@ impl ListCommissions {
             truncated: flag,
         }
     }
+}
+
+/// `/partners/<id>/commissions`, the id percent-encoded as one path segment.
+fn partner_path(partner_id: &str) -> String {
+    format!("/partners/{}/commissions", seg(partner_id))
 }
 
 /// A stream of commissions that also reports whether the results may be incomplete.

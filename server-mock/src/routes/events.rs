@@ -192,8 +192,9 @@ pub fn identify(
 // ---------------------------------------------------------------------------------------
 // HTTP handlers
 
-use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -211,7 +212,7 @@ pub fn router() -> Router<AppState> {
 /// Tenant routes that never read credentials: `POST|OPTIONS /attribution/identify`.
 pub fn open_router() -> Router<AppState> {
     Router::new().route(
-        "/attribution/identify",
+        IDENTIFY_PATH,
         post(h_identify).options(h_identify_preflight),
     )
 }
@@ -229,11 +230,24 @@ async fn h_track(
     Ok(axum::Json(out))
 }
 
+/// Path (after tenant stripping) of the one browser-facing route, which answers CORS.
+pub const IDENTIFY_PATH: &str = "/attribution/identify";
+
+/// Response headers a browser script may read on identify's answers besides the
+/// CORS-safelisted ones: the rate-limit headers (so a throttled page knows when to come
+/// back) and the request id.
+const EXPOSED_HEADERS: &str = "retry-after, ratelimit, ratelimit-policy, x-ratelimit-limit, \
+x-ratelimit-remaining, x-ratelimit-reset, x-request-id, openpartner-extensions";
+
 fn cors(mut resp: Response, preflight: bool) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED_HEADERS),
     );
     if preflight {
         h.insert(
@@ -246,6 +260,20 @@ fn cors(mut resp: Response, preflight: bool) -> Response {
         );
     }
     resp
+}
+
+/// Router-wide layer (outermost in [`crate::routes::build_with`], inside tenant
+/// resolution): every response to [`IDENTIFY_PATH`] carries the CORS headers, whoever made
+/// it — the handler, the rate limiter's 429, `require_tenant`'s 400
+/// `tenant_slug_missing`, a 405 for another method, a 413/400 body rejection, or the panic
+/// guard's 500 — so a browser can read the error instead of seeing an opaque network
+/// failure. `OPTIONS` responses also get the preflight headers. Other paths pass untouched.
+pub async fn identify_cors(req: Request, next: Next) -> Response {
+    if req.uri().path() != IDENTIFY_PATH {
+        return next.run(req).await;
+    }
+    let preflight = req.method() == Method::OPTIONS;
+    cors(next.run(req).await, preflight)
 }
 
 /// Identify never reads `Authorization` or cookies (no `Auth` extractor here, and the
@@ -263,13 +291,14 @@ async fn h_identify(
             .await
     }
     .await;
-    let resp = match result {
+    // CORS headers are added by [`identify_cors`], for this and every earlier response.
+    match result {
         Ok(v) => axum::Json(v).into_response(),
         Err(e) => e.into_response(),
-    };
-    cors(resp, false)
+    }
 }
 
+/// `OPTIONS /attribution/identify`: 204; [`identify_cors`] adds the preflight headers.
 async fn h_identify_preflight() -> Response {
-    cors(StatusCode::NO_CONTENT.into_response(), true)
+    StatusCode::NO_CONTENT.into_response()
 }

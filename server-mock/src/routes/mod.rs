@@ -9,6 +9,9 @@
 //!   into `Auth` → rate limit → \[EXT\] idempotency → handler. Handlers call a guard.
 //! - [`tenant_open`]: tenant required → rate limit (per IP) → handler; the credential is
 //!   never read (e.g. `POST /attribution/identify`, the click router `/r/<linkKey>`).
+//!
+//! Around all of them, [`events::identify_cors`] puts the CORS headers on every response to
+//! `/attribution/identify` (including the limiter's 429 and other early rejections).
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -99,5 +102,6 @@ pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
         .method_not_allowed_fallback(crate::middleware::method_not_allowed)
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY))
         .layer(CatchPanicLayer::custom(crate::middleware::panic_response))
+        .layer(from_fn(events::identify_cors))
         .with_state(state)
 }
