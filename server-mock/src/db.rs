@@ -332,7 +332,11 @@ mod tests {
             assert_eq!(h.await.unwrap().unwrap(), i as i64);
         }
         let (n, sum): (i64, i64) = db
-            .call(|c| Ok(c.row("SELECT COUNT(*), SUM(v) FROM t", [], |r| Ok((r.get(0)?, r.get(1)?)))?))
+            .call(|c| {
+                Ok(c.row("SELECT COUNT(*), SUM(v) FROM t", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?)
+            })
             .await
             .unwrap();
         assert_eq!((n, sum), (200, (0..200).sum()));
@@ -404,9 +408,11 @@ mod tests {
             .with_blocking(|c| c.row("PRAGMA synchronous", [], |r| r.get(0)).unwrap())
             .unwrap();
         assert_eq!(mode, 2, "FULL");
-        db.with_blocking(|c| c.execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (5)"))
-            .unwrap()
-            .unwrap();
+        db.with_blocking(|c| {
+            c.execute_batch("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (5)")
+        })
+        .unwrap()
+        .unwrap();
         drop(db);
         let c = Connection::open(&path).unwrap();
         let v: i64 = c.query_row("SELECT v FROM t", [], |r| r.get(0)).unwrap();

@@ -243,7 +243,10 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             }
             let parsed: Option<Value> = serde_json::from_slice(&body_for_store).ok();
             let secret_id = parsed.as_ref().and_then(|v| v.as_object()).and_then(|o| {
-                if o.contains_key("plaintext") || o.contains_key("secret") || (is_login_link && o.contains_key("url")) {
+                if o.contains_key("plaintext")
+                    || o.contains_key("secret")
+                    || (is_login_link && o.contains_key("url"))
+                {
                     let id = o
                         .get("id")
                         .or_else(|| o.get("endpoint").and_then(|e| e.get("id")))

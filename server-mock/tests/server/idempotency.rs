@@ -159,7 +159,10 @@ async fn in_flight_and_expiry() {
     let srv = openpartner_mock::spawn_with_routes(openpartner_mock::Config::for_tests(ADMIN), slow)
         .await
         .expect("spawn");
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let url = format!("{}/slow", srv.base_url);
     let req = |body: Value| {
         http.post(&url)
