@@ -121,6 +121,8 @@ impl Db {
             c
         };
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Savepoint journals (every job runs in one) stay in memory, not in temp files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut conn = conn;

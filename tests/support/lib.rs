@@ -1,8 +1,10 @@
 //! The one helper module of the end-to-end tests (the lib of crate `openpartner-e2e`): the
 //! reference server in-process on port 0, the real `openpartner` binary, and the SDK.
 //!
-//! Each test builds its own [`Env`]: a fresh in-memory server (global rate limit and
-//! per-route limits off, manual clock; `openpartner_mock::Config::for_tests`) running on a
+//! Each test builds its own [`Env`]: a fresh server on a new SQLite file in a temporary
+//! directory (so WAL, the writer thread and group commit run as in a real
+//! sandbox), with global rate limit and per-route limits off and a manual clock
+//! (`openpartner_mock::Config::for_tests`), running on a
 //! private tokio runtime, so the test itself can stay synchronous and run the CLI as a
 //! child process. [`Env::cli`] / [`Env::cli_with_key`] give the binary with an isolated
 //! environment (no inherited `OPENPARTNER_*`, `CI=1` so no keyring, a temporary config
@@ -60,6 +62,8 @@ pub struct Env {
     /// `OPENPARTNER_CONFIG_DIR` for the CLI processes of this test, also the test's scratch
     /// directory ([`Env::path`], [`Env::write`]).
     pub config_dir: tempfile::TempDir,
+    /// Holds the server's database file.
+    _db_dir: tempfile::TempDir,
 }
 
 impl Env {
@@ -76,8 +80,10 @@ impl Env {
             .enable_all()
             .build()
             .expect("tokio runtime");
+        let db_dir = tempfile::tempdir().expect("tempdir");
         let mut config = openpartner_mock::Config::for_tests(ADMIN_KEY);
         config.route_limits = false;
+        config.db = db_dir.path().join("sandbox.db").display().to_string();
         adjust(&mut config);
         let server = runtime
             .block_on(openpartner_mock::spawn(config))
@@ -88,6 +94,7 @@ impl Env {
             runtime: Some(runtime),
             base_url,
             config_dir: tempfile::tempdir().expect("tempdir"),
+            _db_dir: db_dir,
         }
     }
 

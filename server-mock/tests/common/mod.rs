@@ -56,14 +56,21 @@ pub struct T {
     pub http: reqwest::Client,
     /// Where tenant routes live (`base_url` or `<base>/t/<slug>`).
     pub base: String,
+    /// Holds the database file (dropped after the server).
+    _db_dir: tempfile::TempDir,
 }
 
 pub async fn start() -> T {
     start_with(|_| {}).await
 }
 
+/// A server on a fresh SQLite file (`synchronous=OFF`: the tests want the file database
+/// path — WAL, writer thread, group commit — not its fsyncs), adjusted by `f`.
 pub async fn start_with(f: impl FnOnce(&mut Config)) -> T {
+    let db_dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = Config::for_tests(ADMIN);
+    cfg.db = db_dir.path().join("t.db").display().to_string();
+    cfg.synchronous = openpartner_mock::db::Synchronous::Off;
     f(&mut cfg);
     let multi = cfg.tenancy == Tenancy::Multi;
     let first = cfg.tenants.first().cloned();
@@ -76,7 +83,12 @@ pub async fn start_with(f: impl FnOnce(&mut Config)) -> T {
         .no_proxy()
         .build()
         .expect("client");
-    T { srv, http, base }
+    T {
+        srv,
+        http,
+        base,
+        _db_dir: db_dir,
+    }
 }
 
 /// Credentials: `ops_…` strings are sent as the session cookie, anything else as Bearer.
