@@ -5,7 +5,8 @@
 //! - [`spawn`] / [`RunningServer`] — start in-process (tests use port 0, `:memory:`).
 //! - [`config`] — [`Config`], [`Tenancy`], [`RateLimit`] and flag parsers.
 //! - [`state`] — [`AppState`] (db, config, clock, mailer, rate limiters, base URL).
-//! - [`db`] — the SQLite handle ([`db::Db::call`]) and ordered migrations
+//! - [`db`] — the SQLite handle ([`db::Db::call`]: a writer thread with group commit) and
+//!   ordered migrations
 //!   (`server-mock/migrations/NNNN_*.sql`, listed in [`db::MIGRATIONS`]).
 //! - [`error`] — [`ApiError`] (`{"error","detail"?}`) and [`error::Validation`].
 //! - [`extract`] — [`extract::Json`] / [`extract::QueryParams`] with the API's rejections.
