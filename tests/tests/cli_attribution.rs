@@ -422,13 +422,32 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
     let out = env.run(&["events", "import", reused.to_str().expect("p")]);
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency_key_reused"));
+    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(
+        (s["invalid"].as_u64(), s["failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
     assert_eq!(env.export_sums(None), before);
-    // Bad lines fail (exit 5) without stopping the others.
+    // Bad lines are invalid (exit 5, "fix them") without stopping the others; a re-run
+    // replays the good line and reports the same invalid ones.
     let bad = env.write("bad.ndjson", "{\"userId\":\"u1\",\"type\":\"sale\",\"value\":1,\"id\":\"x1\"}\nnot json\n{\"type\":\"sale\"}\n");
-    let out = env.run(&["events", "import", bad.to_str().expect("p")]);
-    assert_eq!(out.status.code(), Some(5));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 2") && err.contains("line 3"), "{err}");
+    for (created, replayed) in [(1, 0), (0, 1)] {
+        let out = env.run(&["events", "import", bad.to_str().expect("p")]);
+        assert_eq!(out.status.code(), Some(5));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("line 2") && err.contains("line 3"), "{err}");
+        assert!(
+            err.contains("2 line(s) invalid") && err.contains("fix them"),
+            "{err}"
+        );
+        assert!(!err.contains("retry them"), "{err}");
+        let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+        assert_eq!(s["created"], created, "{s}");
+        assert_eq!(s["replayed"], replayed, "{s}");
+        assert_eq!(s["invalid"], 2, "{s}");
+        assert_eq!(s["failed"], 0, "{s}");
+    }
 }
 
 #[test]

@@ -132,13 +132,13 @@ pub async fn run(ctx: &Ctx, cmd: ClicksCmd) -> Result<()> {
                     async move {
                         let click: RecordClick = match serde_json::from_value(value) {
                             Ok(c) => c,
-                            Err(e) => return RowOutcome::Failed(format!("not a click: {e}")),
+                            Err(e) => return RowOutcome::Invalid(format!("not a click: {e}")),
                         };
                         let clicks = client.clicks();
                         match ndjson::wait_on_429(|| clicks.record(&click)).await {
                             Ok(r) if r.replayed => RowOutcome::Replayed,
                             Ok(_) => RowOutcome::Created,
-                            Err(e) => RowOutcome::Failed(ndjson::reason(&e)),
+                            Err(e) => RowOutcome::from_error(&e),
                         }
                     }
                 },
@@ -219,12 +219,12 @@ pub async fn identify(ctx: &Ctx, a: IdentifyArgs) -> Result<()> {
                         .and_then(|v| v.as_str())
                         .map(str::to_string);
                     let (Some(cref), Some(user)) = (cref, user) else {
-                        return RowOutcome::Failed("needs string fields cref and userId".into());
+                        return RowOutcome::Invalid("needs string fields cref and userId".into());
                     };
                     match ndjson::wait_on_429(|| client.identify(&cref, &user)).await {
                         Ok(r) if r.first_stitch || r.identity_id.is_some() => RowOutcome::Created,
                         Ok(_) => RowOutcome::Replayed,
-                        Err(e) => RowOutcome::Failed(ndjson::reason(&e)),
+                        Err(e) => RowOutcome::from_error(&e),
                     }
                 }
             },

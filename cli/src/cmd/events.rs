@@ -26,8 +26,9 @@
 //!    reason keys are preferred.
 //!
 //! HTTP 429 never fails a row: the import waits for `Retry-After` and resends (a 429 was not
-//! processed). Exit code 5 when any line failed; the summary counts created, replayed,
-//! skipped and failed lines.
+//! processed). Exit code 5 when any line is invalid or failed; the summary counts created,
+//! replayed, skipped, invalid (fix the line: not JSON, not an event, 400/404/422) and failed
+//! (re-run: network or server errors after retries) lines.
 //!
 //! In key mode every line goes through the SDK's `Events::track_keyed`, which reports the
 //! server's `Idempotent-Replayed` answer.
@@ -190,7 +191,7 @@ async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
                     let key = line_key(&raw, &value);
                     match parse_event(value) {
                         Ok(ev) => sender.send(&ev, &key).await,
-                        Err(e) => RowOutcome::Failed(e),
+                        Err(e) => RowOutcome::Invalid(e),
                     }
                 }
             },
@@ -220,9 +221,9 @@ async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
                     match parse_event(value) {
                         Ok(ev) => match ndjson::wait_on_429(|| events.track(&ev)).await {
                             Ok(_) => RowOutcome::Created,
-                            Err(e) => RowOutcome::Failed(ndjson::reason(&e)),
+                            Err(e) => RowOutcome::from_error(&e),
                         },
-                        Err(e) => RowOutcome::Failed(e),
+                        Err(e) => RowOutcome::Invalid(e),
                     }
                 }
             },
@@ -281,7 +282,7 @@ impl KeyedSender {
                     }
                     backoff(failures).await;
                 }
-                _ => return RowOutcome::Failed(one_line(&err)),
+                _ => return RowOutcome::from_error(&err),
             }
         }
     }

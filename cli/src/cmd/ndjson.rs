@@ -25,8 +25,23 @@ pub enum RowOutcome {
     Replayed,
     /// Not sent: completed by an earlier run (checkpoint).
     Skipped,
-    /// Failed, with the reason.
+    /// Rejected as it stands — not JSON, not the expected shape, or refused by the server
+    /// with 400/404/422 — so sending it again unchanged cannot succeed; with the reason.
+    Invalid(String),
+    /// Failed for a reason a re-run may not meet again (network, 5xx after retries,
+    /// credentials), with the reason.
     Failed(String),
+}
+
+impl RowOutcome {
+    /// The outcome of an SDK error: [`RowOutcome::Invalid`] for 400/404/422 (the line
+    /// itself is wrong), else [`RowOutcome::Failed`].
+    pub fn from_error(e: &openpartner::Error) -> RowOutcome {
+        match e.status() {
+            Some(400 | 404 | 422) => RowOutcome::Invalid(reason(e)),
+            _ => RowOutcome::Failed(reason(e)),
+        }
+    }
 }
 
 /// Totals of a bulk run.
@@ -38,7 +53,9 @@ pub struct Tally {
     pub replayed: u64,
     /// Skipped (checkpoint).
     pub skipped: u64,
-    /// Failed.
+    /// Invalid (fix the line).
+    pub invalid: u64,
+    /// Failed (re-run to retry).
     pub failed: u64,
 }
 
@@ -48,29 +65,33 @@ impl Tally {
             RowOutcome::Created => self.created += 1,
             RowOutcome::Replayed => self.replayed += 1,
             RowOutcome::Skipped => self.skipped += 1,
+            RowOutcome::Invalid(_) => self.invalid += 1,
             RowOutcome::Failed(_) => self.failed += 1,
         }
     }
 
-    /// Prints the summary (stderr) and the JSON summary (stdout), and turns failures into
-    /// the partial-failure exit code (5).
+    /// Prints the summary (stderr) and the JSON summary (stdout), and turns invalid or
+    /// failed lines into the partial-failure exit code (5), saying which need fixing and
+    /// which only a re-run.
     pub fn finish(self, what: &str, elapsed: Duration) -> Result<()> {
         let secs = elapsed.as_secs_f64().max(1e-9);
-        let sent = self.created + self.replayed + self.failed;
+        let processed = self.created + self.replayed + self.invalid + self.failed;
         output::info(&format!(
-            "{what}: created {}, replayed {}, skipped {}, failed {} ({} lines in {:.2}s, {:.0} lines/s)",
+            "{what}: created {}, replayed {}, skipped {}, invalid {}, failed {} ({} lines in {:.2}s, {:.0} lines/s)",
             self.created,
             self.replayed,
             self.skipped,
+            self.invalid,
             self.failed,
-            sent + self.skipped,
+            processed + self.skipped,
             secs,
-            sent as f64 / secs
+            processed as f64 / secs
         ));
         let v = json!({
             "created": self.created,
             "replayed": self.replayed,
             "skipped": self.skipped,
+            "invalid": self.invalid,
             "failed": self.failed,
             "elapsedMs": elapsed.as_millis() as u64,
         });
@@ -78,16 +99,24 @@ impl Tally {
         serde_json::to_writer(&mut out, &v)?;
         std::io::Write::write_all(&mut out, b"\n")?;
         std::io::Write::flush(&mut out)?;
-        if self.failed > 0 {
-            return Err(exit::fail(
-                Code::Partial,
-                format!(
-                    "{} line(s) failed; re-run the same command to retry them",
-                    self.failed
-                ),
-            ));
+        let invalid = (self.invalid > 0).then(|| {
+            format!(
+                "{} line(s) invalid (reasons above): fix them and re-run; lines already \
+                 written are not written twice",
+                self.invalid
+            )
+        });
+        let failed = (self.failed > 0).then(|| {
+            format!(
+                "{} line(s) failed; re-run the same command to retry them",
+                self.failed
+            )
+        });
+        match (failed, invalid) {
+            (None, None) => Ok(()),
+            (Some(m), None) | (None, Some(m)) => Err(exit::fail(Code::Partial, m)),
+            (Some(f), Some(i)) => Err(exit::fail(Code::Partial, format!("{f}; {i}"))),
         }
-        Ok(())
     }
 }
 
@@ -152,14 +181,14 @@ where
             }
             let value: Value = match serde_json::from_str(line.trim()) {
                 Ok(v @ Value::Object(_)) => v,
-                Ok(_) => return (n, RowOutcome::Failed("not a JSON object".into())),
-                Err(e) => return (n, RowOutcome::Failed(format!("invalid JSON: {e}"))),
+                Ok(_) => return (n, RowOutcome::Invalid("not a JSON object".into())),
+                Err(e) => return (n, RowOutcome::Invalid(format!("invalid JSON: {e}"))),
             };
             (n, handler(n, line, value).await)
         })
         .buffer_unordered(concurrency.max(1));
     while let Some((n, outcome)) = results.next().await {
-        if let RowOutcome::Failed(reason) = &outcome {
+        if let RowOutcome::Failed(reason) | RowOutcome::Invalid(reason) = &outcome {
             pb.suspend(|| output::warn(&format!("line {n}: {reason}")));
         }
         on_done(n, &outcome)?;
