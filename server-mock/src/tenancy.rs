@@ -117,6 +117,17 @@ pub async fn resolve_tenant(
 ) -> Response {
     match resolve(&state, &mut req).await {
         Ok(()) => next.run(req).await,
+        // The browser-facing identify route gets its CORS headers even when the tenant
+        // prefix is unknown (the router's own CORS layer never sees this request).
+        Err(e)
+            if req
+                .uri()
+                .path()
+                .ends_with(crate::routes::events::IDENTIFY_PATH) =>
+        {
+            let preflight = req.method() == axum::http::Method::OPTIONS;
+            crate::routes::events::cors(e.into_response(), preflight)
+        }
         Err(e) => e.into_response(),
     }
 }

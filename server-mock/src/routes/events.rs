@@ -239,7 +239,7 @@ pub const IDENTIFY_PATH: &str = "/attribution/identify";
 const EXPOSED_HEADERS: &str = "retry-after, ratelimit, ratelimit-policy, x-ratelimit-limit, \
 x-ratelimit-remaining, x-ratelimit-reset, x-request-id, openpartner-extensions";
 
-fn cors(mut resp: Response, preflight: bool) -> Response {
+pub(crate) fn cors(mut resp: Response, preflight: bool) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,

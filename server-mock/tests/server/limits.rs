@@ -322,4 +322,21 @@ async fn identify_early_rejections_carry_cors() {
         .await;
     r.assert_err(404, "click_not_found");
     assert_cors(&r, false);
+    // An unknown tenant slug is answered by tenant resolution, before the router: still CORS.
+    let r = send(
+        t.http
+            .post(format!("{}/t/nope/attribution/identify", t.srv.base_url))
+            .json(&identify_body(0)),
+    )
+    .await;
+    r.assert_err(404, "route_not_found");
+    assert_cors(&r, false);
+    let r = send(
+        t.http
+            .post(format!("{}/t/nope/partners", t.srv.base_url))
+            .json(&json!({})),
+    )
+    .await;
+    r.assert_err(404, "route_not_found");
+    assert!(r.header("access-control-allow-origin").is_none());
 }
