@@ -6,8 +6,7 @@ use common::*;
 use openpartner::types::*;
 use openpartner::{Client, Credentials, Error};
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 fn endpoint_json() -> serde_json::Value {
     json!({"id":"w1","tenantId":"t","url":"https://hooks.example/x","secretPrefix":"whsec_ab","events":["commission.accrued"],
@@ -24,49 +23,56 @@ fn delivery_json() -> serde_json::Value {
 async fn webhook_endpoints() {
     let server = MockServer::start().await;
     let secret = "whsec_abcdefghijklmnopqrstuvwxyz012345";
-    Mock::given(method("POST"))
-        .and(path("/webhooks"))
-        .respond_with(echo(
-            201,
-            json!({"endpoint":endpoint_json(),"secret":secret}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/webhooks"))
-        .respond_with(echo(200, json!({"endpoints":[endpoint_json()]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/webhooks/w1"))
-        .respond_with(echo(200, json!({"endpoint":endpoint_json()})))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/webhooks/w1"))
-        .respond_with(echo(200, json!({"endpoint":endpoint_json()})))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/webhooks/w1"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/webhooks/w1/deliveries"))
-        .respond_with(echo(200, json!({"deliveries":[delivery_json()]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/webhooks/w1/deliveries/d1/retry"))
-        .respond_with(echo(200, json!({"delivery":delivery_json()})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/webhooks/w1/test"))
-        .respond_with(echo(200, json!({"delivery":delivery_json(),"event":{"id":"evt_1","event":"commission.paid","data":{"_synthetic":true}}})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/webhooks",
+        echo(201, json!({"endpoint":endpoint_json(),"secret":secret})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/webhooks",
+        echo(200, json!({"endpoints":[endpoint_json()]})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/webhooks/w1",
+        echo(200, json!({"endpoint":endpoint_json()})),
+    )
+    .await;
+    mount(
+        &server,
+        "PATCH",
+        "/webhooks/w1",
+        echo(200, json!({"endpoint":endpoint_json()})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/webhooks/w1",
+        echo(200, json!({"ok":true})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/webhooks/w1/deliveries",
+        echo(200, json!({"deliveries":[delivery_json()]})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/webhooks/w1/deliveries/d1/retry",
+        echo(200, json!({"delivery":delivery_json()})),
+    )
+    .await;
+    mount(&server, "POST", "/webhooks/w1/test", echo(200, json!({"delivery":delivery_json(),"event":{"id":"evt_1","event":"commission.paid","data":{"_synthetic":true}}}))).await;
     let c = client(&server);
     let created = c
         .webhooks()
@@ -118,22 +124,28 @@ async fn webhook_endpoints() {
 async fn partner_postbacks() {
     let server = MockServer::start().await;
     let row = json!({"id":"pb1","partnerId":"p1","url":"https://t.example/?c={click_id}","events":["commission.accrued"],"enabled":true,"createdAt":"2026-11-20T10:30:00.000Z"});
-    Mock::given(method("GET")).and(path("/partners/p1/postbacks")).respond_with(echo(200, json!({"postbacks":[row.clone()],"supportedEvents":["commission.accrued","commission.paid"]}))).mount(&server).await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/postbacks"))
-        .respond_with(echo(201, row.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/partners/p1/postbacks/pb1"))
-        .respond_with(echo(200, row))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/partners/p1/postbacks/pb1"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/partners/p1/postbacks", echo(200, json!({"postbacks":[row.clone()],"supportedEvents":["commission.accrued","commission.paid"]}))).await;
+    mount(
+        &server,
+        "POST",
+        "/partners/p1/postbacks",
+        echo(201, row.clone()),
+    )
+    .await;
+    mount(
+        &server,
+        "PATCH",
+        "/partners/p1/postbacks/pb1",
+        echo(200, row),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/partners/p1/postbacks/pb1",
+        ResponseTemplate::new(204),
+    )
+    .await;
     let c = client(&server);
     let list = c.partners().postbacks("p1").await.unwrap();
     assert_eq!(list.supported_events.len(), 2);
@@ -164,44 +176,50 @@ async fn platform_tenants_without_prefix() {
     let server = MockServer::start().await;
     let ext = "platform";
     let tenant = json!({"id":"t1","slug":"acme","displayName":"Acme","externalId":"r-1","createdAt":"2026-11-20T10:30:00.000Z"});
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo_ext(200, json!({"ok":true}), ext))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/platform/tenants"))
-        .respond_with(echo_ext(201, tenant.clone(), ext))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/platform/tenants"))
-        .respond_with(echo_ext(
+    mount(
+        &server,
+        "GET",
+        "/health",
+        echo_ext(200, json!({"ok":true}), ext),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/platform/tenants",
+        echo_ext(201, tenant.clone(), ext),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/platform/tenants",
+        echo_ext(
             200,
             json!({"tenants":[tenant.clone()],"total":1,"limit":10,"offset":0}),
             ext,
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/platform/tenants/by-external-id/r-1"))
-        .respond_with(echo_ext(200, tenant, ext))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/platform/tenants/t1/api-keys"))
-        .respond_with(echo_ext(
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/platform/tenants/by-external-id/r-1",
+        echo_ext(200, tenant, ext),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/platform/tenants/t1/api-keys",
+        echo_ext(
             201,
             json!({"id":"k","plaintext":"op_00112233445566778899aabbccddeeff0011223344556677"}),
             ext,
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/platform/tenants/t1/login-links"))
-        .respond_with(echo_ext(201, json!({"url":"http://x/t/acme/auth/magic?token=opml_x","expiresAt":"2026-11-20T10:45:00.000Z"}), ext))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
+    mount(&server, "POST", "/platform/tenants/t1/login-links", echo_ext(201, json!({"url":"http://x/t/acme/auth/magic?token=opml_x","expiresAt":"2026-11-20T10:45:00.000Z"}), ext)).await;
     // A tenant is configured, yet /platform/* goes without the prefix.
     let c = Client::builder()
         .base_url(server.uri())
@@ -241,11 +259,7 @@ async fn platform_tenants_without_prefix() {
     assert_eq!(body_json(&reqs[5]), json!({"email":"root@acme.io"}));
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/health", echo(200, json!({"ok":true}))).await;
     let err = client(&server)
         .platform()
         .list_tenants(None, None)

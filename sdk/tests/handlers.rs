@@ -5,8 +5,7 @@ mod common;
 use common::*;
 use openpartner::{Client, Credentials, Error, Extension, Role};
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 fn is_ulid(s: &str) -> bool {
     s.len() == 26 && ulid::Ulid::from_string(s).is_ok()
@@ -15,16 +14,18 @@ fn is_ulid(s: &str) -> bool {
 #[tokio::test]
 async fn health_has_no_auth_and_no_tenant_prefix() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo_ext(
+    mount_expect(
+        &server,
+        "GET",
+        "/health",
+        1,
+        echo_ext(
             200,
             json!({"ok":true,"service":"api","mode":"selfhost"}),
             "idempotency, external-id",
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let c = tenant_client(&server, "acme");
     assert!(!c.capabilities().known());
     let h = c.health().await.unwrap();
@@ -48,12 +49,7 @@ async fn create_partner_exact_request() {
     let mut row = partner_json("01P", "ada@example.com");
     row["invited"] = json!(false);
     row["activatedAt"] = json!("2026-11-20T10:30:00.000Z");
-    Mock::given(method("POST"))
-        .and(path("/t/acme/partners"))
-        .respond_with(echo(201, row))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "POST", "/t/acme/partners", 1, echo(201, row)).await;
     let c = tenant_client(&server, "acme");
     let created = c
         .partners()
@@ -89,11 +85,7 @@ async fn caller_idempotency_key_is_sent() {
     let server = MockServer::start().await;
     let mut row = partner_json("01P", "a@b.c");
     row["invited"] = json!(true);
-    Mock::given(method("POST"))
-        .and(path("/partners"))
-        .respond_with(echo(201, row))
-        .mount(&server)
-        .await;
+    mount(&server, "POST", "/partners", echo(201, row)).await;
     client(&server)
         .partners()
         .create("a@b.c", "A")
@@ -109,11 +101,7 @@ async fn caller_idempotency_key_is_sent() {
 #[tokio::test]
 async fn session_credentials_send_cookie_not_bearer() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/auth/whoami"))
-        .respond_with(echo(200, json!({"role":"partner","partnerId":"p1","partner":{"id":"p1","name":"A","email":"a@b.c","stripeConnected":false}})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/auth/whoami", echo(200, json!({"role":"partner","partnerId":"p1","partner":{"id":"p1","name":"A","email":"a@b.c","stripeConnected":false}}))).await;
     let c = client(&server).with_credentials(Credentials::session("ops_0011223344556677"));
     let who = c.auth().whoami().await.unwrap();
     assert_eq!(who.role, Role::Partner);
@@ -126,18 +114,14 @@ async fn session_credentials_send_cookie_not_bearer() {
 #[tokio::test]
 async fn magic_link_verify_parses_set_cookie() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/auth/magic/verify"))
-        .respond_with(
+    mount(&server, "POST", "/t/acme/auth/magic/verify", 
             ResponseTemplate::new(200)
                 .set_body_json(json!({"ok":true,"role":"admin","admin":{"id":"a1","email":"root@x.io","name":"Root"}}))
                 .insert_header(
                     "set-cookie",
                     "op_session=ops_aaaabbbbccccddddeeeeffff00001111222233334444aaaa; HttpOnly; SameSite=Lax; Path=/; Max-Age=2592000",
                 ),
-        )
-        .mount(&server)
-        .await;
+        ).await;
     let c = Client::builder()
         .base_url(server.uri())
         .tenant("acme")
@@ -164,18 +148,22 @@ async fn magic_link_verify_parses_set_cookie() {
 #[tokio::test]
 async fn signin_and_signout() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/auth/signin"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/auth/signout"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(
+        &server,
+        "POST",
+        "/auth/signin",
+        1,
+        echo(200, json!({"ok":true})),
+    )
+    .await;
+    mount_expect(
+        &server,
+        "POST",
+        "/auth/signout",
+        1,
+        echo(200, json!({"ok":true})),
+    )
+    .await;
     let c = client(&server);
     c.auth().signin("a@b.c").await.unwrap();
     c.with_credentials(Credentials::session("ops_x"))
@@ -192,8 +180,7 @@ async fn signin_and_signout() {
 #[tokio::test]
 async fn introspect_shapes() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/auth/introspect"))
+    route("GET", "/auth/introspect")
         .respond_with(echo(
             200,
             json!({"role":"scoped","scopes":["events:write","partners:read"]}),
@@ -201,8 +188,7 @@ async fn introspect_shapes() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/auth/introspect"))
+    route("GET", "/auth/introspect")
         .respond_with(echo(
             200,
             json!({"role":"partner","restrictedTo":{"partnerId":"p9"}}),
@@ -210,11 +196,13 @@ async fn introspect_shapes() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/auth/introspect"))
-        .respond_with(echo(200, json!({"role":"admin","unrestricted":true})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/auth/introspect",
+        echo(200, json!({"role":"admin","unrestricted":true})),
+    )
+    .await;
     let c = client(&server);
     let s = c.auth().introspect().await.unwrap();
     assert_eq!(s.role, Role::Scoped);
@@ -234,12 +222,8 @@ async fn introspect_shapes() {
 #[tokio::test]
 async fn dev_mailbox() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/dev/mailbox"))
-        .respond_with(echo(200, json!({"messages":[{"to":"a@b.c","subject":"Sign in","body":"…",
-            "metadata":{"purpose":"partner_signin","token":"opml_00112233445566778899","url":"http://x/auth/magic?token=opml_00112233445566778899"}}]})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/dev/mailbox", echo(200, json!({"messages":[{"to":"a@b.c","subject":"Sign in","body":"…",
+            "metadata":{"purpose":"partner_signin","token":"opml_00112233445566778899","url":"http://x/auth/magic?token=opml_00112233445566778899"}}]}))).await;
     let msgs = client(&server).dev().mailbox().await.unwrap();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].metadata.purpose, "partner_signin");
@@ -253,26 +237,28 @@ async fn dev_mailbox() {
 #[tokio::test]
 async fn partner_get_invite_revoke_reinstate() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p%2F1"))
-        .respond_with(echo(200, partner_json("p/1", "a@b.c")))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/invite"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/revoke"))
-        .respond_with(echo(200, json!({"ok":true,"revokedAt":"2026-11-21T00:00:00.000Z","notified":false,"notifyError":null})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/reinstate"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/p%2F1",
+        echo(200, partner_json("p/1", "a@b.c")),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/partners/p1/invite",
+        echo(200, json!({"ok":true})),
+    )
+    .await;
+    mount(&server, "POST", "/partners/p1/revoke", echo(200, json!({"ok":true,"revokedAt":"2026-11-21T00:00:00.000Z","notified":false,"notifyError":null}))).await;
+    mount(
+        &server,
+        "POST",
+        "/partners/p1/reinstate",
+        echo(200, json!({"ok":true})),
+    )
+    .await;
     let c = client(&server);
     assert_eq!(c.partners().get("p/1").await.unwrap().id, "p/1");
     c.partners().invite("p1").await.unwrap();
@@ -300,12 +286,7 @@ async fn partner_get_invite_revoke_reinstate() {
 async fn external_id_needs_extension() {
     // Server without the extension: fails before sending, after one capability refresh.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "GET", "/health", 1, echo(200, json!({"ok":true}))).await;
     let c = client(&server);
     let err = c
         .partners()
@@ -325,24 +306,30 @@ async fn external_id_needs_extension() {
 
     // Server with it.
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo_ext(200, json!({"ok":true}), "external-id"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/by-external-id/crm%201"))
-        .respond_with(echo_ext(200, partner_json("p1", "a@b.c"), "external-id"))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/health",
+        echo_ext(200, json!({"ok":true}), "external-id"),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/by-external-id/crm%201",
+        echo_ext(200, partner_json("p1", "a@b.c"), "external-id"),
+    )
+    .await;
     let mut row = partner_json("p2", "b@b.c");
     row["invited"] = json!(true);
     row["externalId"] = json!("crm-2");
-    Mock::given(method("POST"))
-        .and(path("/partners"))
-        .respond_with(echo_ext(201, row, "external-id"))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/partners",
+        echo_ext(201, row, "external-id"),
+    )
+    .await;
     let c = client(&server);
     assert_eq!(c.partners().by_external_id("crm 1").await.unwrap().id, "p1");
     let p = c
@@ -362,44 +349,30 @@ async fn external_id_needs_extension() {
 async fn api_keys_routes() {
     let server = MockServer::start().await;
     let key = "op_ffeeddccbbaa99887766554433221100ffeeddccbbaa9988";
-    Mock::given(method("POST"))
-        .and(path("/api-keys"))
-        .respond_with(echo_ext(
-            201,
-            json!({"id":"k1","plaintext":key}),
-            "ip-allowlist",
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api-keys/scoped"))
-        .respond_with(echo_ext(201, json!({"id":"k2","plaintext":key,"scopes":["events:write"],"allowedIps":["10.0.0.0/8"]}), "ip-allowlist"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/api-keys"))
-        .respond_with(echo_ext(
-            201,
-            json!({"id":"k3","plaintext":key}),
-            "ip-allowlist",
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api-keys"))
-        .respond_with(echo_ext(200, json!({"apiKeys":[{"id":"k2","prefix":"op_ffeed","label":"crm","scopes":["events:write"],"createdAt":"2026-11-20T10:30:00.000Z","lastUsedAt":null,"revokedAt":null}]}), "ip-allowlist"))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/api-keys"))
-        .respond_with(echo_ext(200, json!({"apiKeys":[{"id":"k3","prefix":"op_ffeed","label":null,"createdAt":"2026-11-20T10:30:00.000Z","lastUsedAt":"2026-11-20T11:30:00.000Z","revokedAt":null}]}), "ip-allowlist"))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/api-keys/k1"))
-        .respond_with(echo_ext(200, json!({"ok":true}), "ip-allowlist"))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/api-keys",
+        echo_ext(201, json!({"id":"k1","plaintext":key}), "ip-allowlist"),
+    )
+    .await;
+    mount(&server, "POST", "/api-keys/scoped", echo_ext(201, json!({"id":"k2","plaintext":key,"scopes":["events:write"],"allowedIps":["10.0.0.0/8"]}), "ip-allowlist")).await;
+    mount(
+        &server,
+        "POST",
+        "/partners/p1/api-keys",
+        echo_ext(201, json!({"id":"k3","plaintext":key}), "ip-allowlist"),
+    )
+    .await;
+    mount(&server, "GET", "/api-keys", echo_ext(200, json!({"apiKeys":[{"id":"k2","prefix":"op_ffeed","label":"crm","scopes":["events:write"],"createdAt":"2026-11-20T10:30:00.000Z","lastUsedAt":null,"revokedAt":null}]}), "ip-allowlist")).await;
+    mount(&server, "GET", "/partners/p1/api-keys", echo_ext(200, json!({"apiKeys":[{"id":"k3","prefix":"op_ffeed","label":null,"createdAt":"2026-11-20T10:30:00.000Z","lastUsedAt":"2026-11-20T11:30:00.000Z","revokedAt":null}]}), "ip-allowlist")).await;
+    mount(
+        &server,
+        "DELETE",
+        "/api-keys/k1",
+        echo_ext(200, json!({"ok":true}), "ip-allowlist"),
+    )
+    .await;
     let c = client(&server);
     let k = c.api_keys().create().label("ci").send().await.unwrap();
     assert_eq!(k.plaintext.expose(), key);
@@ -445,12 +418,14 @@ async fn api_keys_routes() {
 #[tokio::test]
 async fn allowed_ips_unsupported_without_extension() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo_ext(200, json!({"ok":true}), "idempotency"))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(
+        &server,
+        "GET",
+        "/health",
+        1,
+        echo_ext(200, json!({"ok":true}), "idempotency"),
+    )
+    .await;
     let c = client(&server);
     let err = c
         .api_keys()
@@ -467,23 +442,23 @@ async fn allowed_ips_unsupported_without_extension() {
 async fn admins_routes() {
     let server = MockServer::start().await;
     let admin = json!({"id":"a1","tenantId":"t","email":"x@y.z","name":"X","createdAt":"2026-11-20T10:30:00.000Z","activatedAt":null,"revokedAt":null});
-    Mock::given(method("GET"))
-        .and(path("/admins"))
-        .respond_with(echo(200, json!({"admins":[admin.clone()]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/admins"))
-        .respond_with(echo(201, admin.clone()))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/admins",
+        echo(200, json!({"admins":[admin.clone()]})),
+    )
+    .await;
+    mount(&server, "POST", "/admins", echo(201, admin.clone())).await;
     for action in ["invite", "revoke", "reinstate"] {
-        Mock::given(method("POST"))
-            .and(path(format!("/admins/a1/{action}")))
-            .respond_with(echo(200, json!({"ok":true})))
-            .expect(1)
-            .mount(&server)
-            .await;
+        mount_expect(
+            &server,
+            "POST",
+            format!("/admins/a1/{action}"),
+            1,
+            echo(200, json!({"ok":true})),
+        )
+        .await;
     }
     let c = client(&server);
     assert_eq!(c.admins().list().await.unwrap()[0].email, "x@y.z");
@@ -498,19 +473,23 @@ async fn admins_routes() {
 #[tokio::test]
 async fn api_error_carries_fields() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/partners"))
-        .respond_with(echo(
+    mount(
+        &server,
+        "POST",
+        "/partners",
+        echo(
             409,
             json!({"error":"email_taken","detail":"a partner with this email exists"}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/zzz"))
-        .respond_with(echo(404, json!({"error":"not_found"})))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/zzz",
+        echo(404, json!({"error":"not_found"})),
+    )
+    .await;
     let c = client(&server);
     let err = c.partners().create("a@b.c", "A").send().await.unwrap_err();
     match &err {
@@ -554,15 +533,17 @@ async fn decode_error_has_path_and_masks_secrets() {
     let server = MockServer::start().await;
     let mut bad = partner_json("p2", "b@b.c");
     bad["createdAt"] = json!("yesterday");
-    Mock::given(method("GET"))
-        .and(path("/partners"))
-        .respond_with(echo(
+    mount(
+        &server,
+        "GET",
+        "/partners",
+        echo(
             200,
             json!({"partners":[partner_json("p1","a@b.c"), bad],"nextCursor":null,
             "plaintext":"op_0123456789abcdef0123456789abcdef0123456789abcdef"}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let err = client(&server).partners().list().send().await.unwrap_err();
     match &err {
         Error::Decode {
@@ -585,24 +566,30 @@ async fn decode_error_has_path_and_masks_secrets() {
 #[tokio::test]
 async fn raw_returns_any_status() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/t/acme/partners"))
-        .respond_with(echo(
+    mount(
+        &server,
+        "GET",
+        "/t/acme/partners",
+        echo(
             403,
             json!({"error":"forbidden_scope","required":"partners:read"}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/openapi.json"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/partners/p1/invite"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/openapi.json",
+        ResponseTemplate::new(200).set_body_string("not json"),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/t/acme/partners/p1/invite",
+        ResponseTemplate::new(204),
+    )
+    .await;
     let c = tenant_client(&server, "acme");
     let r = c
         .raw(http::Method::GET, "/partners?limit=5&email=a%40b.c", None)

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use openpartner::Credentials;
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -44,21 +43,27 @@ async fn logs_attempts_with_secrets_masked() {
 
     let server = MockServer::start().await;
     let plaintext = "op_9999888877776666555544443333222211110000aaaabbbb";
-    Mock::given(method("POST"))
-        .and(path("/api-keys"))
-        .respond_with(echo(201, json!({"id":"k1","plaintext":plaintext})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/auth/magic/verify"))
-        .respond_with(echo(400, json!({"error":"invalid_or_expired_token"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/auth/whoami"))
-        .respond_with(echo(401, json!({"error":"unauthorized"})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/api-keys",
+        echo(201, json!({"id":"k1","plaintext":plaintext})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/auth/magic/verify",
+        echo(400, json!({"error":"invalid_or_expired_token"})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/auth/whoami",
+        echo(401, json!({"error":"unauthorized"})),
+    )
+    .await;
     let c = client(&server);
     let key = c.api_keys().create().label("ci").send().await.unwrap();
     assert_eq!(key.plaintext.expose(), plaintext);

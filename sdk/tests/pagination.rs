@@ -5,13 +5,12 @@ mod common;
 use common::*;
 use futures::TryStreamExt;
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer};
+use wiremock::matchers::query_param;
+use wiremock::MockServer;
 
 async fn three_pages(server: &MockServer) {
     // Page 1: no cursor. Page 2: cursor c1. Page 3: cursor c2, nextCursor null.
-    Mock::given(method("GET"))
-        .and(path("/t/acme/partners"))
+    route("GET", "/t/acme/partners")
         .and(query_param("cursor", "c2"))
         .respond_with(echo(
             200,
@@ -20,19 +19,8 @@ async fn three_pages(server: &MockServer) {
         .with_priority(1)
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/t/acme/partners"))
-        .and(query_param("cursor", "c1"))
-        .respond_with(echo(200, json!({"partners":[partner_json("p3","c@x.io"),partner_json("p4","d@x.io")],"nextCursor":"c2"})))
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/t/acme/partners"))
-        .respond_with(echo(200, json!({"partners":[partner_json("p1","a@x.io"),partner_json("p2","b@x.io")],"nextCursor":"c1"})))
-        .with_priority(5)
-        .mount(server)
-        .await;
+    route("GET", "/t/acme/partners").and(query_param("cursor", "c1")).respond_with(echo(200, json!({"partners":[partner_json("p3","c@x.io"),partner_json("p4","d@x.io")],"nextCursor":"c2"}))).with_priority(1).mount(server).await;
+    route("GET", "/t/acme/partners").respond_with(echo(200, json!({"partners":[partner_json("p1","a@x.io"),partner_json("p2","b@x.io")],"nextCursor":"c1"}))).with_priority(5).mount(server).await;
 }
 
 fn query_of(r: &wiremock::Request) -> Vec<(String, String)> {
@@ -136,11 +124,13 @@ async fn pages_and_single_page() {
 #[tokio::test]
 async fn absent_next_cursor_ends_the_stream() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/partners"))
-        .respond_with(echo(200, json!({"partners":[partner_json("p1","a@x.io")]})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/partners",
+        echo(200, json!({"partners":[partner_json("p1","a@x.io")]})),
+    )
+    .await;
     let all: Vec<_> = client(&server)
         .partners()
         .list()
@@ -155,11 +145,13 @@ async fn absent_next_cursor_ends_the_stream() {
 #[tokio::test]
 async fn errors_end_the_stream() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/partners"))
-        .respond_with(echo(400, json!({"error":"invalid_cursor"})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/partners",
+        echo(400, json!({"error":"invalid_cursor"})),
+    )
+    .await;
     let res: Result<Vec<_>, _> = client(&server)
         .partners()
         .list()

@@ -9,8 +9,8 @@ use futures::TryStreamExt;
 use openpartner::types::CommissionStatus;
 use openpartner::Error;
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer};
+use wiremock::matchers::query_param;
+use wiremock::MockServer;
 
 const EXT: &str = "commission-filters, idempotency";
 
@@ -30,22 +30,19 @@ async fn health(server: &MockServer, ext: Option<&'static str>) {
         Some(e) => echo_ext(200, body, e),
         None => echo(200, body),
     };
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(r)
-        .expect(1)
-        .mount(server)
-        .await;
+    mount_expect(server, "GET", "/health", 1, r).await;
 }
 
 /// The top-level route must never be called by a partner listing.
 async fn forbid_top_level(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/commissions"))
-        .respond_with(echo(403, json!({"error":"forbidden"})))
-        .expect(0)
-        .mount(server)
-        .await;
+    mount_expect(
+        server,
+        "GET",
+        "/commissions",
+        0,
+        echo(403, json!({"error":"forbidden"})),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -53,40 +50,23 @@ async fn extension_sends_filters_and_follows_cursors_on_the_partner_route() {
     let server = MockServer::start().await;
     health(&server, Some(EXT)).await;
     forbid_top_level(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/commissions"))
-        .and(query_param("cursor", "n2"))
-        .respond_with(echo_ext(
+    route("GET", "/partners/p1/commissions").and(query_param("cursor", "n2")).respond_with(echo_ext(
             200,
             json!({"commissions":[commission_json("m5","2026-11-05T00:00:00.000Z","g1")],"nextCursor":null}),
             EXT,
-        ))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/commissions"))
-        .and(query_param("cursor", "n1"))
-        .respond_with(echo_ext(
+        )).with_priority(1).mount(&server).await;
+    route("GET", "/partners/p1/commissions").and(query_param("cursor", "n1")).respond_with(echo_ext(
             200,
             json!({"commissions":[commission_json("m3","2026-11-18T00:00:00.000Z","g1"),
                                   commission_json("m4","2026-11-10T00:00:00.000Z","g1")],"nextCursor":"n2"}),
             EXT,
-        ))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/commissions"))
-        .respond_with(echo_ext(
+        )).with_priority(1).mount(&server).await;
+    route("GET", "/partners/p1/commissions").respond_with(echo_ext(
             200,
             json!({"commissions":[commission_json("m1","2026-11-20T00:00:00.000Z","g1"),
                                   commission_json("m2","2026-11-19T00:00:00.000Z","g1")],"nextCursor":"n1"}),
             EXT,
-        ))
-        .with_priority(5)
-        .mount(&server)
-        .await;
+        )).with_priority(5).mount(&server).await;
     let c = client(&server);
     let mut s = c
         .commissions()
@@ -130,16 +110,12 @@ async fn extension_pages_limit_start_cursor_and_path_encoding() {
     let server = MockServer::start().await;
     health(&server, Some(EXT)).await;
     forbid_top_level(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p%2F1/commissions"))
-        .respond_with(echo_ext(
+    mount(&server, "GET", "/partners/p%2F1/commissions", echo_ext(
             200,
             json!({"commissions":[commission_json("m7","2026-11-02T00:00:00.000Z","g1"),
                                   commission_json("m8","2026-11-01T00:00:00.000Z","g2")],"nextCursor":"n9"}),
             EXT,
-        ))
-        .mount(&server)
-        .await;
+        )).await;
     let c = client(&server);
     // `.cursor()` starts there; `.partner_id()` replaces the partner in the path.
     let pages: Vec<_> = c
@@ -175,9 +151,11 @@ async fn fallback_filters_client_side_with_exclusive_until_and_flags_a_full_page
     let server = MockServer::start().await;
     health(&server, None).await;
     forbid_top_level(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/commissions"))
-        .respond_with(echo(
+    mount(
+        &server,
+        "GET",
+        "/partners/p1/commissions",
+        echo(
             200,
             json!({"commissions":[
                 commission_json("at-until","2026-11-20T00:00:00.000Z","g1"),
@@ -185,9 +163,9 @@ async fn fallback_filters_client_side_with_exclusive_until_and_flags_a_full_page
                 commission_json("other-program","2026-11-15T00:00:00.000Z","g2"),
                 commission_json("at-since","2026-11-01T00:00:00.000Z","g1"),
                 commission_json("before","2026-10-31T23:59:59.999Z","g1")]}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let c = client(&server);
     let list = || {
         c.commissions()
@@ -235,11 +213,13 @@ async fn fallback_filters_client_side_with_exclusive_until_and_flags_a_full_page
 async fn errors_surface_as_api_errors() {
     let server = MockServer::start().await;
     health(&server, Some(EXT)).await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p2/commissions"))
-        .respond_with(echo_ext(403, json!({"error":"forbidden"}), EXT))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/p2/commissions",
+        echo_ext(403, json!({"error":"forbidden"}), EXT),
+    )
+    .await;
     let c = client(&server);
     let err = c
         .commissions()

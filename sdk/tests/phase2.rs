@@ -12,8 +12,8 @@ use openpartner::{Error, ExportFormat, ExportTable};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::query_param;
+use wiremock::{MockServer, ResponseTemplate};
 
 fn program_json() -> serde_json::Value {
     json!({"id":"g1","tenantId":"t","name":"Main","commissionRule":[{"trigger":"every","type":"percent","value":20}],
@@ -34,26 +34,16 @@ fn raw_body(r: &wiremock::Request) -> String {
 #[tokio::test]
 async fn programs_create_update_list() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/programs"))
-        .respond_with(echo(201, program_json()))
-        .mount(&server)
-        .await;
-    Mock::given(method("PATCH"))
-        .and(path("/programs/g1"))
-        .respond_with(echo(200, program_json()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/programs"))
-        .respond_with(echo(200, json!({"programs":[program_json()]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/me/programs"))
-        .respond_with(echo(200, json!({"programs":[{"id":"g1","name":"Main","destinationUrl":"https://shop.example","deepLinkAllowedDomains":"example.com","startsAt":null,"endsAt":null}]})))
-        .mount(&server)
-        .await;
+    mount(&server, "POST", "/programs", echo(201, program_json())).await;
+    mount(&server, "PATCH", "/programs/g1", echo(200, program_json())).await;
+    mount(
+        &server,
+        "GET",
+        "/programs",
+        echo(200, json!({"programs":[program_json()]})),
+    )
+    .await;
+    mount(&server, "GET", "/me/programs", echo(200, json!({"programs":[{"id":"g1","name":"Main","destinationUrl":"https://shop.example","deepLinkAllowedDomains":"example.com","startsAt":null,"endsAt":null}]}))).await;
     let c = client(&server);
     let rule = SubRule {
         trigger: Trigger::First,
@@ -123,37 +113,37 @@ async fn programs_create_update_list() {
 #[tokio::test]
 async fn grants_and_snapshots() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/campaigns"))
-        .respond_with(echo(200, json!({"campaigns":[{"id":"g1","name":"Main","destinationUrl":"https://x","deepLinkAllowedDomains":null,"granted":true,"grantSource":"all","grantedAt":"2026-11-20T10:30:00.000Z"}]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/campaigns"))
-        .respond_with(echo(201, json!({"added":["g2"]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/partners/p1/programs/g2"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/commission-snapshot"))
-        .respond_with(echo(200, json!({"snapshot":null})))
-        .mount(&server)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path("/partners/p1/commission-snapshot"))
-        .respond_with(echo(200, json!({"snapshot":{"partnerId":"p1","commissionType":"percent","commissionValue":"25.00","recurring":false,
-            "commissionRules":null,"holdbackDays":null,"source":"amendment","snapshottedAt":"2026-11-20T10:30:00.000Z"}})))
-        .mount(&server)
-        .await;
-    Mock::given(method("DELETE"))
-        .and(path("/partners/p1/commission-snapshot"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/partners/p1/campaigns", echo(200, json!({"campaigns":[{"id":"g1","name":"Main","destinationUrl":"https://x","deepLinkAllowedDomains":null,"granted":true,"grantSource":"all","grantedAt":"2026-11-20T10:30:00.000Z"}]}))).await;
+    mount(
+        &server,
+        "POST",
+        "/partners/p1/campaigns",
+        echo(201, json!({"added":["g2"]})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/partners/p1/programs/g2",
+        echo(200, json!({"ok":true})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/p1/commission-snapshot",
+        echo(200, json!({"snapshot":null})),
+    )
+    .await;
+    mount(&server, "PUT", "/partners/p1/commission-snapshot", echo(200, json!({"snapshot":{"partnerId":"p1","commissionType":"percent","commissionValue":"25.00","recurring":false,
+            "commissionRules":null,"holdbackDays":null,"source":"amendment","snapshottedAt":"2026-11-20T10:30:00.000Z"}}))).await;
+    mount(
+        &server,
+        "DELETE",
+        "/partners/p1/commission-snapshot",
+        echo(200, json!({"ok":true})),
+    )
+    .await;
     let c = client(&server);
     let parts = c.partners();
     assert!(parts.campaigns("p1").await.unwrap()[0].granted);
@@ -187,50 +177,58 @@ async fn grants_and_snapshots() {
 async fn links_clicks_identify() {
     let server = MockServer::start().await;
     let link = json!({"id":"l1","tenantId":"t","linkKey":"ada-main","partnerId":"p1","programId":"g1","destinationUrl":null,"createdAt":"2026-11-20T10:30:00.000Z"});
-    Mock::given(method("GET"))
-        .and(path("/t/acme/partners/p1/links"))
-        .respond_with(echo(200, json!({"links":[link.clone()]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/partners/p1/links"))
-        .respond_with(echo(201, link))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/clicks"))
-        .respond_with(echo(
+    mount(
+        &server,
+        "GET",
+        "/t/acme/partners/p1/links",
+        echo(200, json!({"links":[link.clone()]})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/t/acme/partners/p1/links",
+        echo(201, link),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/t/acme/clicks",
+        echo(
             200,
             json!({"ok":true,"id":"click-0000000000000000001","replayed":true}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/clicks/c1/flag"))
-        .respond_with(echo(200, json!({"ok":true,"clickId":"c1"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/clicks/c1/unflag"))
-        .respond_with(echo(
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/t/acme/clicks/c1/flag",
+        echo(200, json!({"ok":true,"clickId":"c1"})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/t/acme/clicks/c1/unflag",
+        echo(
             200,
             json!({"ok":true,"clickId":"c1","reattributedEvents":3}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/t/acme/admin/clicks/flagged"))
-        .respond_with(echo(200, json!({"clicks":[{"id":"c1","fraudFlag":"velocity","ts":"2026-11-20T10:30:00.000Z","ipHash":null,"userAgent":null,"referer":null,"landingUrl":"https://x","partnerId":"p1","partnerName":"Ada","linkId":"l1","linkKey":"ada-main"}]})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/t/acme/attribution/identify"))
-        .respond_with(echo(
+        ),
+    )
+    .await;
+    mount(&server, "GET", "/t/acme/admin/clicks/flagged", echo(200, json!({"clicks":[{"id":"c1","fraudFlag":"velocity","ts":"2026-11-20T10:30:00.000Z","ipHash":null,"userAgent":null,"referer":null,"landingUrl":"https://x","partnerId":"p1","partnerName":"Ada","linkId":"l1","linkKey":"ada-main"}]}))).await;
+    mount(
+        &server,
+        "POST",
+        "/t/acme/attribution/identify",
+        echo(
             200,
             json!({"ok":true,"identityId":"i1","firstStitch":true,"backfilledAttributions":2}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let c = tenant_client(&server, "acme");
     assert_eq!(c.links().list("p1").await.unwrap()[0].link_key, "ada-main");
     c.links()
@@ -293,22 +291,19 @@ async fn links_clicks_identify() {
 #[tokio::test]
 async fn track_event_money_is_exact() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/attribution/events"))
-        .respond_with(echo(200, json!({"ok":true,"eventId":"e1","attribution":{"status":"attributed","model":"linear","touches":[
+    route("POST", "/attribution/events").respond_with(echo(200, json!({"ok":true,"eventId":"e1","attribution":{"status":"attributed","model":"linear","touches":[
             {"clickId":"c1","partnerId":"p1","weight":0.3333,"attributionId":"a1","commissionId":"m1"},
-            {"clickId":"c2","partnerId":"p2","weight":0.3333,"attributionId":"a2"}]}})))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/attribution/events"))
-        .respond_with(echo(
+            {"clickId":"c2","partnerId":"p2","weight":0.3333,"attributionId":"a2"}]}}))).up_to_n_times(1).mount(&server).await;
+    mount(
+        &server,
+        "POST",
+        "/attribution/events",
+        echo(
             200,
             json!({"ok":true,"eventId":"e2","attribution":{"status":"something_new"}}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let c = client(&server);
     let ev = TrackEvent::new("user-1", "sale")
         .value(Decimal::from_str("12.345678901234567890").unwrap())
@@ -346,21 +341,20 @@ async fn track_event_money_is_exact() {
 async fn track_keyed_reports_idempotent_replays() {
     let server = MockServer::start().await;
     let body = json!({"ok":true,"eventId":"e1","attribution":{"status":"no_identity"}});
-    Mock::given(method("POST"))
-        .and(path("/attribution/events"))
+    route("POST", "/attribution/events")
         .respond_with(ResponseTemplate::new(200).set_body_json(body.clone()))
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/attribution/events"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(body)
-                .insert_header("Idempotent-Replayed", "true"),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/attribution/events",
+        ResponseTemplate::new(200)
+            .set_body_json(body)
+            .insert_header("Idempotent-Replayed", "true"),
+    )
+    .await;
     let c = client(&server);
     let ev = TrackEvent::new("u", "sale").value(dec!(9.99));
     let first = c.events().track_keyed(&ev, "line-1").await.unwrap();
@@ -377,25 +371,16 @@ async fn track_keyed_reports_idempotent_replays() {
 async fn commissions_with_filters_extension_paginate() {
     let server = MockServer::start().await;
     let ext = "commission-filters, idempotency";
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo_ext(200, json!({"ok":true}), ext))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/commissions"))
-        .and(query_param("cursor", "n1"))
-        .respond_with(echo_ext(200, json!({"commissions":[commission_json("m3","2026-11-18T00:00:00.000Z","g1","p1")],"nextCursor":null}), ext))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/commissions"))
-        .respond_with(echo_ext(200, json!({"commissions":[commission_json("m1","2026-11-20T00:00:00.000Z","g1","p1"),commission_json("m2","2026-11-19T00:00:00.000Z","g1","p1")],"nextCursor":"n1"}), ext))
-        .with_priority(5)
-        .mount(&server)
-        .await;
+    mount_expect(
+        &server,
+        "GET",
+        "/health",
+        1,
+        echo_ext(200, json!({"ok":true}), ext),
+    )
+    .await;
+    route("GET", "/commissions").and(query_param("cursor", "n1")).respond_with(echo_ext(200, json!({"commissions":[commission_json("m3","2026-11-18T00:00:00.000Z","g1","p1")],"nextCursor":null}), ext)).with_priority(1).mount(&server).await;
+    route("GET", "/commissions").respond_with(echo_ext(200, json!({"commissions":[commission_json("m1","2026-11-20T00:00:00.000Z","g1","p1"),commission_json("m2","2026-11-19T00:00:00.000Z","g1","p1")],"nextCursor":"n1"}), ext)).with_priority(5).mount(&server).await;
     let c = client(&server);
     let mut s = c
         .commissions()
@@ -432,23 +417,20 @@ async fn commissions_with_filters_extension_paginate() {
 #[tokio::test]
 async fn commissions_fallback_without_extension() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/commissions"))
-        .respond_with(echo(
+    mount_expect(&server, "GET", "/health", 1, echo(200, json!({"ok":true}))).await;
+    mount(
+        &server,
+        "GET",
+        "/partners/p1/commissions",
+        echo(
             200,
             json!({"commissions":[
             commission_json("m1","2026-11-20T00:00:00.000Z","g1","p1"),
             commission_json("m2","2026-11-10T00:00:00.000Z","g2","p1"),
             commission_json("m3","2026-10-01T00:00:00.000Z","g1","p1")]}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let c = client(&server);
     let list = || {
         c.commissions()
@@ -483,40 +465,40 @@ async fn approve_reverse_and_payouts() {
     let server = MockServer::start().await;
     let mut approved = commission_json("m1", "2026-11-20T00:00:00.000Z", "g1", "p1");
     approved["status"] = json!("approved");
-    Mock::given(method("POST"))
-        .and(path("/commissions/m1/approve"))
-        .respond_with(echo(200, json!({"commission":approved})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/commissions/m2/approve"))
-        .respond_with(echo(409, json!({"error":"holdback_active","detail":"not mature","matureAt":"2026-12-01T00:00:00.000Z","holdbackDays":14})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/commissions/m1/approve",
+        echo(200, json!({"commission":approved})),
+    )
+    .await;
+    mount(&server, "POST", "/commissions/m2/approve", echo(409, json!({"error":"holdback_active","detail":"not mature","matureAt":"2026-12-01T00:00:00.000Z","holdbackDays":14}))).await;
     let mut reversed = commission_json("m3", "2026-11-20T00:00:00.000Z", "g1", "p1");
     reversed["status"] = json!("reversed");
-    Mock::given(method("POST"))
-        .and(path("/commissions/m3/reverse"))
-        .respond_with(echo(200, json!({"commission":reversed})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/payouts/run"))
-        .respond_with(echo(200, json!({"runId":"r1","mode":"selfhost","payouts":[{"payoutId":"po1","partnerId":"p1","amount":299.97,"currency":"USD","method":"manual","status":"pending"}]})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/commissions/m3/reverse",
+        echo(200, json!({"commission":reversed})),
+    )
+    .await;
+    mount(&server, "POST", "/payouts/run", echo(200, json!({"runId":"r1","mode":"selfhost","payouts":[{"payoutId":"po1","partnerId":"p1","amount":299.97,"currency":"USD","method":"manual","status":"pending"}]}))).await;
     let payout = json!({"id":"po1","tenantId":"t","partnerId":"p1","amount":"299.97","currency":"USD","method":"manual","status":"paid",
         "metadata":{"runId":"r1","commissionCount":3},"createdAt":"2026-11-20T10:30:00.000Z","completedAt":"2026-11-21T10:30:00.000Z"});
-    Mock::given(method("POST"))
-        .and(path("/payouts/po1/confirm"))
-        .respond_with(echo(200, json!({"payout":payout.clone()})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/payouts"))
-        .respond_with(echo(200, json!({"payouts":[payout]})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/payouts/po1/confirm",
+        echo(200, json!({"payout":payout.clone()})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/p1/payouts",
+        echo(200, json!({"payouts":[payout]})),
+    )
+    .await;
     let c = client(&server);
     assert_eq!(
         c.commissions().approve("m1").await.unwrap().status,
@@ -559,18 +541,10 @@ async fn approve_reverse_and_payouts() {
 #[tokio::test]
 async fn analytics_and_offset_pagination() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/dashboard"))
-        .respond_with(echo(200, json!({"partnerId":"p1","since":"2026-10-21T00:00:00.000Z","clicks":10,"attributedEvents":3,
-            "attributedRevenue":299.97,"commissionByStatus":{"accrued":59.99,"paid":0.1}})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/timeseries"))
-        .respond_with(echo(200, json!({"partnerId":"p1","since":"2026-11-01T00:00:00.000Z","until":"2026-11-03T00:00:00.000Z","bucket":"day",
-            "buckets":[{"bucket":"2026-11-01","clicks":1,"leads":0,"sales":1,"revenue":100.5,"earnings":20.1}]})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/partners/p1/dashboard", echo(200, json!({"partnerId":"p1","since":"2026-10-21T00:00:00.000Z","clicks":10,"attributedEvents":3,
+            "attributedRevenue":299.97,"commissionByStatus":{"accrued":59.99,"paid":0.1}}))).await;
+    mount(&server, "GET", "/partners/p1/timeseries", echo(200, json!({"partnerId":"p1","since":"2026-11-01T00:00:00.000Z","until":"2026-11-03T00:00:00.000Z","bucket":"day",
+            "buckets":[{"bucket":"2026-11-01","clicks":1,"leads":0,"sales":1,"revenue":100.5,"earnings":20.1}]}))).await;
     let ev = |id: &str| {
         json!({"attributionId":id,"weight":0.5,"model":"position","eventId":"e","type":"sale","value":100.10,
         "currency":"USD","ts":"2026-11-20T10:30:00.000Z","userId":"u","click":{"id":"c","linkKey":"k","referer":null,"landingUrl":null,"ts":"2026-11-20T10:00:00.000Z"}})
@@ -581,22 +555,13 @@ async fn analytics_and_offset_pagination() {
         ("4", vec!["a5"]),
     ] {
         let events: Vec<_> = ids.iter().map(|i| ev(i)).collect();
-        Mock::given(method("GET"))
-            .and(path("/partners/p1/events"))
-            .and(query_param("offset", offset))
-            .respond_with(echo(200, json!({"partnerId":"p1","events":events,"limit":2,"offset":offset.parse::<u64>().unwrap()})))
-            .mount(&server)
-            .await;
+        route("GET", "/partners/p1/events").and(query_param("offset", offset)).respond_with(echo(200, json!({"partnerId":"p1","events":events,"limit":2,"offset":offset.parse::<u64>().unwrap()}))).mount(&server).await;
     }
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/customers"))
-        .respond_with(echo(
+    mount(&server, "GET", "/partners/p1/customers", echo(
             200,
             // From text: the json! macro would pass the number through f64.
             serde_json::from_str(r#"{"partnerId":"p1","customers":[{"userId":"u","firstEventAt":"2026-11-01T00:00:00.000Z","lastEventAt":"2026-11-20T00:00:00.000Z","eventCount":4,"revenue":12.345678901234567890}],"limit":50,"offset":0}"#).unwrap(),
-        ))
-        .mount(&server)
-        .await;
+        )).await;
     let c = client(&server);
     let d = c
         .partners()
@@ -666,14 +631,16 @@ async fn analytics_and_offset_pagination() {
 async fn offset_limit_stops_early() {
     let server = MockServer::start().await;
     let cust = |u: &str| json!({"userId":u,"firstEventAt":"2026-11-01T00:00:00.000Z","lastEventAt":"2026-11-20T00:00:00.000Z","eventCount":1,"revenue":1});
-    Mock::given(method("GET"))
-        .and(path("/partners/p1/customers"))
-        .respond_with(echo(
+    mount(
+        &server,
+        "GET",
+        "/partners/p1/customers",
+        echo(
             200,
             json!({"partnerId":"p1","customers":[cust("u1"),cust("u2")],"limit":2,"offset":0}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
     let c = client(&server);
     let got: Vec<_> = c
         .partners()
@@ -691,26 +658,20 @@ async fn offset_limit_stops_early() {
 #[tokio::test]
 async fn login_links_need_extension() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo_ext(200, json!({"ok":true}), "login-links"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/partners/p1/login-links"))
-        .respond_with(echo_ext(201, json!({"url":"http://x/auth/magic?token=opml_0011223344556677889900112233445566778899aabbccdd","expiresAt":"2026-11-20T10:45:00.000Z"}), "login-links"))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/health",
+        echo_ext(200, json!({"ok":true}), "login-links"),
+    )
+    .await;
+    mount(&server, "POST", "/partners/p1/login-links", echo_ext(201, json!({"url":"http://x/auth/magic?token=opml_0011223344556677889900112233445566778899aabbccdd","expiresAt":"2026-11-20T10:45:00.000Z"}), "login-links")).await;
     let link = client(&server).partners().login_link("p1").await.unwrap();
     assert!(link.url.expose().contains("opml_0011"));
     assert!(!format!("{link:?}").contains("opml_0011"));
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/health"))
-        .respond_with(echo(200, json!({"ok":true})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/health", echo(200, json!({"ok":true}))).await;
     let err = client(&server)
         .partners()
         .login_link("p1")
@@ -723,30 +684,30 @@ async fn login_links_need_extension() {
 async fn export_routes() {
     let server = MockServer::start().await;
     let csv = "id,amount\nm1,12.00\nm2,'=1+1\n";
-    Mock::given(method("GET"))
-        .and(path("/export/Commission.csv"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_string(csv)
-                .insert_header("content-type", "text/csv"),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/export/Partner.json"))
-        .respond_with(echo(200, json!([{"id":"p1"}])))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/export/Secrets.json"))
-        .respond_with(echo(404, json!({"error":"table_not_exportable"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/export.json"))
-        .respond_with(echo(200, json!({"exportedAt":"2026-11-20T10:30:00.000Z","schemaVersion":2,"tables":{"Partner":[{"id":"p1"}]}})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/export/Commission.csv",
+        ResponseTemplate::new(200)
+            .set_body_string(csv)
+            .insert_header("content-type", "text/csv"),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/export/Partner.json",
+        echo(200, json!([{"id":"p1"}])),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/export/Secrets.json",
+        echo(404, json!({"error":"table_not_exportable"})),
+    )
+    .await;
+    mount(&server, "GET", "/export.json", echo(200, json!({"exportedAt":"2026-11-20T10:30:00.000Z","schemaVersion":2,"tables":{"Partner":[{"id":"p1"}]}}))).await;
     let c = client(&server);
     let body = c
         .export(ExportTable::Commission, ExportFormat::Csv)

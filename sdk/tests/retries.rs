@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use openpartner::{Client, Credentials, Error, RetryPolicy};
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 async fn mount_failures_then_ok(
     server: &MockServer,
@@ -18,17 +17,12 @@ async fn mount_failures_then_ok(
     times: u64,
     ok: Echo,
 ) {
-    Mock::given(method(m))
-        .and(path(p))
+    route(m, p)
         .respond_with(fail)
         .up_to_n_times(times)
         .mount(server)
         .await;
-    Mock::given(method(m))
-        .and(path(p))
-        .respond_with(ok)
-        .mount(server)
-        .await;
+    mount(server, m, p, ok).await;
 }
 
 fn all_same<'a>(reqs: &'a [wiremock::Request], name: &str) -> &'a str {
@@ -65,11 +59,13 @@ async fn get_retries_503_with_same_request_id() {
 #[tokio::test]
 async fn gives_up_after_max_retries() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/partners/p1"))
-        .respond_with(echo(502, json!({"error":"bad_gateway"})))
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/partners/p1",
+        echo(502, json!({"error":"bad_gateway"})),
+    )
+    .await;
     let err = client(&server).partners().get("p1").await.unwrap_err();
     assert_eq!(err.status(), Some(502));
     assert_eq!(requests(&server).await.len(), 4, "1 attempt + 3 retries");
@@ -158,8 +154,7 @@ async fn post_resent_after_429_even_without_extension() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/admins"))
+    route("GET", "/admins")
         .respond_with(
             ResponseTemplate::new(429)
                 .set_body_json(json!({"error":"rate_limited"}))
@@ -168,11 +163,7 @@ async fn retry_after_is_honoured() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/admins"))
-        .respond_with(echo(200, json!({"admins":[]})))
-        .mount(&server)
-        .await;
+    mount(&server, "GET", "/admins", echo(200, json!({"admins":[]}))).await;
     let c = client(&server);
     let start = Instant::now();
     let admins = c.admins().list().await.unwrap();
@@ -189,15 +180,15 @@ async fn retry_after_is_honoured() {
 #[tokio::test]
 async fn retry_after_beyond_cap_gives_up_with_the_429() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/admins"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .set_body_json(json!({"error":"rate_limited"}))
-                .insert_header("retry-after", "120"),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "GET",
+        "/admins",
+        ResponseTemplate::new(429)
+            .set_body_json(json!({"error":"rate_limited"}))
+            .insert_header("retry-after", "120"),
+    )
+    .await;
     let start = Instant::now();
     let err = client(&server).admins().list().await.unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(2));
@@ -210,16 +201,20 @@ async fn retry_after_beyond_cap_gives_up_with_the_429() {
 async fn no_retry_on_final_4xx() {
     for status in [400u16, 401, 403, 404, 409, 422] {
         let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .and(path("/admins"))
-            .respond_with(echo(status, json!({"error":"x"})))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/admins"))
-            .respond_with(echo(status, json!({"error":"x"})))
-            .mount(&server)
-            .await;
+        mount(
+            &server,
+            "GET",
+            "/admins",
+            echo(status, json!({"error":"x"})),
+        )
+        .await;
+        mount(
+            &server,
+            "POST",
+            "/admins",
+            echo(status, json!({"error":"x"})),
+        )
+        .await;
         let c = client(&server);
         assert_eq!(c.admins().list().await.unwrap_err().status(), Some(status));
         assert_eq!(
@@ -353,15 +348,15 @@ async fn connection_refused_is_a_not_sent_transport_error() {
 #[tokio::test]
 async fn timeout_after_sending_is_reported() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/admins"))
-        .respond_with(
-            ResponseTemplate::new(201)
-                .set_body_json(json!({}))
-                .set_delay(Duration::from_millis(500)),
-        )
-        .mount(&server)
-        .await;
+    mount(
+        &server,
+        "POST",
+        "/admins",
+        ResponseTemplate::new(201)
+            .set_body_json(json!({}))
+            .set_delay(Duration::from_millis(500)),
+    )
+    .await;
     let c = Client::builder()
         .base_url(server.uri())
         .credentials(Credentials::admin_key(ADMIN_KEY))

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use openpartner::{Client, Credentials, RetryPolicy};
-use wiremock::{MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 pub const ADMIN_KEY: &str = "op_0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -91,4 +92,37 @@ pub fn partner_json(id: &str, email: &str) -> serde_json::Value {
 
 pub async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
+}
+
+/// The start of every mock here: a request with method `verb` on exactly `route`.
+pub fn route(verb: &str, route: impl Into<String>) -> MockBuilder {
+    Mock::given(method(verb)).and(path(route))
+}
+
+/// Answers every `verb route` request on `server` with `responder`.
+pub async fn mount(
+    server: &MockServer,
+    verb: &str,
+    route_path: impl Into<String>,
+    responder: impl Respond + 'static,
+) {
+    route(verb, route_path)
+        .respond_with(responder)
+        .mount(server)
+        .await;
+}
+
+/// Like [`mount`], and expects exactly `n` such requests (checked when `server` drops).
+pub async fn mount_expect(
+    server: &MockServer,
+    verb: &str,
+    route_path: impl Into<String>,
+    n: u64,
+    responder: impl Respond + 'static,
+) {
+    route(verb, route_path)
+        .respond_with(responder)
+        .expect(n)
+        .mount(server)
+        .await;
 }
