@@ -150,6 +150,72 @@ where
         .boxed()
 }
 
+/// A page whose rows can be cut to the caller's item limit (what `.send()` returns).
+pub(crate) trait Truncate {
+    /// Keeps at most the first `n` rows.
+    fn truncate(&mut self, n: usize);
+}
+
+impl<T> Truncate for CursorPage<T> {
+    fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
+    }
+}
+
+impl<T> Truncate for OffsetPage<T> {
+    fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
+    }
+}
+
+/// A listing ready to run: a page fetcher (as for [`pages`]) and the caller's item limit.
+/// Behind the `.send()` / `.pages()` / `.stream()` finishers of every listing builder.
+pub(crate) struct Listing<F> {
+    fetch: F,
+    limit: Option<usize>,
+}
+
+impl<F> Listing<F> {
+    /// `fetch(None)` fetches the first page, `fetch(Some(token))` the following ones.
+    pub(crate) fn new(fetch: F, limit: Option<usize>) -> Self {
+        Listing { fetch, limit }
+    }
+
+    /// The first page only, its rows cut to the limit.
+    pub(crate) async fn first_page<P, Fut>(mut self) -> Result<P>
+    where
+        P: Truncate,
+        F: FnMut(Option<PageToken>) -> Fut,
+        Fut: Future<Output = Result<P>>,
+    {
+        let mut page = (self.fetch)(None).await?;
+        if let Some(l) = self.limit {
+            page.truncate(l);
+        }
+        Ok(page)
+    }
+
+    /// All pages, lazily; see [`pages`].
+    pub(crate) fn pages<P, Fut>(self) -> BoxStream<'static, Result<P>>
+    where
+        P: Page,
+        F: FnMut(Option<PageToken>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<P>> + Send + 'static,
+    {
+        pages(self.fetch, self.limit)
+    }
+
+    /// All rows, lazily, at most the limit; see [`items`].
+    pub(crate) fn items<P, Fut>(self) -> BoxStream<'static, Result<P::Item>>
+    where
+        P: Page,
+        F: FnMut(Option<PageToken>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<P>> + Send + 'static,
+    {
+        items(self.fetch, self.limit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +272,38 @@ mod tests {
             .unwrap();
         assert_eq!(some, vec![1, 2]);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn listing_finishers_share_fetcher_and_limit() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let first = Listing::new(fake(calls.clone()), Some(1))
+            .first_page()
+            .await
+            .unwrap();
+        assert_eq!(first.items, vec![1]);
+        assert_eq!(first.next_cursor.as_deref(), Some("c1"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let pages: Vec<CursorPage<u32>> = Listing::new(fake(calls.clone()), Some(3))
+            .pages()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(
+            pages.len(),
+            2,
+            "pages are not truncated, no page after the limit"
+        );
+        assert_eq!(pages[1].items, vec![3, 4]);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let rows: Vec<u32> = Listing::new(fake(calls.clone()), Some(3))
+            .items()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![1, 2, 3]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::capabilities::Extension;
 use crate::client::{seg, Client, Req};
 use crate::credentials::Secret;
 use crate::error::Result;
-use crate::pagination::{self, OffsetPage, PageToken};
+use crate::pagination::{Listing, OffsetPage, PageToken};
 use crate::types::{ts, Customer, CustomersBody, Dashboard, EventsBody, PartnerEvent, Timeseries};
 
 use super::partners::Partners;
@@ -268,39 +268,35 @@ impl PartnerEventsQuery {
         self
     }
 
-    fn fetcher(self) -> impl OffsetFetcher<PartnerEvent> {
+    fn listing(self) -> Listing<impl OffsetFetcher<PartnerEvent>> {
         let req = Req::get(format!("/partners/{}/events", seg(&self.partner_id)))
             .query_opt("programId", self.program_id)
             .query_opt("type", self.kind)
             .query_opt("since", self.since.as_ref().map(ts::format))
             .query_opt("until", self.until.as_ref().map(ts::format));
-        offset_fetcher(
-            self.client,
-            req,
-            self.offset.unwrap_or(0),
-            self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
-            |b: EventsBody| (b.events, b.limit, b.offset),
+        Listing::new(
+            offset_fetcher(
+                self.client,
+                req,
+                self.offset.unwrap_or(0),
+                self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
+                |b: EventsBody| (b.events, b.limit, b.offset),
+            ),
+            self.limit,
         )
     }
 
     /// One page. Errors: 404; 401/403; 400 `invalid_query`.
     pub async fn send(self) -> Result<OffsetPage<PartnerEvent>> {
-        let limit = self.limit;
-        let mut page = (self.fetcher())(None).await?;
-        if let Some(l) = limit {
-            page.items.truncate(l);
-        }
-        Ok(page)
+        self.listing().first_page().await
     }
     /// All pages, lazily (a short page is the last).
     pub fn pages(self) -> BoxStream<'static, Result<OffsetPage<PartnerEvent>>> {
-        let limit = self.limit;
-        pagination::pages(self.fetcher(), limit)
+        self.listing().pages()
     }
     /// All events, lazily.
     pub fn stream(self) -> BoxStream<'static, Result<PartnerEvent>> {
-        let limit = self.limit;
-        pagination::items(self.fetcher(), limit)
+        self.listing().items()
     }
 }
 
@@ -338,35 +334,31 @@ impl CustomersQuery {
         self
     }
 
-    fn fetcher(self) -> impl OffsetFetcher<Customer> {
+    fn listing(self) -> Listing<impl OffsetFetcher<Customer>> {
         let req = Req::get(format!("/partners/{}/customers", seg(&self.partner_id)))
             .query_opt("programId", self.program_id);
-        offset_fetcher(
-            self.client,
-            req,
-            self.offset.unwrap_or(0),
-            self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
-            |b: CustomersBody| (b.customers, b.limit, b.offset),
+        Listing::new(
+            offset_fetcher(
+                self.client,
+                req,
+                self.offset.unwrap_or(0),
+                self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
+                |b: CustomersBody| (b.customers, b.limit, b.offset),
+            ),
+            self.limit,
         )
     }
 
     /// One page. Errors: 404; 401/403; 400 `invalid_query`.
     pub async fn send(self) -> Result<OffsetPage<Customer>> {
-        let limit = self.limit;
-        let mut page = (self.fetcher())(None).await?;
-        if let Some(l) = limit {
-            page.items.truncate(l);
-        }
-        Ok(page)
+        self.listing().first_page().await
     }
     /// All pages, lazily (a short page is the last).
     pub fn pages(self) -> BoxStream<'static, Result<OffsetPage<Customer>>> {
-        let limit = self.limit;
-        pagination::pages(self.fetcher(), limit)
+        self.listing().pages()
     }
     /// All customers, lazily.
     pub fn stream(self) -> BoxStream<'static, Result<Customer>> {
-        let limit = self.limit;
-        pagination::items(self.fetcher(), limit)
+        self.listing().items()
     }
 }

@@ -11,7 +11,7 @@ use futures::stream::{BoxStream, Stream};
 use crate::capabilities::Extension;
 use crate::client::{seg, Client, Req};
 use crate::error::Result;
-use crate::pagination::{self, Page, PageToken};
+use crate::pagination::{Listing, Page, PageToken, Truncate};
 use crate::types::{
     ts, Commission, CommissionBody, CommissionStatus, CommissionsBody, Payout, PayoutBody,
     PayoutRun, PayoutsBody,
@@ -143,6 +143,12 @@ pub struct CommissionPage {
     /// `true` in fallback mode (server without `commission-filters`) when the single page the
     /// server returns came back full: older rows exist that cannot be fetched.
     pub possibly_truncated: bool,
+}
+
+impl Truncate for CommissionPage {
+    fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
+    }
 }
 
 impl Page for CommissionPage {
@@ -306,35 +312,40 @@ impl ListCommissions {
     /// Errors: 400 `invalid_query`/`invalid_cursor`; 401/403; errors of the capability
     /// refresh (`GET /health`) when no capabilities are known yet.
     pub async fn send(self) -> Result<CommissionPage> {
-        let limit = self.limit;
-        let mut page = self.fetch(None, Arc::new(AtomicBool::new(false))).await?;
-        if let Some(l) = limit {
-            page.items.truncate(l);
-        }
-        Ok(page)
+        self.listing(Arc::new(AtomicBool::new(false)))
+            .first_page()
+            .await
     }
 
-    fn fetcher(
+    /// The listing; `flag` is set when a fallback page came back full.
+    fn listing(
         self,
         flag: Arc<AtomicBool>,
-    ) -> impl FnMut(Option<PageToken>) -> futures::future::BoxFuture<'static, Result<CommissionPage>>
-           + Send
-           + 'static {
-        move |token| Box::pin(self.clone().fetch(token, flag.clone()))
+    ) -> Listing<
+        impl FnMut(Option<PageToken>) -> futures::future::BoxFuture<'static, Result<CommissionPage>>
+            + Send
+            + 'static,
+    > {
+        let limit = self.limit;
+        Listing::new(
+            move |token| {
+                Box::pin(self.clone().fetch(token, flag.clone()))
+                    as futures::future::BoxFuture<'static, Result<CommissionPage>>
+            },
+            limit,
+        )
     }
 
     /// All pages, lazily.
     pub fn pages(self) -> BoxStream<'static, Result<CommissionPage>> {
-        let limit = self.limit;
-        pagination::pages(self.fetcher(Arc::new(AtomicBool::new(false))), limit)
+        self.listing(Arc::new(AtomicBool::new(false))).pages()
     }
 
     /// All matching commissions, lazily, page by page; see [`CommissionStream`].
     pub fn stream(self) -> CommissionStream {
-        let limit = self.limit;
         let flag = Arc::new(AtomicBool::new(false));
         CommissionStream {
-            inner: pagination::items(self.fetcher(flag.clone()), limit),
+            inner: self.listing(flag.clone()).items(),
             truncated: flag,
         }
     }

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::capabilities::Extension;
 use crate::client::{seg, Client, Req};
 use crate::error::{Error, Result};
-use crate::pagination::{self, CursorPage, PageToken};
+use crate::pagination::{CursorPage, Listing, PageToken};
 use crate::types::{CreatedPartner, Partner, RevokeResult, SnapshotInput};
 
 /// Partners handler; obtain with [`Client::partners`].
@@ -228,15 +228,18 @@ impl ListPartners {
         self
     }
 
-    fn fetcher(
+    fn listing(
         self,
-    ) -> impl FnMut(
-        Option<PageToken>,
-    ) -> futures::future::BoxFuture<'static, Result<CursorPage<Partner>>>
-           + Send
-           + 'static {
+    ) -> Listing<
+        impl FnMut(
+                Option<PageToken>,
+            ) -> futures::future::BoxFuture<'static, Result<CursorPage<Partner>>>
+            + Send
+            + 'static,
+    > {
         let first = self.cursor.clone();
-        move |token| {
+        let limit = self.limit;
+        let fetch = move |token| {
             let client = self.client.clone();
             let cursor = match token {
                 Some(PageToken::Cursor(c)) => Some(c),
@@ -253,34 +256,27 @@ impl ListPartners {
                     items: body.partners,
                     next_cursor: body.next_cursor,
                 })
-            })
-        }
+            }) as futures::future::BoxFuture<'static, Result<CursorPage<Partner>>>
+        };
+        Listing::new(fetch, limit)
     }
 
     /// Fetches one page (from `.cursor()` or the start). `.limit()` truncates its items.
     ///
     /// Errors: 400 `invalid_query` / `invalid_cursor`; 401/403.
     pub async fn send(self) -> Result<CursorPage<Partner>> {
-        let limit = self.limit;
-        let mut f = self.fetcher();
-        let mut page = f(None).await?;
-        if let Some(l) = limit {
-            page.items.truncate(l);
-        }
-        Ok(page)
+        self.listing().first_page().await
     }
 
     /// All pages, lazily, as a stream of pages. With `.limit(n)` no page is fetched once
     /// `n` items were seen (pages themselves are not truncated).
     pub fn pages(self) -> BoxStream<'static, Result<CursorPage<Partner>>> {
-        let limit = self.limit;
-        pagination::pages(self.fetcher(), limit)
+        self.listing().pages()
     }
 
     /// All partners, lazily, page by page; stops after `.limit(n)` items.
     pub fn stream(self) -> BoxStream<'static, Result<Partner>> {
-        let limit = self.limit;
-        pagination::items(self.fetcher(), limit)
+        self.listing().items()
     }
 }
 
