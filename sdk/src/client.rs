@@ -837,57 +837,84 @@ mod tests {
 
     #[test]
     fn url_rules() {
-        let c = client("http://localhost:4100", None).unwrap();
-        assert_eq!(
-            c.url_for("/partners").unwrap().as_str(),
-            "http://localhost:4100/partners"
-        );
-        let c = client("https://host/api/", None).unwrap();
-        assert_eq!(
-            c.url_for("/partners").unwrap().as_str(),
-            "https://host/api/partners"
-        );
-        let c = client("https://app.example/api", Some("acme")).unwrap();
-        assert_eq!(
-            c.url_for("/partners/p1").unwrap().as_str(),
-            "https://app.example/api/t/acme/partners/p1"
-        );
-        assert_eq!(
-            c.url_for("/health").unwrap().as_str(),
-            "https://app.example/api/health"
-        );
-        assert_eq!(
-            c.url_for("/openapi.json").unwrap().as_str(),
-            "https://app.example/api/openapi.json"
-        );
-        assert_eq!(
-            c.url_for("/platform/tenants?limit=5").unwrap().as_str(),
-            "https://app.example/api/platform/tenants?limit=5"
-        );
-        assert_eq!(
-            c.url_for("/partners?email=a%40b.c").unwrap().as_str(),
-            "https://app.example/api/t/acme/partners?email=a%40b.c"
-        );
-        // A base URL that already carries the tenant works without `.tenant()`.
+        // (base URL, tenant, path, expected URL)
+        for (base, tenant, path, want) in [
+            (
+                "http://localhost:4100",
+                None,
+                "/partners",
+                "http://localhost:4100/partners",
+            ),
+            (
+                "https://host/api/",
+                None,
+                "/partners",
+                "https://host/api/partners",
+            ),
+            (
+                "https://app.example/api",
+                Some("acme"),
+                "/partners/p1",
+                "https://app.example/api/t/acme/partners/p1",
+            ),
+            // Untenanted routes keep no `/t/<slug>` prefix.
+            (
+                "https://app.example/api",
+                Some("acme"),
+                "/health",
+                "https://app.example/api/health",
+            ),
+            (
+                "https://app.example/api",
+                Some("acme"),
+                "/openapi.json",
+                "https://app.example/api/openapi.json",
+            ),
+            (
+                "https://app.example/api",
+                Some("acme"),
+                "/platform/tenants?limit=5",
+                "https://app.example/api/platform/tenants?limit=5",
+            ),
+            (
+                "https://app.example/api",
+                Some("acme"),
+                "/partners?email=a%40b.c",
+                "https://app.example/api/t/acme/partners?email=a%40b.c",
+            ),
+            // A base URL that already carries the tenant works without `.tenant()`.
+            (
+                "https://app.example/api/t/acme",
+                None,
+                "/partners",
+                "https://app.example/api/t/acme/partners",
+            ),
+            (
+                "https://app.example/api/t/acme",
+                None,
+                "partners",
+                "https://app.example/api/t/acme/partners",
+            ),
+            // /api is never inserted.
+            (
+                "http://127.0.0.1:9",
+                Some("acme"),
+                "/partners",
+                "http://127.0.0.1:9/t/acme/partners",
+            ),
+        ] {
+            let c = client(base, tenant).unwrap();
+            assert_eq!(
+                c.url_for(path).unwrap().as_str(),
+                want,
+                "{base} {tenant:?} {path}"
+            );
+        }
         let c = client("https://app.example/api/t/acme", None).unwrap();
-        assert_eq!(
-            c.url_for("/partners").unwrap().as_str(),
-            "https://app.example/api/t/acme/partners"
-        );
         assert!(matches!(
             c.url_for("http://evil.example/x"),
             Err(Error::Config(_))
         ));
-        assert_eq!(
-            c.url_for("partners").unwrap().as_str(),
-            "https://app.example/api/t/acme/partners"
-        );
-        // /api is never inserted.
-        let c = client("http://127.0.0.1:9", Some("acme")).unwrap();
-        assert_eq!(
-            c.url_for("/partners").unwrap().as_str(),
-            "http://127.0.0.1:9/t/acme/partners"
-        );
     }
 
     #[test]
@@ -919,17 +946,22 @@ mod tests {
         assert_eq!(seg("ext-é"), "ext-%C3%A9");
     }
 
+    fn resp(status: StatusCode, body: &'static [u8], request_id: Option<&str>) -> Resp {
+        Resp {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body),
+            request_id: request_id.map(str::to_string),
+        }
+    }
+
     #[test]
     fn api_error_mapping() {
-        let resp = Resp {
-            status: StatusCode::CONFLICT,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(
-                br#"{"error":"holdback_active","detail":"wait","matureAt":"x"}"#,
-            ),
-            request_id: Some("rid".into()),
-        };
-        let e = api_error(&resp);
+        let e = api_error(&resp(
+            StatusCode::CONFLICT,
+            br#"{"error":"holdback_active","detail":"wait","matureAt":"x"}"#,
+            Some("rid"),
+        ));
         assert_eq!(e.status(), Some(409));
         assert_eq!(e.code(), Some("holdback_active"));
         assert_eq!(e.request_id(), Some("rid"));
@@ -941,36 +973,23 @@ mod tests {
             }
             _ => panic!(),
         }
-        let resp = Resp {
-            status: StatusCode::FORBIDDEN,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(br#"{"error":"forbidden_scope","required":"partners:read"}"#),
-            request_id: None,
-        };
-        match api_error(&resp) {
+        let forbidden = resp(
+            StatusCode::FORBIDDEN,
+            br#"{"error":"forbidden_scope","required":"partners:read"}"#,
+            None,
+        );
+        match api_error(&forbidden) {
             Error::Api {
                 detail: Some(d), ..
             } => assert_eq!(d["required"], "partners:read"),
             other => panic!("{other:?}"),
         }
-        let shown = api_error(&Resp {
-            status: StatusCode::FORBIDDEN,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(br#"{"error":"forbidden_scope","required":"partners:read"}"#),
-            request_id: None,
-        })
-        .to_string();
+        let shown = api_error(&forbidden).to_string();
         assert_eq!(
             shown,
             r#"API error 403 forbidden_scope: {"required":"partners:read"}"#
         );
-        let resp = Resp {
-            status: StatusCode::NOT_FOUND,
-            headers: HeaderMap::new(),
-            body: Bytes::from_static(b"<html>nope</html>"),
-            request_id: None,
-        };
-        let e = api_error(&resp);
+        let e = api_error(&resp(StatusCode::NOT_FOUND, b"<html>nope</html>", None));
         assert_eq!(e.code(), Some("http_404"));
         assert!(e.is_unsupported());
     }
