@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use openpartner::{Client, Credentials, Error, RetryPolicy};
+use openpartner::{Client, Error, RetryPolicy};
 use serde_json::json;
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -231,32 +231,20 @@ async fn no_retry_on_final_4xx() {
 
 #[tokio::test]
 async fn get_500_and_408_are_retried_but_post_500_is_not() {
-    let server = MockServer::start().await;
-    mount_failures_then_ok(
-        &server,
-        "GET",
-        "/admins",
-        echo(500, json!({"error":"internal_error"})),
-        1,
-        echo(200, json!({"admins":[]})),
-    )
-    .await;
-    let c = client(&server);
-    c.admins().list().await.unwrap();
-    assert_eq!(requests(&server).await.len(), 2);
-
-    let server = MockServer::start().await;
-    mount_failures_then_ok(
-        &server,
-        "GET",
-        "/admins",
-        echo(408, json!({"error":"timeout"})),
-        1,
-        echo(200, json!({"admins":[]})),
-    )
-    .await;
-    client(&server).admins().list().await.unwrap();
-    assert_eq!(requests(&server).await.len(), 2);
+    for (status, error) in [(500u16, "internal_error"), (408, "timeout")] {
+        let server = MockServer::start().await;
+        mount_failures_then_ok(
+            &server,
+            "GET",
+            "/admins",
+            echo(status, json!({ "error": error })),
+            1,
+            echo(200, json!({"admins":[]})),
+        )
+        .await;
+        client(&server).admins().list().await.unwrap();
+        assert_eq!(requests(&server).await.len(), 2, "GET {status} is retried");
+    }
 
     let server = MockServer::start().await;
     mount_failures_then_ok(
@@ -307,9 +295,7 @@ async fn retry_none_disables_retries() {
         echo(200, json!({"admins":[]})),
     )
     .await;
-    let c = Client::builder()
-        .base_url(server.uri())
-        .credentials(Credentials::admin_key(ADMIN_KEY))
+    let c = admin_builder(&server)
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -357,11 +343,8 @@ async fn timeout_after_sending_is_reported() {
             .set_delay(Duration::from_millis(500)),
     )
     .await;
-    let c = Client::builder()
-        .base_url(server.uri())
-        .credentials(Credentials::admin_key(ADMIN_KEY))
+    let c = admin_builder(&server)
         .timeout(Duration::from_millis(100))
-        .retry(fast_retry())
         .build()
         .unwrap();
     let err = c.admins().create("a@b.c", "A").await.unwrap_err();

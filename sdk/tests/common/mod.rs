@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use openpartner::{Client, Credentials, RetryPolicy};
+use openpartner::{Client, ClientBuilder, Credentials, RetryPolicy};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
@@ -17,23 +17,20 @@ pub fn fast_retry() -> RetryPolicy {
         .no_jitter()
 }
 
-pub fn client(server: &MockServer) -> Client {
+/// A builder for `server` with the admin key and [`fast_retry`], to adjust before `.build()`.
+pub fn admin_builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
         .base_url(server.uri())
         .credentials(Credentials::admin_key(ADMIN_KEY))
         .retry(fast_retry())
-        .build()
-        .unwrap()
+}
+
+pub fn client(server: &MockServer) -> Client {
+    admin_builder(server).build().unwrap()
 }
 
 pub fn tenant_client(server: &MockServer, tenant: &str) -> Client {
-    Client::builder()
-        .base_url(server.uri())
-        .tenant(tenant)
-        .credentials(Credentials::admin_key(ADMIN_KEY))
-        .retry(fast_retry())
-        .build()
-        .unwrap()
+    admin_builder(server).tenant(tenant).build().unwrap()
 }
 
 /// Responds with `status` and `body`, echoing the request's `X-Request-Id` and advertising
