@@ -600,7 +600,7 @@ impl Client {
             }
             let result = rb.send().await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
-            match result {
+            let (outcome, give_up) = match result {
                 Ok(resp) => {
                     let status = resp.status();
                     self.note_capabilities(status, resp.headers());
@@ -624,25 +624,7 @@ impl Client {
                         status: status.as_u16(),
                         retry_after: hint,
                     };
-                    let decision = retry::decide(
-                        policy,
-                        retries_done,
-                        &outcome,
-                        &req.method,
-                        deduplicated_post,
-                        &self.capabilities(),
-                    );
-                    match decision {
-                        Decision::GiveUp => return Ok((resp, request_id, started, attempt)),
-                        Decision::Retry(wait) => {
-                            drop(resp);
-                            tracing::debug!(target: LOG_TARGET, request_id = %request_id, attempt,
-                                status = status.as_u16(), wait_ms = wait.as_millis() as u64, "retrying");
-                            tokio::time::sleep(wait).await;
-                            retries_done += 1;
-                            continue;
-                        }
-                    }
+                    (outcome, Ok((resp, request_id.clone(), started, attempt)))
                 }
                 Err(e) => {
                     let never_connected = e.is_connect();
@@ -666,24 +648,29 @@ impl Client {
                         may_have_been_sent = !never_connected,
                         "http attempt failed"
                     );
-                    let decision = retry::decide(
-                        policy,
-                        retries_done,
-                        &outcome,
-                        &req.method,
-                        deduplicated_post,
-                        &self.capabilities(),
-                    );
-                    match decision {
-                        Decision::GiveUp => {
-                            return Err(transport_error(&e, !never_connected, Some(request_id)))
-                        }
-                        Decision::Retry(wait) => {
-                            tokio::time::sleep(wait).await;
-                            retries_done += 1;
-                            continue;
-                        }
+                    let error = transport_error(&e, !never_connected, Some(request_id.clone()));
+                    (outcome, Err(error))
+                }
+            };
+            // One decision for both: give up with what this attempt got, or wait and resend.
+            let decision = retry::decide(
+                policy,
+                retries_done,
+                &outcome,
+                &req.method,
+                deduplicated_post,
+                &self.capabilities(),
+            );
+            match decision {
+                Decision::GiveUp => return give_up,
+                Decision::Retry(wait) => {
+                    drop(give_up);
+                    if let Outcome::Status { status, .. } = outcome {
+                        tracing::debug!(target: LOG_TARGET, request_id = %request_id, attempt,
+                            status, wait_ms = wait.as_millis() as u64, "retrying");
                     }
+                    tokio::time::sleep(wait).await;
+                    retries_done += 1;
                 }
             }
         }
