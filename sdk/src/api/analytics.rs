@@ -140,6 +140,59 @@ where
     }
 }
 
+/// The paging setters (`page_size`, `offset`, `limit`), the page fetcher and the `.send()` /
+/// `.pages()` / `.stream()` finishers of an offset-paginated builder with fields `client`,
+/// `page_size`, `offset` and `limit` and a `fn request(&self) -> Req` (route + filters);
+/// `$rows` is the field of the wire envelope `$body` that holds the rows.
+macro_rules! offset_listing {
+    ($builder:ty, $item:ty, $body:ty, $rows:ident, $stream_doc:literal) => {
+        impl $builder {
+            /// Rows per page 1–200 (default 50).
+            pub fn page_size(mut self, n: u32) -> Self {
+                self.page_size = Some(n);
+                self
+            }
+            /// First offset (default 0).
+            pub fn offset(mut self, n: u64) -> Self {
+                self.offset = Some(n);
+                self
+            }
+            /// Stop after `n` items in total.
+            pub fn limit(mut self, n: usize) -> Self {
+                self.limit = Some(n);
+                self
+            }
+
+            fn listing(self) -> Listing<impl OffsetFetcher<$item>> {
+                let req = self.request();
+                Listing::new(
+                    offset_fetcher(
+                        self.client,
+                        req,
+                        self.offset.unwrap_or(0),
+                        self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
+                        |b: $body| (b.$rows, b.limit, b.offset),
+                    ),
+                    self.limit,
+                )
+            }
+
+            /// One page. Errors: 404; 401/403; 400 `invalid_query`.
+            pub async fn send(self) -> Result<OffsetPage<$item>> {
+                self.listing().first_page().await
+            }
+            /// All pages, lazily (a short page is the last).
+            pub fn pages(self) -> BoxStream<'static, Result<OffsetPage<$item>>> {
+                self.listing().pages()
+            }
+            #[doc = $stream_doc]
+            pub fn stream(self) -> BoxStream<'static, Result<$item>> {
+                self.listing().items()
+            }
+        }
+    };
+}
+
 /// Builder for `GET /partners/:id/dashboard`.
 #[derive(Debug, Clone)]
 #[must_use = "call .send()"]
@@ -252,53 +305,24 @@ impl PartnerEventsQuery {
         self.until = Some(t);
         self
     }
-    /// Rows per page 1–200 (default 50).
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-    /// First offset (default 0).
-    pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
-        self
-    }
-    /// Stop after `n` items in total.
-    pub fn limit(mut self, n: usize) -> Self {
-        self.limit = Some(n);
-        self
-    }
 
-    fn listing(self) -> Listing<impl OffsetFetcher<PartnerEvent>> {
-        let req = Req::get(format!("/partners/{}/events", seg(&self.partner_id)))
-            .query_opt("programId", self.program_id)
-            .query_opt("type", self.kind)
+    /// The route and filters, without `limit`/`offset`.
+    fn request(&self) -> Req {
+        Req::get(format!("/partners/{}/events", seg(&self.partner_id)))
+            .query_opt("programId", self.program_id.clone())
+            .query_opt("type", self.kind.clone())
             .query_opt("since", self.since.as_ref().map(ts::format))
-            .query_opt("until", self.until.as_ref().map(ts::format));
-        Listing::new(
-            offset_fetcher(
-                self.client,
-                req,
-                self.offset.unwrap_or(0),
-                self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
-                |b: EventsBody| (b.events, b.limit, b.offset),
-            ),
-            self.limit,
-        )
-    }
-
-    /// One page. Errors: 404; 401/403; 400 `invalid_query`.
-    pub async fn send(self) -> Result<OffsetPage<PartnerEvent>> {
-        self.listing().first_page().await
-    }
-    /// All pages, lazily (a short page is the last).
-    pub fn pages(self) -> BoxStream<'static, Result<OffsetPage<PartnerEvent>>> {
-        self.listing().pages()
-    }
-    /// All events, lazily.
-    pub fn stream(self) -> BoxStream<'static, Result<PartnerEvent>> {
-        self.listing().items()
+            .query_opt("until", self.until.as_ref().map(ts::format))
     }
 }
+
+offset_listing!(
+    PartnerEventsQuery,
+    PartnerEvent,
+    EventsBody,
+    events,
+    "All events, lazily."
+);
 
 /// Builder for `GET /partners/:id/customers`.
 #[derive(Debug, Clone)]
@@ -318,47 +342,18 @@ impl CustomersQuery {
         self.program_id = Some(id.into());
         self
     }
-    /// Rows per page 1–200 (default 50).
-    pub fn page_size(mut self, n: u32) -> Self {
-        self.page_size = Some(n);
-        self
-    }
-    /// First offset (default 0).
-    pub fn offset(mut self, n: u64) -> Self {
-        self.offset = Some(n);
-        self
-    }
-    /// Stop after `n` items in total.
-    pub fn limit(mut self, n: usize) -> Self {
-        self.limit = Some(n);
-        self
-    }
 
-    fn listing(self) -> Listing<impl OffsetFetcher<Customer>> {
-        let req = Req::get(format!("/partners/{}/customers", seg(&self.partner_id)))
-            .query_opt("programId", self.program_id);
-        Listing::new(
-            offset_fetcher(
-                self.client,
-                req,
-                self.offset.unwrap_or(0),
-                self.page_size.unwrap_or(DEFAULT_OFFSET_PAGE),
-                |b: CustomersBody| (b.customers, b.limit, b.offset),
-            ),
-            self.limit,
-        )
-    }
-
-    /// One page. Errors: 404; 401/403; 400 `invalid_query`.
-    pub async fn send(self) -> Result<OffsetPage<Customer>> {
-        self.listing().first_page().await
-    }
-    /// All pages, lazily (a short page is the last).
-    pub fn pages(self) -> BoxStream<'static, Result<OffsetPage<Customer>>> {
-        self.listing().pages()
-    }
-    /// All customers, lazily.
-    pub fn stream(self) -> BoxStream<'static, Result<Customer>> {
-        self.listing().items()
+    /// The route and filters, without `limit`/`offset`.
+    fn request(&self) -> Req {
+        Req::get(format!("/partners/{}/customers", seg(&self.partner_id)))
+            .query_opt("programId", self.program_id.clone())
     }
 }
+
+offset_listing!(
+    CustomersQuery,
+    Customer,
+    CustomersBody,
+    customers,
+    "All customers, lazily."
+);
