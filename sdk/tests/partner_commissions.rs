@@ -14,10 +14,9 @@ use wiremock::MockServer;
 
 const EXT: &str = "commission-filters, idempotency";
 
+/// A 12.50 USD row of partner `p1`.
 fn commission_json(id: &str, accrued: &str, program: &str) -> serde_json::Value {
-    json!({"id":id,"tenantId":"t","attributionId":"a","partnerId":"p1","amount":"12.50","currency":"USD",
-        "status":"accrued","accruedAt":accrued,"paidAt":null,"payoutId":null,"holdbackDays":null,
-        "programId":program,"campaignName":"Main","matureAt":null})
+    commission_row(id, accrued, program, "p1", "12.50")
 }
 
 fn ids(rows: &[openpartner::types::Commission]) -> Vec<&str> {

@@ -21,10 +21,9 @@ fn program_json() -> serde_json::Value {
         "deepLinkAllowedDomains":null,"holdbackDays":null,"startsAt":null,"endsAt":null,"createdAt":"2026-11-20T10:30:00.000Z"})
 }
 
+/// A 12.00 USD row.
 fn commission_json(id: &str, accrued: &str, program: &str, partner: &str) -> serde_json::Value {
-    json!({"id":id,"tenantId":"t","attributionId":"a","partnerId":partner,"amount":"12.00","currency":"USD",
-        "status":"accrued","accruedAt":accrued,"paidAt":null,"payoutId":null,"holdbackDays":null,
-        "programId":program,"campaignName":"Main","matureAt":null})
+    commission_row(id, accrued, program, partner, "12.00")
 }
 
 fn raw_body(r: &wiremock::Request) -> String {

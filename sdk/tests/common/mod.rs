@@ -87,6 +87,19 @@ pub fn partner_json(id: &str, email: &str) -> serde_json::Value {
     })
 }
 
+/// A commission row as the server sends it (`status` accrued, USD, tenant `t`).
+pub fn commission_row(
+    id: &str,
+    accrued: &str,
+    program: &str,
+    partner: &str,
+    amount: &str,
+) -> serde_json::Value {
+    serde_json::json!({"id":id,"tenantId":"t","attributionId":"a","partnerId":partner,"amount":amount,"currency":"USD",
+        "status":"accrued","accruedAt":accrued,"paidAt":null,"payoutId":null,"holdbackDays":null,
+        "programId":program,"campaignName":"Main","matureAt":null})
+}
+
 pub async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
