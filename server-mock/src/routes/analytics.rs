@@ -361,6 +361,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::auth::{Auth, Scope};
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -391,21 +392,18 @@ async fn run(
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
     let now = st.clock.now();
-    let out = st
-        .db
-        .call(move |c| {
-            if !crate::routes::programs::partner_exists(c, &tenant.id, &id)? {
-                return Err(ApiError::not_found());
-            }
-            match which {
-                Which::Dashboard => dashboard(c, &tenant.id, &id, &q, now),
-                Which::Timeseries => timeseries(c, &tenant.id, &id, &q, now),
-                Which::Events => events(c, &tenant.id, &id, &q),
-                Which::Customers => customers(c, &tenant.id, &id, &q),
-            }
-        })
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        if !crate::routes::programs::partner_exists(c, &tenant.id, &id)? {
+            return Err(ApiError::not_found());
+        }
+        match which {
+            Which::Dashboard => dashboard(c, &tenant.id, &id, &q, now),
+            Which::Timeseries => timeseries(c, &tenant.id, &id, &q, now),
+            Which::Events => events(c, &tenant.id, &id, &q),
+            Which::Customers => customers(c, &tenant.id, &id, &q),
+        }
+    })
+    .await
 }
 
 async fn h_dashboard(

@@ -349,6 +349,7 @@ use axum::{Extension, Router};
 
 use crate::auth::{Auth, ClientIp, Scope};
 use crate::extract::{Json, QueryParams};
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -454,11 +455,10 @@ async fn h_flagged(
             ))
         }
     };
-    let out = st
-        .db
-        .call(move |c| list_flagged(c, &tenant.id, reason.as_deref(), limit))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        list_flagged(c, &tenant.id, reason.as_deref(), limit)
+    })
+    .await
 }
 
 async fn h_flag(
@@ -468,8 +468,7 @@ async fn h_flag(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_admin()?;
-    let out = st.db.call(move |c| flag_click(c, &tenant.id, &id)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| flag_click(c, &tenant.id, &id)).await
 }
 
 async fn h_unflag(
@@ -480,11 +479,7 @@ async fn h_unflag(
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_admin()?;
     let now = st.clock.now();
-    let out = st
-        .db
-        .call(move |c| unflag_click(c, &tenant.id, &id, now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| unflag_click(c, &tenant.id, &id, now)).await
 }
 
 #[cfg(test)]

@@ -399,6 +399,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::{Auth, Scope};
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -419,8 +420,7 @@ type JsonOut = ApiResult<axum::Json<Value>>;
 async fn h_list(State(st): State<AppState>, tenant: Tenant, auth: Auth, q: QueryParams) -> JsonOut {
     auth.require_scope(Scope::CommissionsRead)?;
     let lq = parse_list_query(&q, st.ext(), true)?;
-    let out = st.db.call(move |c| list(c, &tenant.id, None, &lq)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| list(c, &tenant.id, None, &lq)).await
 }
 
 fn ensure_partner(c: &Connection, tenant: &str, id: &str) -> ApiResult<()> {
@@ -440,14 +440,11 @@ async fn h_partner_list(
 ) -> JsonOut {
     auth.require_scope_or_partner(Scope::CommissionsRead, &id)?;
     let lq = parse_list_query(&q, st.ext(), false)?;
-    let out = st
-        .db
-        .call(move |c| {
-            ensure_partner(c, &tenant.id, &id)?;
-            list(c, &tenant.id, Some(&id), &lq)
-        })
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        ensure_partner(c, &tenant.id, &id)?;
+        list(c, &tenant.id, Some(&id), &lq)
+    })
+    .await
 }
 
 async fn h_approve(
@@ -458,11 +455,7 @@ async fn h_approve(
 ) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| approve(c, &tenant.id, &id, &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| approve(c, &tenant.id, &id, &now)).await
 }
 
 async fn h_reverse(
@@ -473,21 +466,13 @@ async fn h_reverse(
 ) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| reverse(c, &tenant.id, &id, &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| reverse(c, &tenant.id, &id, &now)).await
 }
 
 async fn h_run(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| run_payouts(c, &tenant.id, &now, true))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| run_payouts(c, &tenant.id, &now, true)).await
 }
 
 async fn h_confirm(
@@ -498,11 +483,7 @@ async fn h_confirm(
 ) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| confirm_payout(c, &tenant.id, &id, &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| confirm_payout(c, &tenant.id, &id, &now)).await
 }
 
 async fn h_payouts(
@@ -512,12 +493,9 @@ async fn h_payouts(
     Path(id): Path<String>,
 ) -> JsonOut {
     auth.require_admin_or_partner(&id)?;
-    let out = st
-        .db
-        .call(move |c| {
-            ensure_partner(c, &tenant.id, &id)?;
-            list_payouts(c, &tenant.id, &id)
-        })
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        ensure_partner(c, &tenant.id, &id)?;
+        list_payouts(c, &tenant.id, &id)
+    })
+    .await
 }

@@ -45,3 +45,13 @@ pub async fn reinstate<R: Reinstatable>(
         .await?;
     Ok(axum::Json(json!({"ok": true})))
 }
+
+/// Runs `f` on the database (see [`crate::db::Db::call`]) and returns its value as the
+/// JSON response body (200). Errors: `f`'s own, or a 500 from the database layer.
+pub async fn db_json<T, F>(state: &AppState, f: F) -> ApiResult<axum::Json<T>>
+where
+    F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(axum::Json(state.db.call(f).await?))
+}

@@ -201,6 +201,7 @@ use axum::Router;
 
 use crate::auth::{Auth, Scope};
 use crate::extract::Json;
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -226,8 +227,7 @@ async fn h_track(
     auth.require_scope(Scope::EventsWrite)?;
     let now = st.clock.now();
     let ev = parse_event(&tenant.id, &body, now)?;
-    let out = st.db.call(move |c| track_event(c, &ev, now)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| track_event(c, &ev, now)).await
 }
 
 /// Path (after tenant stripping) of the one browser-facing route, which answers CORS.

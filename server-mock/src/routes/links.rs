@@ -187,6 +187,7 @@ use axum::Router;
 
 use crate::auth::{Auth, Principal, Scope};
 use crate::extract::Json;
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -202,8 +203,7 @@ async fn h_list(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_admin_or_partner(&id)?;
-    let out = st.db.call(move |c| list_links(c, &tenant.id, &id)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| list_links(c, &tenant.id, &id)).await
 }
 
 async fn h_create(
