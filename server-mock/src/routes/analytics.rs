@@ -368,10 +368,22 @@ use crate::tenancy::Tenant;
 /// Routes of this module (A, `partners:read`, P).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/partners/{id}/dashboard", get(h_dashboard))
-        .route("/partners/{id}/timeseries", get(h_timeseries))
-        .route("/partners/{id}/events", get(h_events))
-        .route("/partners/{id}/customers", get(h_customers))
+        .route(
+            "/partners/{id}/dashboard",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Dashboard)),
+        )
+        .route(
+            "/partners/{id}/timeseries",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Timeseries)),
+        )
+        .route(
+            "/partners/{id}/events",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Events)),
+        )
+        .route(
+            "/partners/{id}/customers",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Customers)),
+        )
 }
 
 #[derive(Clone, Copy)]
@@ -382,11 +394,12 @@ enum Which {
     Customers,
 }
 
+/// The four analytics endpoints (`which` one) for partner `id`.
 async fn run(
-    st: AppState,
+    State(st): State<AppState>,
     tenant: Tenant,
     auth: Auth,
-    id: String,
+    Path(id): Path<String>,
     q: QueryParams,
     which: Which,
 ) -> ApiResult<axum::Json<Value>> {
@@ -404,44 +417,4 @@ async fn run(
         }
     })
     .await
-}
-
-async fn h_dashboard(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Dashboard).await
-}
-
-async fn h_timeseries(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Timeseries).await
-}
-
-async fn h_events(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Events).await
-}
-
-async fn h_customers(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Customers).await
 }
