@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Auth;
 use crate::db::ConnExt;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Validation};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -54,4 +54,49 @@ where
     T: Send + 'static,
 {
     Ok(axum::Json(state.db.call(f).await?))
+}
+
+/// Body field `field` as a required string that `ok` accepts. Records `Required` in `v`
+/// when the field is absent and `msg` when it is anything else (`null`, another type, or
+/// a string `ok` rejects); returns the string, or `""` after recording an error.
+pub fn required_str(
+    v: &mut Validation,
+    body: &Value,
+    field: &str,
+    ok: impl Fn(&str) -> bool,
+    msg: &str,
+) -> String {
+    match body.get(field) {
+        Some(Value::String(s)) if ok(s) => s.clone(),
+        None => {
+            v.push(field, "Required");
+            String::new()
+        }
+        Some(_) => {
+            v.push(field, msg);
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_str_accepts_and_reports() {
+        let body = json!({"a": "abc", "b": "", "c": null, "d": 5});
+        let nonempty = |s: &str| !s.is_empty();
+        let mut v = Validation::new();
+        assert_eq!(required_str(&mut v, &body, "a", nonempty, "bad a"), "abc");
+        assert!(v.is_empty());
+        assert_eq!(required_str(&mut v, &body, "b", nonempty, "bad b"), "");
+        assert_eq!(required_str(&mut v, &body, "c", nonempty, "bad c"), "");
+        assert_eq!(required_str(&mut v, &body, "d", nonempty, "bad d"), "");
+        assert_eq!(required_str(&mut v, &body, "e", nonempty, "bad e"), "");
+        assert_eq!(
+            v.into_detail()["fieldErrors"],
+            json!({"b": ["bad b"], "c": ["bad c"], "d": ["bad d"], "e": ["Required"]})
+        );
+    }
 }
