@@ -115,15 +115,24 @@ fn insert_key(c: &Connection, k: NewKey<'_>) -> ApiResult<(String, String)> {
     Ok((id, plaintext))
 }
 
+/// 201 `{id, plaintext[, scopes][, allowedIps]}`: `scopes` for scoped keys, `allowedIps`
+/// (`[]` when none) when the extensions are on.
 fn created(
     id: String,
     plaintext: String,
-    extra: Map<String, Value>,
+    scopes: Option<Vec<String>>,
+    ext: bool,
+    ips: Option<Vec<String>>,
 ) -> (StatusCode, axum::Json<Value>) {
     let mut m = Map::new();
     m.insert("id".into(), json!(id));
     m.insert("plaintext".into(), json!(plaintext));
-    m.extend(extra);
+    if let Some(scopes) = scopes {
+        m.insert("scopes".into(), json!(scopes));
+    }
+    if ext {
+        m.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
+    }
     (StatusCode::CREATED, axum::Json(Value::Object(m)))
 }
 
@@ -157,11 +166,7 @@ async fn create_admin_key(
             )
         })
         .await?;
-    let mut extra = Map::new();
-    if ext {
-        extra.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Ok(created(id, plaintext, extra))
+    Ok(created(id, plaintext, None, ext, ips))
 }
 
 async fn create_scoped_key(
@@ -211,12 +216,7 @@ async fn create_scoped_key(
             )
         })
         .await?;
-    let mut extra = Map::new();
-    extra.insert("scopes".into(), json!(scopes));
-    if ext {
-        extra.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Ok(created(id, plaintext, extra))
+    Ok(created(id, plaintext, Some(scopes), ext, ips))
 }
 
 fn key_json(r: &rusqlite::Row<'_>, with_scopes: bool, ext: bool) -> rusqlite::Result<Value> {
@@ -322,11 +322,7 @@ async fn create_partner_key(
             )
         })
         .await?;
-    let mut extra = Map::new();
-    if ext {
-        extra.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Ok(created(key_id, plaintext, extra))
+    Ok(created(key_id, plaintext, None, ext, ips))
 }
 
 async fn list_partner_keys(
