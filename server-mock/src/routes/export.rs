@@ -328,6 +328,21 @@ fn attachment(resp: &mut Response, filename: &str, content_type: &'static str) {
     }
 }
 
+/// The page of `table` after rowid `after` for a streamed export; a database failure
+/// becomes the I/O error that ends the response body.
+async fn fetch_page(
+    st: &AppState,
+    tenant: &str,
+    table: &'static str,
+    after: i64,
+) -> Result<(Vec<Map<String, Value>>, i64), std::io::Error> {
+    let tenant = tenant.to_owned();
+    st.db
+        .call(move |c| page(c, &tenant, table, after, PAGE))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
 struct StreamState {
     st: AppState,
     tenant: String,
@@ -343,16 +358,11 @@ async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, std::io::Error>
     if s.done {
         return None;
     }
-    let (tenant, table, after) = (s.tenant.clone(), s.table, s.after);
-    let page =
-        s.st.db
-            .call(move |c| page(c, &tenant, table, after, PAGE))
-            .await;
-    let (rows, last) = match page {
+    let (rows, last) = match fetch_page(&s.st, &s.tenant, s.table, s.after).await {
         Ok(p) => p,
         Err(e) => {
             s.done = true;
-            return Some((Err(std::io::Error::other(e.to_string())), s));
+            return Some((Err(e), s));
         }
     };
     let mut out = Vec::new();
@@ -446,16 +456,11 @@ async fn next_all_chunk(mut s: AllState) -> Option<(Result<Bytes, std::io::Error
         }
         out.extend(format!("\"{table}\":[").into_bytes());
     }
-    let (tenant, after) = (s.tenant.clone(), s.after);
-    let page =
-        s.st.db
-            .call(move |c| page(c, &tenant, table, after, PAGE))
-            .await;
-    let (rows, last) = match page {
+    let (rows, last) = match fetch_page(&s.st, &s.tenant, table, s.after).await {
         Ok(p) => p,
         Err(e) => {
             s.done = true;
-            return Some((Err(std::io::Error::other(e.to_string())), s));
+            return Some((Err(e), s));
         }
     };
     for r in &rows {
