@@ -399,7 +399,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::{Auth, Scope};
-use crate::routes::common::db_json;
+use crate::routes::common::{admin_action, db_json};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -408,10 +408,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/commissions", get(h_list))
         .route("/partners/{id}/commissions", get(h_partner_list))
-        .route("/commissions/{id}/approve", post(h_approve))
-        .route("/commissions/{id}/reverse", post(h_reverse))
+        .route(
+            "/commissions/{id}/approve",
+            post(|s, t, a, p| admin_action(s, t, a, p, approve)),
+        )
+        .route(
+            "/commissions/{id}/reverse",
+            post(|s, t, a, p| admin_action(s, t, a, p, reverse)),
+        )
         .route("/payouts/run", post(h_run))
-        .route("/payouts/{id}/confirm", post(h_confirm))
+        .route(
+            "/payouts/{id}/confirm",
+            post(|s, t, a, p| admin_action(s, t, a, p, |c, t, i, n| confirm_payout(c, t, i, n))),
+        )
         .route("/partners/{id}/payouts", get(h_payouts))
 }
 
@@ -447,43 +456,10 @@ async fn h_partner_list(
     .await
 }
 
-async fn h_approve(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> JsonOut {
-    auth.require_admin()?;
-    let now = st.now_iso();
-    db_json(&st, move |c| approve(c, &tenant.id, &id, &now)).await
-}
-
-async fn h_reverse(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> JsonOut {
-    auth.require_admin()?;
-    let now = st.now_iso();
-    db_json(&st, move |c| reverse(c, &tenant.id, &id, &now)).await
-}
-
 async fn h_run(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
     db_json(&st, move |c| run_payouts(c, &tenant.id, &now, true)).await
-}
-
-async fn h_confirm(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> JsonOut {
-    auth.require_admin()?;
-    let now = st.now_iso();
-    db_json(&st, move |c| confirm_payout(c, &tenant.id, &id, &now)).await
 }
 
 async fn h_payouts(

@@ -56,6 +56,21 @@ where
     Ok(axum::Json(state.db.call(f).await?))
 }
 
+/// An admin-only action on row `id` (`POST …/{id}/<action>`): runs `op(conn, tenant id,
+/// id, now)` on the database with the request's clock time → 200 with its JSON value.
+/// Errors: 401/403 for non-admins, then `op`'s own.
+pub async fn admin_action(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    op: fn(&mut Connection, &str, &str, &str) -> ApiResult<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin()?;
+    let now = state.now_iso();
+    db_json(&state, move |c| op(c, &tenant.id, &id, &now)).await
+}
+
 /// Body field `field` as a required string that `ok` accepts. Records `Required` in `v`
 /// when the field is absent and `msg` when it is anything else (`null`, another type, or
 /// a string `ok` rejects); returns the string, or `""` after recording an error.
