@@ -143,6 +143,17 @@ async fn create_admin_key(
     Json(body): Json<KeyBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require_admin()?;
+    create_unscoped_key(state, tenant, body, None).await
+}
+
+/// Creates an admin key (`partner_id` `None`) or a key of partner `partner_id` (404
+/// `partner_not_found`, 409 `partner_revoked`) from `body` → 201 (see [`created`]).
+async fn create_unscoped_key(
+    state: AppState,
+    tenant: Tenant,
+    body: KeyBody,
+    partner_id: Option<String>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let ext = state.ext();
     let mut v = Validation::new();
     let (label, ips) = validate_common(&body, ext, &mut v);
@@ -152,12 +163,23 @@ async fn create_admin_key(
     let (id, plaintext) = state
         .db
         .call(move |c| {
+            if let Some(pid) = &partner_id {
+                let p = load_partner(c, &tenant.id, pid)?
+                    .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
+                if p.revoked_at.is_some() {
+                    return Err(ApiError::conflict("partner_revoked"));
+                }
+            }
             insert_key(
                 c,
                 NewKey {
                     tenant_id: &tenant.id,
-                    kind: "admin",
-                    partner_id: None,
+                    kind: if partner_id.is_some() {
+                        "partner"
+                    } else {
+                        "admin"
+                    },
+                    partner_id: partner_id.as_deref(),
                     label: label.as_deref(),
                     scopes: None,
                     allowed_ips: ips2.as_deref(),
@@ -294,35 +316,7 @@ async fn create_partner_key(
     Json(body): Json<KeyBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require_admin_or_partner(&id)?;
-    let ext = state.ext();
-    let mut v = Validation::new();
-    let (label, ips) = validate_common(&body, ext, &mut v);
-    v.finish_body()?;
-    let now = state.now_iso();
-    let ips2 = ips.clone();
-    let (key_id, plaintext) = state
-        .db
-        .call(move |c| {
-            let p = load_partner(c, &tenant.id, &id)?
-                .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
-            if p.revoked_at.is_some() {
-                return Err(ApiError::conflict("partner_revoked"));
-            }
-            insert_key(
-                c,
-                NewKey {
-                    tenant_id: &tenant.id,
-                    kind: "partner",
-                    partner_id: Some(&p.id),
-                    label: label.as_deref(),
-                    scopes: None,
-                    allowed_ips: ips2.as_deref(),
-                    now: &now,
-                },
-            )
-        })
-        .await?;
-    Ok(created(key_id, plaintext, None, ext, ips))
+    create_unscoped_key(state, tenant, body, Some(id)).await
 }
 
 async fn list_partner_keys(
