@@ -23,6 +23,7 @@ use crate::auth::{create_magic_link, AdminSource, Auth, Subject};
 use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::Json;
 use crate::mail::{purpose, Mail};
+use crate::routes::common::{reinstate, Reinstatable};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 use crate::util::{self, is_valid_email};
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/admins", get(list).post(create))
         .route("/admins/{id}/invite", post(invite))
         .route("/admins/{id}/revoke", post(revoke))
-        .route("/admins/{id}/reinstate", post(reinstate))
+        .route("/admins/{id}/reinstate", post(reinstate::<Admin>))
 }
 
 /// An admin row.
@@ -294,27 +295,16 @@ async fn revoke(
     Ok(axum::Json(json!({"ok": true, "revokedAt": revoked_at})))
 }
 
-async fn reinstate(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    auth.require_admin()?;
-    let st = state.clone();
-    state
-        .db
-        .call(move |c| {
-            let a = load_admin(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if a.revoked_at.is_none() {
-                return Err(ApiError::conflict("not_revoked"));
-            }
-            c.exec(
-                "UPDATE admins SET revoked_at = NULL, updated_at = ?1 WHERE id = ?2",
-                params![st.now_iso(), a.id],
-            )?;
-            Ok(())
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true})))
+impl Reinstatable for Admin {
+    const REINSTATE_SQL: &'static str =
+        "UPDATE admins SET revoked_at = NULL, updated_at = ?1 WHERE id = ?2";
+    fn load(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Self>> {
+        load_admin(c, tenant_id, id)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
 }

@@ -361,16 +361,29 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::auth::{Auth, Scope};
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
 /// Routes of this module (A, `partners:read`, P).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/partners/{id}/dashboard", get(h_dashboard))
-        .route("/partners/{id}/timeseries", get(h_timeseries))
-        .route("/partners/{id}/events", get(h_events))
-        .route("/partners/{id}/customers", get(h_customers))
+        .route(
+            "/partners/{id}/dashboard",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Dashboard)),
+        )
+        .route(
+            "/partners/{id}/timeseries",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Timeseries)),
+        )
+        .route(
+            "/partners/{id}/events",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Events)),
+        )
+        .route(
+            "/partners/{id}/customers",
+            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Customers)),
+        )
 }
 
 #[derive(Clone, Copy)]
@@ -381,69 +394,27 @@ enum Which {
     Customers,
 }
 
+/// The four analytics endpoints (`which` one) for partner `id`.
 async fn run(
-    st: AppState,
+    State(st): State<AppState>,
     tenant: Tenant,
     auth: Auth,
-    id: String,
+    Path(id): Path<String>,
     q: QueryParams,
     which: Which,
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
     let now = st.clock.now();
-    let out = st
-        .db
-        .call(move |c| {
-            if !crate::routes::programs::partner_exists(c, &tenant.id, &id)? {
-                return Err(ApiError::not_found());
-            }
-            match which {
-                Which::Dashboard => dashboard(c, &tenant.id, &id, &q, now),
-                Which::Timeseries => timeseries(c, &tenant.id, &id, &q, now),
-                Which::Events => events(c, &tenant.id, &id, &q),
-                Which::Customers => customers(c, &tenant.id, &id, &q),
-            }
-        })
-        .await?;
-    Ok(axum::Json(out))
-}
-
-async fn h_dashboard(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Dashboard).await
-}
-
-async fn h_timeseries(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Timeseries).await
-}
-
-async fn h_events(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Events).await
-}
-
-async fn h_customers(
-    State(st): State<AppState>,
-    t: Tenant,
-    a: Auth,
-    Path(id): Path<String>,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
-    run(st, t, a, id, q, Which::Customers).await
+    db_json(&st, move |c| {
+        if !crate::routes::programs::partner_exists(c, &tenant.id, &id)? {
+            return Err(ApiError::not_found());
+        }
+        match which {
+            Which::Dashboard => dashboard(c, &tenant.id, &id, &q, now),
+            Which::Timeseries => timeseries(c, &tenant.id, &id, &q, now),
+            Which::Events => events(c, &tenant.id, &id, &q),
+            Which::Customers => customers(c, &tenant.id, &id, &q),
+        }
+    })
+    .await
 }

@@ -115,15 +115,24 @@ fn insert_key(c: &Connection, k: NewKey<'_>) -> ApiResult<(String, String)> {
     Ok((id, plaintext))
 }
 
+/// 201 `{id, plaintext[, scopes][, allowedIps]}`: `scopes` for scoped keys, `allowedIps`
+/// (`[]` when none) when the extensions are on.
 fn created(
     id: String,
     plaintext: String,
-    extra: Map<String, Value>,
+    scopes: Option<Vec<String>>,
+    ext: bool,
+    ips: Option<Vec<String>>,
 ) -> (StatusCode, axum::Json<Value>) {
     let mut m = Map::new();
     m.insert("id".into(), json!(id));
     m.insert("plaintext".into(), json!(plaintext));
-    m.extend(extra);
+    if let Some(scopes) = scopes {
+        m.insert("scopes".into(), json!(scopes));
+    }
+    if ext {
+        m.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
+    }
     (StatusCode::CREATED, axum::Json(Value::Object(m)))
 }
 
@@ -134,6 +143,17 @@ async fn create_admin_key(
     Json(body): Json<KeyBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require_admin()?;
+    create_unscoped_key(state, tenant, body, None).await
+}
+
+/// Creates an admin key (`partner_id` `None`) or a key of partner `partner_id` (404
+/// `partner_not_found`, 409 `partner_revoked`) from `body` → 201 (see [`created`]).
+async fn create_unscoped_key(
+    state: AppState,
+    tenant: Tenant,
+    body: KeyBody,
+    partner_id: Option<String>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     let ext = state.ext();
     let mut v = Validation::new();
     let (label, ips) = validate_common(&body, ext, &mut v);
@@ -143,12 +163,23 @@ async fn create_admin_key(
     let (id, plaintext) = state
         .db
         .call(move |c| {
+            if let Some(pid) = &partner_id {
+                let p = load_partner(c, &tenant.id, pid)?
+                    .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
+                if p.revoked_at.is_some() {
+                    return Err(ApiError::conflict("partner_revoked"));
+                }
+            }
             insert_key(
                 c,
                 NewKey {
                     tenant_id: &tenant.id,
-                    kind: "admin",
-                    partner_id: None,
+                    kind: if partner_id.is_some() {
+                        "partner"
+                    } else {
+                        "admin"
+                    },
+                    partner_id: partner_id.as_deref(),
                     label: label.as_deref(),
                     scopes: None,
                     allowed_ips: ips2.as_deref(),
@@ -157,11 +188,7 @@ async fn create_admin_key(
             )
         })
         .await?;
-    let mut extra = Map::new();
-    if ext {
-        extra.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Ok(created(id, plaintext, extra))
+    Ok(created(id, plaintext, None, ext, ips))
 }
 
 async fn create_scoped_key(
@@ -211,12 +238,7 @@ async fn create_scoped_key(
             )
         })
         .await?;
-    let mut extra = Map::new();
-    extra.insert("scopes".into(), json!(scopes));
-    if ext {
-        extra.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Ok(created(id, plaintext, extra))
+    Ok(created(id, plaintext, Some(scopes), ext, ips))
 }
 
 fn key_json(r: &rusqlite::Row<'_>, with_scopes: bool, ext: bool) -> rusqlite::Result<Value> {
@@ -294,39 +316,7 @@ async fn create_partner_key(
     Json(body): Json<KeyBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     auth.require_admin_or_partner(&id)?;
-    let ext = state.ext();
-    let mut v = Validation::new();
-    let (label, ips) = validate_common(&body, ext, &mut v);
-    v.finish_body()?;
-    let now = state.now_iso();
-    let ips2 = ips.clone();
-    let (key_id, plaintext) = state
-        .db
-        .call(move |c| {
-            let p = load_partner(c, &tenant.id, &id)?
-                .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
-            if p.revoked_at.is_some() {
-                return Err(ApiError::conflict("partner_revoked"));
-            }
-            insert_key(
-                c,
-                NewKey {
-                    tenant_id: &tenant.id,
-                    kind: "partner",
-                    partner_id: Some(&p.id),
-                    label: label.as_deref(),
-                    scopes: None,
-                    allowed_ips: ips2.as_deref(),
-                    now: &now,
-                },
-            )
-        })
-        .await?;
-    let mut extra = Map::new();
-    if ext {
-        extra.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Ok(created(key_id, plaintext, extra))
+    create_unscoped_key(state, tenant, body, Some(id)).await
 }
 
 async fn list_partner_keys(

@@ -153,39 +153,27 @@ pub fn post_click(
     if body.as_object().is_none() {
         v.push_form("Expected an object");
     }
-    let id = match body.get("id") {
-        Some(Value::String(s)) if (20..=40).contains(&s.chars().count()) => s.clone(),
-        None => {
-            v.push("id", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("id", "Expected a string of 20-40 characters");
-            String::new()
-        }
-    };
-    let link_key = match body.get("linkKey") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 64 => s.clone(),
-        None => {
-            v.push("linkKey", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("linkKey", "Expected a link key");
-            String::new()
-        }
-    };
-    let landing = match body.get("landingUrl") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 4096 => s.clone(),
-        None => {
-            v.push("landingUrl", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("landingUrl", "Expected a non-empty string");
-            String::new()
-        }
-    };
+    let id = required_str(
+        &mut v,
+        body,
+        "id",
+        |s| (20..=40).contains(&s.chars().count()),
+        "Expected a string of 20-40 characters",
+    );
+    let link_key = required_str(
+        &mut v,
+        body,
+        "linkKey",
+        |s| !s.is_empty() && s.len() <= 64,
+        "Expected a link key",
+    );
+    let landing = required_str(
+        &mut v,
+        body,
+        "landingUrl",
+        |s| !s.is_empty() && s.len() <= 4096,
+        "Expected a non-empty string",
+    );
     let ip_hash = opt_str(&mut v, body, "ipHash", 256);
     let user_agent = opt_str(&mut v, body, "userAgent", 2048);
     let referer = opt_str(&mut v, body, "referer", 4096);
@@ -349,6 +337,7 @@ use axum::{Extension, Router};
 
 use crate::auth::{Auth, ClientIp, Scope};
 use crate::extract::{Json, QueryParams};
+use crate::routes::common::{db_json, required_str};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -454,11 +443,10 @@ async fn h_flagged(
             ))
         }
     };
-    let out = st
-        .db
-        .call(move |c| list_flagged(c, &tenant.id, reason.as_deref(), limit))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        list_flagged(c, &tenant.id, reason.as_deref(), limit)
+    })
+    .await
 }
 
 async fn h_flag(
@@ -468,8 +456,7 @@ async fn h_flag(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_admin()?;
-    let out = st.db.call(move |c| flag_click(c, &tenant.id, &id)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| flag_click(c, &tenant.id, &id)).await
 }
 
 async fn h_unflag(
@@ -480,11 +467,7 @@ async fn h_unflag(
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_admin()?;
     let now = st.clock.now();
-    let out = st
-        .db
-        .call(move |c| unflag_click(c, &tenant.id, &id, now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| unflag_click(c, &tenant.id, &id, now)).await
 }
 
 #[cfg(test)]

@@ -399,6 +399,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::{Auth, Scope};
+use crate::routes::common::{admin_action, db_json};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -407,10 +408,19 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/commissions", get(h_list))
         .route("/partners/{id}/commissions", get(h_partner_list))
-        .route("/commissions/{id}/approve", post(h_approve))
-        .route("/commissions/{id}/reverse", post(h_reverse))
+        .route(
+            "/commissions/{id}/approve",
+            post(|s, t, a, p| admin_action(s, t, a, p, approve)),
+        )
+        .route(
+            "/commissions/{id}/reverse",
+            post(|s, t, a, p| admin_action(s, t, a, p, reverse)),
+        )
         .route("/payouts/run", post(h_run))
-        .route("/payouts/{id}/confirm", post(h_confirm))
+        .route(
+            "/payouts/{id}/confirm",
+            post(|s, t, a, p| admin_action(s, t, a, p, |c, t, i, n| confirm_payout(c, t, i, n))),
+        )
         .route("/partners/{id}/payouts", get(h_payouts))
 }
 
@@ -419,8 +429,7 @@ type JsonOut = ApiResult<axum::Json<Value>>;
 async fn h_list(State(st): State<AppState>, tenant: Tenant, auth: Auth, q: QueryParams) -> JsonOut {
     auth.require_scope(Scope::CommissionsRead)?;
     let lq = parse_list_query(&q, st.ext(), true)?;
-    let out = st.db.call(move |c| list(c, &tenant.id, None, &lq)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| list(c, &tenant.id, None, &lq)).await
 }
 
 fn ensure_partner(c: &Connection, tenant: &str, id: &str) -> ApiResult<()> {
@@ -440,69 +449,17 @@ async fn h_partner_list(
 ) -> JsonOut {
     auth.require_scope_or_partner(Scope::CommissionsRead, &id)?;
     let lq = parse_list_query(&q, st.ext(), false)?;
-    let out = st
-        .db
-        .call(move |c| {
-            ensure_partner(c, &tenant.id, &id)?;
-            list(c, &tenant.id, Some(&id), &lq)
-        })
-        .await?;
-    Ok(axum::Json(out))
-}
-
-async fn h_approve(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> JsonOut {
-    auth.require_admin()?;
-    let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| approve(c, &tenant.id, &id, &now))
-        .await?;
-    Ok(axum::Json(out))
-}
-
-async fn h_reverse(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> JsonOut {
-    auth.require_admin()?;
-    let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| reverse(c, &tenant.id, &id, &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        ensure_partner(c, &tenant.id, &id)?;
+        list(c, &tenant.id, Some(&id), &lq)
+    })
+    .await
 }
 
 async fn h_run(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| run_payouts(c, &tenant.id, &now, true))
-        .await?;
-    Ok(axum::Json(out))
-}
-
-async fn h_confirm(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> JsonOut {
-    auth.require_admin()?;
-    let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| confirm_payout(c, &tenant.id, &id, &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| run_payouts(c, &tenant.id, &now, true)).await
 }
 
 async fn h_payouts(
@@ -512,12 +469,9 @@ async fn h_payouts(
     Path(id): Path<String>,
 ) -> JsonOut {
     auth.require_admin_or_partner(&id)?;
-    let out = st
-        .db
-        .call(move |c| {
-            ensure_partner(c, &tenant.id, &id)?;
-            list_payouts(c, &tenant.id, &id)
-        })
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        ensure_partner(c, &tenant.id, &id)?;
+        list_payouts(c, &tenant.id, &id)
+    })
+    .await
 }

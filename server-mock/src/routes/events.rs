@@ -24,28 +24,20 @@ pub fn parse_event(tenant: &str, body: &Value, now: DateTime<Utc>) -> ApiResult<
     if body.as_object().is_none() {
         v.push_form("Expected an object");
     }
-    let user_id = match body.get("userId") {
-        Some(Value::String(s)) if (1..=256).contains(&s.chars().count()) => s.clone(),
-        None => {
-            v.push("userId", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("userId", "Expected a string of 1-256 characters");
-            String::new()
-        }
-    };
-    let event_type = match body.get("type") {
-        Some(Value::String(s)) if (1..=80).contains(&s.chars().count()) => s.clone(),
-        None => {
-            v.push("type", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("type", "Expected a string of 1-80 characters");
-            String::new()
-        }
-    };
+    let user_id = required_str(
+        &mut v,
+        body,
+        "userId",
+        |s| (1..=256).contains(&s.chars().count()),
+        "Expected a string of 1-256 characters",
+    );
+    let event_type = required_str(
+        &mut v,
+        body,
+        "type",
+        |s| (1..=80).contains(&s.chars().count()),
+        "Expected a string of 1-80 characters",
+    );
     let value = match body.get("value") {
         None | Some(Value::Null) => None,
         Some(x) => match decimal_of(x) {
@@ -128,28 +120,20 @@ pub fn identify(
     if body.as_object().is_none() {
         v.push_form("Expected an object");
     }
-    let cref = match body.get("cref") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
-        None => {
-            v.push("cref", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("cref", "Expected a non-empty string");
-            String::new()
-        }
-    };
-    let user_id = match body.get("userId") {
-        Some(Value::String(s)) if (1..=256).contains(&s.chars().count()) => s.clone(),
-        None => {
-            v.push("userId", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("userId", "Expected a non-empty string");
-            String::new()
-        }
-    };
+    let cref = required_str(
+        &mut v,
+        body,
+        "cref",
+        |s| !s.is_empty() && s.len() <= 256,
+        "Expected a non-empty string",
+    );
+    let user_id = required_str(
+        &mut v,
+        body,
+        "userId",
+        |s| (1..=256).contains(&s.chars().count()),
+        "Expected a non-empty string",
+    );
     match body.get("ts") {
         None | Some(Value::Null) | Some(Value::Number(_)) => {}
         Some(_) => v.push("ts", "Expected epoch milliseconds"),
@@ -201,6 +185,7 @@ use axum::Router;
 
 use crate::auth::{Auth, Scope};
 use crate::extract::Json;
+use crate::routes::common::{db_json, required_str};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -226,8 +211,7 @@ async fn h_track(
     auth.require_scope(Scope::EventsWrite)?;
     let now = st.clock.now();
     let ev = parse_event(&tenant.id, &body, now)?;
-    let out = st.db.call(move |c| track_event(c, &ev, now)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| track_event(c, &ev, now)).await
 }
 
 /// Path (after tenant stripping) of the one browser-facing route, which answers CORS.

@@ -7,7 +7,7 @@
 //! 1 000 000-row table neither sits in memory nor blocks other requests for long.
 
 use rusqlite::{params, Connection};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::routes::commissions::payout_row;
@@ -43,169 +43,193 @@ fn obj(v: Value) -> Map<String, Value> {
 
 type Mapper = fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>;
 
-/// `(select list + from, mapper)` of a table; the query gets `WHERE tenant_id = ?1 AND
+/// How a selected column becomes a JSON value.
+#[derive(Clone, Copy)]
+enum Col {
+    /// `TEXT NOT NULL` → string.
+    Str,
+    /// Nullable `TEXT` → string or `null`.
+    OptStr,
+    /// `INTEGER NOT NULL` → number.
+    Int,
+    /// Nullable `INTEGER` → number or `null`.
+    OptInt,
+    /// JSON stored as text → object/array (`null` when absent or unparsable).
+    Json,
+}
+
+/// How the rows of a table become JSON objects.
+enum Shape {
+    /// Column `i` of the select list becomes key `cols[i].0`, in order.
+    Cols(&'static [(&'static str, Col)]),
+    /// A mapper shared with the table's API route.
+    Custom(Mapper),
+}
+
+/// Maps a row column by column, keys in `cols` order.
+fn map_cols(r: &rusqlite::Row<'_>, cols: &[(&str, Col)]) -> rusqlite::Result<Value> {
+    let mut m = Map::with_capacity(cols.len());
+    for (i, (key, kind)) in cols.iter().enumerate() {
+        let v = match kind {
+            Col::Str => Value::from(r.get::<_, String>(i)?),
+            Col::OptStr => r
+                .get::<_, Option<String>>(i)?
+                .map_or(Value::Null, Value::from),
+            Col::Int => Value::from(r.get::<_, i64>(i)?),
+            Col::OptInt => r.get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::from),
+            Col::Json => json_col(r.get(i)?),
+        };
+        m.insert((*key).to_owned(), v);
+    }
+    Ok(Value::Object(m))
+}
+
+/// `(select list + from, shape)` of a table; the query gets `WHERE tenant_id = ?1 AND
 /// rowid > ?2 ORDER BY rowid LIMIT ?3` appended and must select `rowid` last.
-fn table_sql(table: &str) -> Option<(&'static str, Mapper)> {
+fn table_sql(table: &str) -> Option<(&'static str, Shape)> {
+    use Col::{Int, Json, OptInt, OptStr, Str};
     Some(match table {
         "Partner" => (
             "SELECT id, tenant_id, email, name, external_id, stripe_connect_account_id, metadata, created_at,
                     updated_at, activated_at, revoked_at, revoke_reason, rowid FROM partners",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "email": r.get::<_, String>(2)?,
-                    "name": r.get::<_, String>(3)?,
-                    "externalId": r.get::<_, Option<String>>(4)?,
-                    "stripeConnectAccountId": r.get::<_, Option<String>>(5)?,
-                    "metadata": json_col(r.get(6)?),
-                    "createdAt": r.get::<_, String>(7)?,
-                    "updatedAt": r.get::<_, String>(8)?,
-                    "activatedAt": r.get::<_, Option<String>>(9)?,
-                    "revokedAt": r.get::<_, Option<String>>(10)?,
-                    "revokeReason": r.get::<_, Option<String>>(11)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("email", Str),
+                ("name", Str),
+                ("externalId", OptStr),
+                ("stripeConnectAccountId", OptStr),
+                ("metadata", Json),
+                ("createdAt", Str),
+                ("updatedAt", Str),
+                ("activatedAt", OptStr),
+                ("revokedAt", OptStr),
+                ("revokeReason", OptStr),
+            ]),
         ),
         "Program" => (
             "SELECT id, tenant_id, name, commission_rule, attribution_window_days, attribution_model,
                     destination_url, deep_link_allowed_domains, holdback_days, starts_at, ends_at, created_at,
                     rowid FROM programs",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "name": r.get::<_, String>(2)?,
-                    "commissionRule": json_col(r.get(3)?),
-                    "attributionWindowDays": r.get::<_, i64>(4)?,
-                    "attributionModel": r.get::<_, String>(5)?,
-                    "destinationUrl": r.get::<_, String>(6)?,
-                    "deepLinkAllowedDomains": r.get::<_, Option<String>>(7)?,
-                    "holdbackDays": r.get::<_, Option<i64>>(8)?,
-                    "startsAt": r.get::<_, Option<String>>(9)?,
-                    "endsAt": r.get::<_, Option<String>>(10)?,
-                    "createdAt": r.get::<_, String>(11)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("name", Str),
+                ("commissionRule", Json),
+                ("attributionWindowDays", Int),
+                ("attributionModel", Str),
+                ("destinationUrl", Str),
+                ("deepLinkAllowedDomains", OptStr),
+                ("holdbackDays", OptInt),
+                ("startsAt", OptStr),
+                ("endsAt", OptStr),
+                ("createdAt", Str),
+            ]),
         ),
         "PartnerProgram" => (
             "SELECT id, tenant_id, partner_id, program_id, grant_source, granted_at, rowid FROM partner_programs",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "partnerId": r.get::<_, String>(2)?,
-                    "programId": r.get::<_, String>(3)?,
-                    "grantSource": r.get::<_, String>(4)?,
-                    "grantedAt": r.get::<_, String>(5)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("partnerId", Str),
+                ("programId", Str),
+                ("grantSource", Str),
+                ("grantedAt", Str),
+            ]),
         ),
         "Link" => (
             "SELECT id, tenant_id, link_key, partner_id, program_id, destination_url, created_at, rowid FROM links",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "linkKey": r.get::<_, String>(2)?,
-                    "partnerId": r.get::<_, String>(3)?,
-                    "programId": r.get::<_, String>(4)?,
-                    "destinationUrl": r.get::<_, Option<String>>(5)?,
-                    "createdAt": r.get::<_, String>(6)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("linkKey", Str),
+                ("partnerId", Str),
+                ("programId", Str),
+                ("destinationUrl", OptStr),
+                ("createdAt", Str),
+            ]),
         ),
         "Click" => (
             "SELECT id, tenant_id, link_id, link_key, partner_id, program_id, landing_url, ip_hash, user_agent,
                     referer, fraud_flag, ts, created_at, rowid FROM clicks",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "linkId": r.get::<_, String>(2)?,
-                    "linkKey": r.get::<_, String>(3)?,
-                    "partnerId": r.get::<_, String>(4)?,
-                    "programId": r.get::<_, String>(5)?,
-                    "landingUrl": r.get::<_, Option<String>>(6)?,
-                    "ipHash": r.get::<_, Option<String>>(7)?,
-                    "userAgent": r.get::<_, Option<String>>(8)?,
-                    "referer": r.get::<_, Option<String>>(9)?,
-                    "fraudFlag": r.get::<_, Option<String>>(10)?,
-                    "ts": r.get::<_, String>(11)?,
-                    "createdAt": r.get::<_, String>(12)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("linkId", Str),
+                ("linkKey", Str),
+                ("partnerId", Str),
+                ("programId", Str),
+                ("landingUrl", OptStr),
+                ("ipHash", OptStr),
+                ("userAgent", OptStr),
+                ("referer", OptStr),
+                ("fraudFlag", OptStr),
+                ("ts", Str),
+                ("createdAt", Str),
+            ]),
         ),
         "Identity" => (
             "SELECT id, tenant_id, click_id, user_id, created_at, rowid FROM identities",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "clickId": r.get::<_, String>(2)?,
-                    "userId": r.get::<_, String>(3)?,
-                    "createdAt": r.get::<_, String>(4)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("clickId", Str),
+                ("userId", Str),
+                ("createdAt", Str),
+            ]),
         ),
         "Event" => (
             "SELECT id, tenant_id, user_id, type, value, currency, metadata, ts, created_at, rowid FROM events",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "userId": r.get::<_, String>(2)?,
-                    "type": r.get::<_, String>(3)?,
-                    "value": r.get::<_, String>(4)?,
-                    "currency": r.get::<_, String>(5)?,
-                    "metadata": json_col(r.get(6)?),
-                    "ts": r.get::<_, String>(7)?,
-                    "createdAt": r.get::<_, String>(8)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("userId", Str),
+                ("type", Str),
+                ("value", Str),
+                ("currency", Str),
+                ("metadata", Json),
+                ("ts", Str),
+                ("createdAt", Str),
+            ]),
         ),
         "Attribution" => (
             "SELECT id, tenant_id, event_id, partner_id, program_id, click_id, model, weight, created_at, rowid
              FROM attributions",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "eventId": r.get::<_, String>(2)?,
-                    "partnerId": r.get::<_, String>(3)?,
-                    "programId": r.get::<_, String>(4)?,
-                    "clickId": r.get::<_, String>(5)?,
-                    "model": r.get::<_, String>(6)?,
-                    "weight": r.get::<_, String>(7)?,
-                    "createdAt": r.get::<_, String>(8)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("eventId", Str),
+                ("partnerId", Str),
+                ("programId", Str),
+                ("clickId", Str),
+                ("model", Str),
+                ("weight", Str),
+                ("createdAt", Str),
+            ]),
         ),
         "Commission" => (
             "SELECT id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status, holdback_days,
                     accrued_at, mature_at, paid_at, payout_id, rowid FROM commissions",
-            |r| {
-                Ok(json!({
-                    "id": r.get::<_, String>(0)?,
-                    "tenantId": r.get::<_, String>(1)?,
-                    "attributionId": r.get::<_, String>(2)?,
-                    "partnerId": r.get::<_, String>(3)?,
-                    "programId": r.get::<_, Option<String>>(4)?,
-                    "amount": r.get::<_, String>(5)?,
-                    "currency": r.get::<_, String>(6)?,
-                    "status": r.get::<_, String>(7)?,
-                    "holdbackDays": r.get::<_, Option<i64>>(8)?,
-                    "accruedAt": r.get::<_, String>(9)?,
-                    "matureAt": r.get::<_, Option<String>>(10)?,
-                    "paidAt": r.get::<_, Option<String>>(11)?,
-                    "payoutId": r.get::<_, Option<String>>(12)?,
-                }))
-            },
+            Shape::Cols(&[
+                ("id", Str),
+                ("tenantId", Str),
+                ("attributionId", Str),
+                ("partnerId", Str),
+                ("programId", OptStr),
+                ("amount", Str),
+                ("currency", Str),
+                ("status", Str),
+                ("holdbackDays", OptInt),
+                ("accruedAt", Str),
+                ("matureAt", OptStr),
+                ("paidAt", OptStr),
+                ("payoutId", OptStr),
+            ]),
         ),
         "Payout" => (
             "SELECT id, tenant_id, partner_id, amount, currency, method, status, run_id, commission_count,
                     created_at, completed_at, rowid FROM payouts",
-            payout_row,
+            Shape::Custom(payout_row),
         ),
         _ => return None,
     })
@@ -238,7 +262,7 @@ pub fn page(
     after_rowid: i64,
     limit: i64,
 ) -> ApiResult<(Vec<Map<String, Value>>, i64)> {
-    let Some((sql, map)) = table_sql(table) else {
+    let Some((sql, shape)) = table_sql(table) else {
         return Err(ApiError::not_found_code("table_not_exportable"));
     };
     // `+tenant_id` keeps SQLite off the tenant indexes: the rowid range scan is what makes
@@ -251,7 +275,11 @@ pub fn page(
     while let Some(r) = rows.next()? {
         let n = r.as_ref().column_count();
         last = r.get(n - 1)?;
-        out.push(obj(map(r)?));
+        let v = match &shape {
+            Shape::Cols(cols) => map_cols(r, cols)?,
+            Shape::Custom(map) => map(r)?,
+        };
+        out.push(obj(v));
     }
     Ok((out, last))
 }
@@ -300,6 +328,21 @@ fn attachment(resp: &mut Response, filename: &str, content_type: &'static str) {
     }
 }
 
+/// The page of `table` after rowid `after` for a streamed export; a database failure
+/// becomes the I/O error that ends the response body.
+async fn fetch_page(
+    st: &AppState,
+    tenant: &str,
+    table: &'static str,
+    after: i64,
+) -> Result<(Vec<Map<String, Value>>, i64), std::io::Error> {
+    let tenant = tenant.to_owned();
+    st.db
+        .call(move |c| page(c, &tenant, table, after, PAGE))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
 struct StreamState {
     st: AppState,
     tenant: String,
@@ -315,16 +358,11 @@ async fn next_chunk(mut s: StreamState) -> Option<(Result<Bytes, std::io::Error>
     if s.done {
         return None;
     }
-    let (tenant, table, after) = (s.tenant.clone(), s.table, s.after);
-    let page =
-        s.st.db
-            .call(move |c| page(c, &tenant, table, after, PAGE))
-            .await;
-    let (rows, last) = match page {
+    let (rows, last) = match fetch_page(&s.st, &s.tenant, s.table, s.after).await {
         Ok(p) => p,
         Err(e) => {
             s.done = true;
-            return Some((Err(std::io::Error::other(e.to_string())), s));
+            return Some((Err(e), s));
         }
     };
     let mut out = Vec::new();
@@ -418,16 +456,11 @@ async fn next_all_chunk(mut s: AllState) -> Option<(Result<Bytes, std::io::Error
         }
         out.extend(format!("\"{table}\":[").into_bytes());
     }
-    let (tenant, after) = (s.tenant.clone(), s.after);
-    let page =
-        s.st.db
-            .call(move |c| page(c, &tenant, table, after, PAGE))
-            .await;
-    let (rows, last) = match page {
+    let (rows, last) = match fetch_page(&s.st, &s.tenant, table, s.after).await {
         Ok(p) => p,
         Err(e) => {
             s.done = true;
-            return Some((Err(std::io::Error::other(e.to_string())), s));
+            return Some((Err(e), s));
         }
     };
     for r in &rows {

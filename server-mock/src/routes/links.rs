@@ -77,28 +77,20 @@ pub fn create_link(
     now: &str,
 ) -> ApiResult<Value> {
     let mut v = Validation::new();
-    let link_key = match body.get("linkKey") {
-        Some(Value::String(s)) if is_link_key(s) => s.clone(),
-        None => {
-            v.push("linkKey", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("linkKey", "Expected 3-64 characters of [A-Za-z0-9_-]");
-            String::new()
-        }
-    };
-    let program_id = match body.get("programId") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        None => {
-            v.push("programId", "Required");
-            String::new()
-        }
-        Some(_) => {
-            v.push("programId", "Expected a program id");
-            String::new()
-        }
-    };
+    let link_key = required_str(
+        &mut v,
+        body,
+        "linkKey",
+        is_link_key,
+        "Expected 3-64 characters of [A-Za-z0-9_-]",
+    );
+    let program_id = required_str(
+        &mut v,
+        body,
+        "programId",
+        |s| !s.is_empty(),
+        "Expected a program id",
+    );
     let destination = match body.get("destinationUrl") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if is_http_url(s) && s.len() <= 2048 => Some(s.clone()),
@@ -187,6 +179,7 @@ use axum::Router;
 
 use crate::auth::{Auth, Principal, Scope};
 use crate::extract::Json;
+use crate::routes::common::{db_json, required_str};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -202,8 +195,7 @@ async fn h_list(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     auth.require_admin_or_partner(&id)?;
-    let out = st.db.call(move |c| list_links(c, &tenant.id, &id)).await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| list_links(c, &tenant.id, &id)).await
 }
 
 async fn h_create(

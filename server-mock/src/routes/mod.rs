@@ -26,6 +26,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod clicks;
 pub mod commissions;
+pub mod common;
 pub mod dev;
 pub mod events;
 pub mod export;

@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::{Json, QueryParams};
 use crate::mail::{purpose, Mail};
 use crate::pagination;
+use crate::routes::common::{reinstate, Reinstatable};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 use crate::util::{self, is_valid_email};
@@ -42,7 +43,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/partners/{id}/invite", post(invite))
         .route("/partners/{id}/revoke", post(revoke))
-        .route("/partners/{id}/reinstate", post(reinstate))
+        .route("/partners/{id}/reinstate", post(reinstate::<Partner>))
 }
 
 /// A partner row.
@@ -543,27 +544,16 @@ async fn revoke(
     })))
 }
 
-async fn reinstate(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    auth.require_admin()?;
-    let st = state.clone();
-    state
-        .db
-        .call(move |c| {
-            let p = load_partner(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if p.revoked_at.is_none() {
-                return Err(ApiError::conflict("not_revoked"));
-            }
-            c.exec(
-                "UPDATE partners SET revoked_at = NULL, revoke_reason = NULL, updated_at = ?1 WHERE id = ?2",
-                params![st.now_iso(), p.id],
-            )?;
-            Ok(())
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true})))
+impl Reinstatable for Partner {
+    const REINSTATE_SQL: &'static str =
+        "UPDATE partners SET revoked_at = NULL, revoke_reason = NULL, updated_at = ?1 WHERE id = ?2";
+    fn load(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Self>> {
+        load_partner(c, tenant_id, id)
+    }
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
 }

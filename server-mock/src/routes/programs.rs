@@ -676,6 +676,7 @@ use axum::Router;
 
 use crate::auth::{Auth, Principal};
 use crate::extract::Json;
+use crate::routes::common::db_json;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -733,11 +734,7 @@ async fn h_patch(
 ) -> JsonOut {
     auth.require_admin()?;
     let now = st.now_iso();
-    let row = st
-        .db
-        .call(move |c| patch_program(c, &tenant.id, &id, &body, &now))
-        .await?;
-    Ok(axum::Json(row))
+    db_json(&st, move |c| patch_program(c, &tenant.id, &id, &body, &now)).await
 }
 
 async fn h_me(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
@@ -747,11 +744,10 @@ async fn h_me(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut
         _ => return Err(ApiError::forbidden()),
     };
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| me_programs(c, &tenant.id, partner.as_deref(), &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| {
+        me_programs(c, &tenant.id, partner.as_deref(), &now)
+    })
+    .await
 }
 
 async fn h_campaigns(
@@ -761,11 +757,7 @@ async fn h_campaigns(
     Path(id): Path<String>,
 ) -> JsonOut {
     auth.require_admin()?;
-    let out = st
-        .db
-        .call(move |c| list_campaigns(c, &tenant.id, &id))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| list_campaigns(c, &tenant.id, &id)).await
 }
 
 async fn h_add_campaigns(
@@ -791,11 +783,7 @@ async fn h_remove_grant(
     Path((id, program_id)): Path<(String, String)>,
 ) -> JsonOut {
     auth.require_admin()?;
-    let out = st
-        .db
-        .call(move |c| remove_grant(c, &tenant.id, &id, &program_id))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| remove_grant(c, &tenant.id, &id, &program_id)).await
 }
 
 async fn h_get_snapshot(
@@ -805,11 +793,7 @@ async fn h_get_snapshot(
     Path(id): Path<String>,
 ) -> JsonOut {
     auth.require_admin_or_partner(&id)?;
-    let out = st
-        .db
-        .call(move |c| get_snapshot(c, &tenant.id, &id))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| get_snapshot(c, &tenant.id, &id)).await
 }
 
 async fn h_put_snapshot(
@@ -822,11 +806,7 @@ async fn h_put_snapshot(
     auth.require_admin()?;
     let input = parse_snapshot(&body, "")?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| put_snapshot(c, &tenant.id, &id, &input, &now))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| put_snapshot(c, &tenant.id, &id, &input, &now)).await
 }
 
 async fn h_delete_snapshot(
@@ -836,9 +816,5 @@ async fn h_delete_snapshot(
     Path(id): Path<String>,
 ) -> JsonOut {
     auth.require_admin()?;
-    let out = st
-        .db
-        .call(move |c| delete_snapshot(c, &tenant.id, &id))
-        .await?;
-    Ok(axum::Json(out))
+    db_json(&st, move |c| delete_snapshot(c, &tenant.id, &id)).await
 }

@@ -1,0 +1,117 @@
+//! Handler pieces shared by several route modules.
+
+use axum::extract::{Path, State};
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
+
+use crate::auth::Auth;
+use crate::db::ConnExt;
+use crate::error::{ApiError, ApiResult, Validation};
+use crate::state::AppState;
+use crate::tenancy::Tenant;
+
+/// A tenant row with a `revoked_at` that an admin can clear again (admins, partners).
+pub trait Reinstatable: Sized + Send + 'static {
+    /// `UPDATE` that clears the revocation: `?1` is now, `?2` the row id.
+    const REINSTATE_SQL: &'static str;
+    /// The row `id` of tenant `tenant_id`, `None` when there is none.
+    fn load(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Self>>;
+    /// The row id.
+    fn id(&self) -> &str;
+    /// True while the row is revoked.
+    fn is_revoked(&self) -> bool;
+}
+
+/// `POST /<rows>/{id}/reinstate` (admin only): clears the revocation of row `id` →
+/// `{"ok":true}`; 404 when there is no such row, 409 `not_revoked` when it is not revoked.
+pub async fn reinstate<R: Reinstatable>(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin()?;
+    let st = state.clone();
+    state
+        .db
+        .call(move |c| {
+            let row = R::load(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
+            if !row.is_revoked() {
+                return Err(ApiError::conflict("not_revoked"));
+            }
+            c.exec(R::REINSTATE_SQL, params![st.now_iso(), row.id()])?;
+            Ok(())
+        })
+        .await?;
+    Ok(axum::Json(json!({"ok": true})))
+}
+
+/// Runs `f` on the database (see [`crate::db::Db::call`]) and returns its value as the
+/// JSON response body (200). Errors: `f`'s own, or a 500 from the database layer.
+pub async fn db_json<T, F>(state: &AppState, f: F) -> ApiResult<axum::Json<T>>
+where
+    F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(axum::Json(state.db.call(f).await?))
+}
+
+/// An admin-only action on row `id` (`POST …/{id}/<action>`): runs `op(conn, tenant id,
+/// id, now)` on the database with the request's clock time → 200 with its JSON value.
+/// Errors: 401/403 for non-admins, then `op`'s own.
+pub async fn admin_action(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    op: fn(&mut Connection, &str, &str, &str) -> ApiResult<Value>,
+) -> ApiResult<axum::Json<Value>> {
+    auth.require_admin()?;
+    let now = state.now_iso();
+    db_json(&state, move |c| op(c, &tenant.id, &id, &now)).await
+}
+
+/// Body field `field` as a required string that `ok` accepts. Records `Required` in `v`
+/// when the field is absent and `msg` when it is anything else (`null`, another type, or
+/// a string `ok` rejects); returns the string, or `""` after recording an error.
+pub fn required_str(
+    v: &mut Validation,
+    body: &Value,
+    field: &str,
+    ok: impl Fn(&str) -> bool,
+    msg: &str,
+) -> String {
+    match body.get(field) {
+        Some(Value::String(s)) if ok(s) => s.clone(),
+        None => {
+            v.push(field, "Required");
+            String::new()
+        }
+        Some(_) => {
+            v.push(field, msg);
+            String::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_str_accepts_and_reports() {
+        let body = json!({"a": "abc", "b": "", "c": null, "d": 5});
+        let nonempty = |s: &str| !s.is_empty();
+        let mut v = Validation::new();
+        assert_eq!(required_str(&mut v, &body, "a", nonempty, "bad a"), "abc");
+        assert!(v.is_empty());
+        assert_eq!(required_str(&mut v, &body, "b", nonempty, "bad b"), "");
+        assert_eq!(required_str(&mut v, &body, "c", nonempty, "bad c"), "");
+        assert_eq!(required_str(&mut v, &body, "d", nonempty, "bad d"), "");
+        assert_eq!(required_str(&mut v, &body, "e", nonempty, "bad e"), "");
+        assert_eq!(
+            v.into_detail()["fieldErrors"],
+            json!({"b": ["bad b"], "c": ["bad c"], "d": ["bad d"], "e": ["Required"]})
+        );
+    }
+}
