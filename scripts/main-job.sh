@@ -32,58 +32,17 @@ root=$(pwd)
 sandbox=${SANDBOX:-$root/sandbox}
 mkdir -p "$sandbox"
 
-say() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'main-job: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/sandbox.sh
+. "$root/scripts/lib/sandbox.sh"
 
-cargo_bin=${CARGO:-cargo}
-target_dir=${CARGO_TARGET_DIR:-$root/target}
-
-say "Building openpartner-mock and openpartner (release; the first build takes a few minutes)"
-"$cargo_bin" build --release --quiet -p openpartner-mock -p openpartner-cli \
-  || die "cargo build failed"
-mock="$target_dir/release/openpartner-mock"
-op="$target_dir/release/openpartner"
-[ -x "$mock" ] || die "missing $mock"
-[ -x "$op" ] || die "missing $op"
-
-key_file="$sandbox/admin-key"
-if [ ! -s "$key_file" ]; then
-  umask 077
-  printf 'op_%s\n' "$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" > "$key_file"
-  umask 022
-fi
-admin_key=$(head -n1 "$key_file")
-[ -n "$admin_key" ] || die "$key_file is empty; delete it and run again"
-
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
+build_binaries
+ensure_admin_key "$sandbox/admin-key"
+trap stop_server EXIT
 trap 'exit 130' INT TERM
 
 say "Starting the reference server (database: $sandbox/main-job.db, rate limit off)"
-"$mock" --port 0 --db "$sandbox/main-job.db" --admin-key "$admin_key" --rate-limit off \
-  --log warn > "$sandbox/server.out" 2> "$sandbox/server.err" &
-server_pid=$!
-base_url=""
-for _ in $(seq 1 100); do
-  if [ -s "$sandbox/server.out" ]; then
-    base_url=$(head -n1 "$sandbox/server.out" | tr -d '\r')
-    [ -n "$base_url" ] && break
-  fi
-  kill -0 "$server_pid" 2>/dev/null || { cat "$sandbox/server.err" >&2; die "the server exited early"; }
-  sleep 0.1
-done
-[ -n "$base_url" ] || die "the server did not print its address within 10 s"
-printf 'Server listening at %s\n' "$base_url" >&2
-
-export OPENPARTNER_BASE_URL="$base_url"
-export OPENPARTNER_API_KEY="$admin_key"
-unset OPENPARTNER_TENANT OPENPARTNER_PROFILE
+start_server "$sandbox/main-job.db" "$sandbox" --log warn
 
 # Runs the CLI visibly; exit codes listed after the command are accepted.
 run() {
