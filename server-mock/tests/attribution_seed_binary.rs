@@ -1,36 +1,14 @@
 //! `openpartner-mock --seed …`: the binary seeds before printing its URL, skips a tenant
 //! that already has programs on restart, and rejects unknown seeds.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod bin_support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_openpartner-mock");
+use std::process::Command;
+
+use bin_support::BIN;
 
 fn start(db: &str, seed: &str) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--db",
-            db,
-            "--admin-key",
-            "seed-admin",
-            "--log",
-            "warn",
-            "--seed",
-            seed,
-        ])
-        .env_remove("ADMIN_API_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    (child, line.trim_end().to_owned())
+    bin_support::spawn("seed-admin", &["--db", db, "--seed", seed])
 }
 
 async fn count(base: &str) -> usize {
@@ -87,16 +65,11 @@ fn unknown_seed_fails() {
 
 #[tokio::test]
 async fn seeds_every_tenant_in_multi_mode() {
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
+    let (mut child, base) = bin_support::spawn(
+        "seed-admin",
+        &[
             "--db",
             ":memory:",
-            "--admin-key",
-            "seed-admin",
-            "--log",
-            "warn",
             "--tenancy",
             "multi",
             "--tenant",
@@ -105,18 +78,8 @@ async fn seeds_every_tenant_in_multi_mode() {
             "globex",
             "--seed",
             "commissions:30",
-        ])
-        .env_remove("ADMIN_API_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    let base = line.trim_end().to_owned();
+        ],
+    );
     assert_eq!(count(&format!("{base}/t/acme")).await, 30);
     assert_eq!(count(&format!("{base}/t/globex")).await, 30);
     child.kill().unwrap();

@@ -1,35 +1,15 @@
 //! The `openpartner-mock` binary: first stdout line, refusal without an admin key,
 //! durability across `kill -9`, clean shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod bin_support;
+
+use std::process::{Child, Command};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_openpartner-mock");
+use bin_support::BIN;
 
 fn start(db: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--db",
-            db,
-            "--admin-key",
-            "bin-admin",
-            "--log",
-            "warn",
-        ])
-        .env_remove("ADMIN_API_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn binary");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("first line");
-    (child, line.trim_end().to_owned())
+    bin_support::spawn("bin-admin", &["--db", db])
 }
 
 #[test]
