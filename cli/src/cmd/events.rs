@@ -278,7 +278,7 @@ impl KeyedSender {
                 Some(408) | Some(500..=599) | None if !err.is_unsupported() => {
                     failures += 1;
                     if failures > 6 {
-                        return RowOutcome::Failed(one_line(&err));
+                        return RowOutcome::Failed(ndjson::reason(&err));
                     }
                     backoff(failures).await;
                 }
@@ -286,10 +286,6 @@ impl KeyedSender {
             }
         }
     }
-}
-
-fn one_line(e: &openpartner::Error) -> String {
-    e.to_string().replace(['\n', '\r'], " ")
 }
 
 async fn backoff(attempt: u32) {
