@@ -148,6 +148,37 @@ pub struct Config {
     /// `PRAGMA synchronous` for a file database (`--synchronous`; default
     /// [`Synchronous::Full`]).
     pub synchronous: Synchronous,
+    /// Test hooks for the in-process server (none is reachable from the command line).
+    pub hooks: TestHooks,
+}
+
+/// Hooks that tests of the in-process server use to provoke failures at exact points.
+/// Cheap to clone; clones share their state, so a test keeps one and arms it while the
+/// server runs.
+#[derive(Debug, Clone, Default)]
+pub struct TestHooks {
+    drop_after_commit: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TestHooks {
+    /// Arms the hook for the next `n` requests whose handler ends in a database job
+    /// ([`crate::respond::respond`]): after the job's commit their connection is dropped
+    /// instead of answered, as when a server crashes between committing and responding.
+    pub fn drop_after_commit(&self, n: usize) {
+        self.drop_after_commit
+            .store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True (and counts one down) when the response just committed must be dropped.
+    pub fn take_drop_after_commit(&self) -> bool {
+        self.drop_after_commit
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -197,6 +228,7 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             latency: None,
             synchronous: Synchronous::default(),
+            hooks: TestHooks::default(),
         }
     }
 }

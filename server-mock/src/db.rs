@@ -1,7 +1,8 @@
 //! Storage: one SQLite connection owned by a dedicated writer thread, used from async code
 //! through [`Db::call`] and from start-up code through [`Db::with_blocking`].
 //!
-//! Migrations are the ordered files `server-mock/migrations/NNNN_*.sql`, embedded at
+//! Migrations are the ordered files `server-mock/migrations/NNNN_<tables>.sql` (named by
+//! what they create), embedded at
 //! compile time and listed in [`MIGRATIONS`]; each is applied once, tracked by
 //! `PRAGMA user_version` (= number of applied migrations). To add one, create the next
 //! file and append it to [`MIGRATIONS`].
@@ -12,13 +13,14 @@
 //! in the order they ran, exactly as if they had run one by one — commits once, and only
 //! then answers each caller. One request alone is one job and one commit; sixteen requests
 //! arriving together share one commit (and one `fsync`). A job that panics is rolled back
-//! to its savepoint (its caller gets a 500); a job that returns an error keeps the writes it
-//! made outside its own transactions, like an autocommit statement would. If the commit
-//! itself fails, every job of the batch is answered with a 500 and nothing of it is kept.
+//! to its savepoint (its caller gets a 500), and so is a job that returns `Err`: **a job is
+//! all-or-nothing** — every write it made is undone and the error goes back to its caller,
+//! while the other jobs of the batch keep theirs. If the commit itself fails, every job of
+//! the batch is answered with a 500 and nothing of it is kept.
 //!
-//! Handlers must do their writes inside one `Db::call` and, when several statements belong
-//! together, inside one nested transaction: `let tx = conn.savepoint()?; …; tx.commit()?`
-//! (`conn.transaction()` cannot be used: the writer's transaction is already open).
+//! So a handler does all the writes of a request inside one `Db::call` and needs no
+//! transaction of its own (`conn.transaction()` cannot be used: the writer's transaction is
+//! already open; a nested `conn.savepoint()` still works for a part that may fail alone).
 //!
 //! **Durability** (file databases, `journal_mode=WAL`): with [`Synchronous::Full`] (the
 //! default) every batch is fsynced before any caller is answered, so an acknowledged write
@@ -38,10 +40,13 @@ use crate::error::ApiError;
 
 /// Ordered migrations: (name, SQL).
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("0001_core", include_str!("../migrations/0001_core.sql")),
     (
-        "0002_attribution",
-        include_str!("../migrations/0002_attribution.sql"),
+        "0001_tenants_admins_partners_keys_sessions",
+        include_str!("../migrations/0001_tenants_admins_partners_keys_sessions.sql"),
+    ),
+    (
+        "0002_programs_links_clicks_events_commissions_payouts",
+        include_str!("../migrations/0002_programs_links_clicks_events_commissions_payouts.sql"),
     ),
 ];
 
@@ -87,7 +92,9 @@ impl std::str::FromStr for Synchronous {
 
 /// What a job hands back after running: called with whether the batch committed.
 type Reply = Box<dyn FnOnce(bool) + Send>;
-type Job = Box<dyn FnOnce(&mut Connection) -> Reply + Send>;
+/// A job: runs on the writer thread, says whether it succeeded (`false` rolls its writes
+/// back) and hands back its reply.
+type Job = Box<dyn FnOnce(&mut Connection) -> (bool, Reply) + Send>;
 
 /// Handle to the database (cheap to clone). The writer thread ends when the last handle
 /// is dropped.
@@ -135,8 +142,9 @@ impl Db {
     }
 
     /// Runs `f` with exclusive access to the connection on the writer thread and returns
-    /// its result once the batch it ran in is committed. Errors: `f`'s own, or a 500 when
-    /// `f` panicked or the commit failed.
+    /// its result once the batch it ran in is committed. All-or-nothing: when `f` returns
+    /// `Err` (or panics) every write it made is rolled back. Errors: `f`'s own, or a 500
+    /// when `f` panicked or the commit failed.
     pub async fn call<F, T>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
@@ -186,13 +194,15 @@ impl Db {
     {
         let job: Job = Box::new(move |conn| {
             let result = f(conn);
-            Box::new(move |committed| {
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |committed| {
                 answer(if committed {
                     result
                 } else {
                     Err(ApiError::internal())
                 })
-            })
+            });
+            (ok, reply)
         });
         self.jobs.send(job).map_err(|_| {
             tracing::error!("database thread has stopped");
@@ -242,9 +252,16 @@ fn run_job(conn: &mut Connection, job: Job, in_tx: bool, replies: &mut Vec<Reply
         }
     }
     match std::panic::catch_unwind(AssertUnwindSafe(|| job(conn))) {
-        Ok(reply) => {
+        Ok((ok, reply)) => {
             if in_tx {
-                let _ = conn.execute_batch("RELEASE job");
+                let sql = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(e) = conn.execute_batch(sql) {
+                    tracing::error!(error = %e, "cannot close a job's savepoint");
+                }
             }
             replies.push(reply);
         }
@@ -372,6 +389,44 @@ mod tests {
             })
             .unwrap();
         assert_eq!(vals, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_writes_then_fails_leaves_nothing_and_the_batch_keeps_the_others() {
+        let db = Db::open(":memory:").unwrap();
+        db.with_blocking(|c| c.execute_batch("CREATE TABLE t (v INTEGER NOT NULL)"))
+            .unwrap()
+            .unwrap();
+        // Many jobs submitted together so they share batches: every third one writes two
+        // rows and then fails (no savepoint of its own).
+        let mut handles = Vec::new();
+        for i in 0..90i64 {
+            let db = db.clone();
+            handles.push(tokio::spawn(async move {
+                db.call(move |c| {
+                    c.exec("INSERT INTO t (v) VALUES (?1)", [i])?;
+                    if i % 3 == 0 {
+                        c.exec("INSERT INTO t (v) VALUES (?1)", [i + 1000])?;
+                        return Err(ApiError::conflict("nope"));
+                    }
+                    Ok(i)
+                })
+                .await
+            }));
+        }
+        for (i, h) in handles.into_iter().enumerate() {
+            let r = h.await.unwrap();
+            assert_eq!(r.is_err(), i % 3 == 0, "job {i}");
+        }
+        let vals: Vec<i64> = db
+            .with_blocking(|c| {
+                let mut st = c.prepare("SELECT v FROM t ORDER BY v").unwrap();
+                let rows = st.query_map([], |r| r.get(0)).unwrap();
+                rows.collect::<Result<Vec<i64>, _>>().unwrap()
+            })
+            .unwrap();
+        let want: Vec<i64> = (0..90).filter(|i| i % 3 != 0).collect();
+        assert_eq!(vals, want);
     }
 
     #[tokio::test]

@@ -30,6 +30,19 @@ pub struct More {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// The error body of every failure, `{"error","detail"?}` plus the extra top-level fields
+/// some errors add (API.md §1) — the `Error` schema of the OpenAPI document.
+#[derive(Debug, utoipa::ToSchema)]
+
+pub struct ErrorBody {
+    /// Stable snake_case code, e.g. `not_found`, `invalid_body`.
+    pub error: String,
+    /// Text or an object; for `invalid_body` / `invalid_query`
+    /// `{"formErrors":[…],"fieldErrors":{"field":["msg"]}}`.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<Value>,
+}
+
 /// Result alias used by handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
 

@@ -17,7 +17,7 @@
 //! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — \[EXT\]
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
-//! - [`events`] — `events::emit` records webhook events in the `outbox` table.
+//! - [`outbox`] — `outbox::emit` records webhook events in the `outbox` table.
 //! - [`mail`] — dev mailbox; [`pagination`] — keyset cursors; [`util`] — ids, times,
 //!   secrets; [`clock`] — injectable clock.
 //! - Attribution half (see `ATTRIBUTION.md`): [`engine`] — the pure §3.4 engine;
@@ -39,7 +39,7 @@
 //! `extract::Json<T>` / `QueryParams`, call a guard first and return `ApiResult<_>`;
 //! writes happen in one `state.db.call(|c| { let tx = c.savepoint()?; …; tx.commit()?; })`.
 //! Webhook events are recorded in the same transaction with
-//! `events::emit(&tx, &tenant.id, "partner.created", data, &now)`. Shared row helpers:
+//! `outbox::emit(&tx, &tenant.id, "partner.created", data, &now)`. Shared row helpers:
 //! `routes::partners::{Partner, load_partner}`, `routes::admins::{Admin, load_admin}`.
 //! Per-IP route budgets go in `ratelimit::ROUTE_LIMITS`, handler-checked budgets in
 //! `ratelimit::NAMED_LIMITS`; a new extension name goes in
@@ -54,22 +54,26 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod engine;
 pub mod error;
-pub mod events;
 pub mod export;
 pub mod extract;
 pub mod idempotency;
 pub mod mail;
 pub mod middleware;
+pub mod outbox;
 pub mod pagination;
 pub mod ratelimit;
+pub mod respond;
 pub mod routes;
 pub mod rules;
 pub mod seed;
 pub mod state;
+pub mod store;
 pub mod tenancy;
 pub mod util;
+pub mod wire;
 
 use crate::db::ConnExt;
 use std::net::SocketAddr;
@@ -162,7 +166,7 @@ pub async fn spawn_with_routes(
     let (tenancy, tenants) = (config.tenancy, config.tenants.clone());
     db.with_blocking(move |c| -> anyhow::Result<()> {
         tenancy::ensure_tenants(c, tenancy, &tenants, &now)?;
-        idempotency::clear_in_flight(c)?;
+        store::idempotency::clear_in_flight(c)?;
         Ok(())
     })??;
     let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;

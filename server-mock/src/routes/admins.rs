@@ -23,6 +23,7 @@ use crate::auth::{create_magic_link, AdminSource, Auth, Subject};
 use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::Json;
 use crate::mail::{purpose, Mail};
+use crate::respond::{respond, Reply};
 use crate::routes::common::{reinstate, Reinstatable};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
@@ -182,7 +183,7 @@ async fn create(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<CreateBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin()?;
     let mut v = Validation::new();
     let email = body.email.trim().to_lowercase();
@@ -195,9 +196,7 @@ async fn create(
     }
     v.finish_body()?;
     let st = state.clone();
-    let admin = state
-        .db
-        .call(move |c| {
+    respond(&state, StatusCode::CREATED, move |c| {
             let tx = c.savepoint()?;
             if load_admin_by_email(&tx, &tenant.id, &email)?.is_some() {
                 return Err(ApiError::conflict("email_taken"));
@@ -211,12 +210,11 @@ async fn create(
             let admin = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::internal)?;
             send_admin_invite(&tx, &st, &tenant, &admin)?;
             tx.commit()?;
-            Ok(admin)
+            let mut m = admin.to_json();
+            m.insert("invited".into(), json!(true));
+            Ok(Value::Object(m))
         })
-        .await?;
-    let mut m = admin.to_json();
-    m.insert("invited".into(), json!(true));
-    Ok((StatusCode::CREATED, axum::Json(Value::Object(m))))
+        .await
 }
 
 async fn invite(
@@ -224,26 +222,23 @@ async fn invite(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin()?;
     let st = state.clone();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let a = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if a.activated_at.is_some() {
-                return Err(ApiError::conflict("already_activated"));
-            }
-            if a.revoked_at.is_some() {
-                return Err(ApiError::conflict("admin_revoked"));
-            }
-            send_admin_invite(&tx, &st, &tenant, &a)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true})))
+    respond(&state, StatusCode::OK, move |c| {
+        let tx = c.savepoint()?;
+        let a = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
+        if a.activated_at.is_some() {
+            return Err(ApiError::conflict("already_activated"));
+        }
+        if a.revoked_at.is_some() {
+            return Err(ApiError::conflict("admin_revoked"));
+        }
+        send_admin_invite(&tx, &st, &tenant, &a)?;
+        tx.commit()?;
+        Ok(json!({"ok": true}))
+    })
+    .await
 }
 
 async fn revoke(
@@ -251,48 +246,45 @@ async fn revoke(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Reply<Value>> {
     let src = auth.require_admin()?.clone();
     let st = state.clone();
-    let revoked_at = state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let a = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if a.revoked_at.is_some() {
-                return Err(ApiError::conflict("already_revoked"));
+    respond(&state, StatusCode::OK, move |c| {
+        let tx = c.savepoint()?;
+        let a = load_admin(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
+        if a.revoked_at.is_some() {
+            return Err(ApiError::conflict("already_revoked"));
+        }
+        if let AdminSource::Session { admin, .. } = &src {
+            if admin.id == a.id {
+                return Err(ApiError::bad_request("cannot_revoke_self")
+                    .detail("an admin cannot revoke their own access"));
             }
-            if let AdminSource::Session { admin, .. } = &src {
-                if admin.id == a.id {
-                    return Err(ApiError::bad_request("cannot_revoke_self")
-                        .detail("an admin cannot revoke their own access"));
-                }
-            }
-            if a.activated_at.is_some() {
-                let others: i64 = tx.row(
-                    "SELECT COUNT(*) FROM admins WHERE tenant_id = ?1 AND id != ?2
+        }
+        if a.activated_at.is_some() {
+            let others: i64 = tx.row(
+                "SELECT COUNT(*) FROM admins WHERE tenant_id = ?1 AND id != ?2
                      AND activated_at IS NOT NULL AND revoked_at IS NULL",
-                    params![tenant.id, a.id],
-                    |r| r.get(0),
-                )?;
-                if others == 0 {
-                    return Err(ApiError::conflict("cannot_revoke_last_active_admin"));
-                }
+                params![tenant.id, a.id],
+                |r| r.get(0),
+            )?;
+            if others == 0 {
+                return Err(ApiError::conflict("cannot_revoke_last_active_admin"));
             }
-            let now = st.now_iso();
-            tx.exec(
-                "UPDATE admins SET revoked_at = ?1, updated_at = ?1 WHERE id = ?2",
-                params![now, a.id],
-            )?;
-            tx.exec(
-                "UPDATE sessions SET revoked_at = ?1 WHERE admin_id = ?2 AND revoked_at IS NULL",
-                params![now, a.id],
-            )?;
-            tx.commit()?;
-            Ok(now)
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true, "revokedAt": revoked_at})))
+        }
+        let now = st.now_iso();
+        tx.exec(
+            "UPDATE admins SET revoked_at = ?1, updated_at = ?1 WHERE id = ?2",
+            params![now, a.id],
+        )?;
+        tx.exec(
+            "UPDATE sessions SET revoked_at = ?1 WHERE admin_id = ?2 AND revoked_at IS NULL",
+            params![now, a.id],
+        )?;
+        tx.commit()?;
+        Ok(json!({"ok": true, "revokedAt": now}))
+    })
+    .await
 }
 
 impl Reinstatable for Admin {

@@ -402,7 +402,7 @@ async fn run(
     Path(id): Path<String>,
     q: QueryParams,
     which: Which,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
     let now = st.clock.now();
     db_json(&st, move |c| {

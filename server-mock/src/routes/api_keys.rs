@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::{Json, QueryParams};
+use crate::respond::{respond, Reply};
 use crate::routes::partners::load_partner;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
@@ -123,7 +124,7 @@ fn created(
     scopes: Option<Vec<String>>,
     ext: bool,
     ips: Option<Vec<String>>,
-) -> (StatusCode, axum::Json<Value>) {
+) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(id));
     m.insert("plaintext".into(), json!(plaintext));
@@ -133,7 +134,7 @@ fn created(
     if ext {
         m.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
     }
-    (StatusCode::CREATED, axum::Json(Value::Object(m)))
+    Value::Object(m)
 }
 
 async fn create_admin_key(
@@ -141,7 +142,7 @@ async fn create_admin_key(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<KeyBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin()?;
     create_unscoped_key(state, tenant, body, None).await
 }
@@ -153,42 +154,39 @@ async fn create_unscoped_key(
     tenant: Tenant,
     body: KeyBody,
     partner_id: Option<String>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Reply<Value>> {
     let ext = state.ext();
     let mut v = Validation::new();
     let (label, ips) = validate_common(&body, ext, &mut v);
     v.finish_body()?;
     let now = state.now_iso();
-    let ips2 = ips.clone();
-    let (id, plaintext) = state
-        .db
-        .call(move |c| {
-            if let Some(pid) = &partner_id {
-                let p = load_partner(c, &tenant.id, pid)?
-                    .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
-                if p.revoked_at.is_some() {
-                    return Err(ApiError::conflict("partner_revoked"));
-                }
+    respond(&state, StatusCode::CREATED, move |c| {
+        if let Some(pid) = &partner_id {
+            let p = load_partner(c, &tenant.id, pid)?
+                .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
+            if p.revoked_at.is_some() {
+                return Err(ApiError::conflict("partner_revoked"));
             }
-            insert_key(
-                c,
-                NewKey {
-                    tenant_id: &tenant.id,
-                    kind: if partner_id.is_some() {
-                        "partner"
-                    } else {
-                        "admin"
-                    },
-                    partner_id: partner_id.as_deref(),
-                    label: label.as_deref(),
-                    scopes: None,
-                    allowed_ips: ips2.as_deref(),
-                    now: &now,
+        }
+        let (id, plaintext) = insert_key(
+            c,
+            NewKey {
+                tenant_id: &tenant.id,
+                kind: if partner_id.is_some() {
+                    "partner"
+                } else {
+                    "admin"
                 },
-            )
-        })
-        .await?;
-    Ok(created(id, plaintext, None, ext, ips))
+                partner_id: partner_id.as_deref(),
+                label: label.as_deref(),
+                scopes: None,
+                allowed_ips: ips.as_deref(),
+                now: &now,
+            },
+        )?;
+        Ok(created(id, plaintext, None, ext, ips))
+    })
+    .await
 }
 
 async fn create_scoped_key(
@@ -196,7 +194,7 @@ async fn create_scoped_key(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<KeyBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin()?;
     let ext = state.ext();
     let mut v = Validation::new();
@@ -220,25 +218,22 @@ async fn create_scoped_key(
     v.finish_body()?;
     let label = label.unwrap_or_else(|| "scoped".to_owned());
     let now = state.now_iso();
-    let (scopes2, ips2) = (scopes.clone(), ips.clone());
-    let (id, plaintext) = state
-        .db
-        .call(move |c| {
-            insert_key(
-                c,
-                NewKey {
-                    tenant_id: &tenant.id,
-                    kind: "scoped",
-                    partner_id: None,
-                    label: Some(&label),
-                    scopes: Some(&scopes2),
-                    allowed_ips: ips2.as_deref(),
-                    now: &now,
-                },
-            )
-        })
-        .await?;
-    Ok(created(id, plaintext, Some(scopes), ext, ips))
+    respond(&state, StatusCode::CREATED, move |c| {
+        let (id, plaintext) = insert_key(
+            c,
+            NewKey {
+                tenant_id: &tenant.id,
+                kind: "scoped",
+                partner_id: None,
+                label: Some(&label),
+                scopes: Some(&scopes),
+                allowed_ips: ips.as_deref(),
+                now: &now,
+            },
+        )?;
+        Ok(created(id, plaintext, Some(scopes), ext, ips))
+    })
+    .await
 }
 
 fn key_json(r: &rusqlite::Row<'_>, with_scopes: bool, ext: bool) -> rusqlite::Result<Value> {
@@ -314,7 +309,7 @@ async fn create_partner_key(
     auth: Auth,
     Path(id): Path<String>,
     Json(body): Json<KeyBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin_or_partner(&id)?;
     create_unscoped_key(state, tenant, body, Some(id)).await
 }

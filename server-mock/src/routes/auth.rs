@@ -162,7 +162,7 @@ async fn verify(
                         "UPDATE partners SET activated_at = ?1, updated_at = ?1 WHERE id = ?2",
                         params![now, p.id],
                     )?;
-                    crate::events::emit(
+                    crate::outbox::emit(
                         &tx,
                         &tenant.id,
                         "partner.activated",

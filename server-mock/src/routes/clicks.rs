@@ -320,7 +320,7 @@ pub fn unflag_click(
     let (count, runs) = attribution::reattribute_click_users(&tx, tenant, id, now)?;
     let emits: Vec<Emit> = runs.into_iter().flat_map(|r| r.emits).collect();
     for e in &emits {
-        crate::events::emit(&tx, tenant, e.event_type, e.data.clone(), &fmt_ts(now))?;
+        crate::outbox::emit(&tx, tenant, e.event_type, e.data.clone(), &fmt_ts(now))?;
     }
     tx.commit()?;
     Ok(json!({"ok": true, "clickId": id, "reattributedEvents": count}))
@@ -410,19 +410,19 @@ async fn h_post_click(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<Value>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope(Scope::ClicksWrite)?;
     let now = st.now_iso();
-    let (status, out) = st
-        .db
-        .call(move |c| post_click(c, &tenant.id, &body, &now))
-        .await?;
-    let code = if status == 201 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((code, axum::Json(out)))
+    crate::respond::respond_with_status(&st, move |c| {
+        let (status, out) = post_click(c, &tenant.id, &body, &now)?;
+        let code = if status == 201 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((code, out))
+    })
+    .await
 }
 
 async fn h_flagged(
@@ -430,7 +430,7 @@ async fn h_flagged(
     tenant: Tenant,
     auth: Auth,
     q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_admin()?;
     let limit = q.int_in("limit", 1, 500, 100)?;
     let reason = match q.string("reason") {
@@ -454,7 +454,7 @@ async fn h_flag(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_admin()?;
     db_json(&st, move |c| flag_click(c, &tenant.id, &id)).await
 }
@@ -464,7 +464,7 @@ async fn h_unflag(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_admin()?;
     let now = st.clock.now();
     db_json(&st, move |c| unflag_click(c, &tenant.id, &id, now)).await

@@ -193,7 +193,7 @@ pub fn approve(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
         "UPDATE commissions SET status = 'approved' WHERE id = ?1",
         [id],
     )?;
-    crate::events::emit(
+    crate::outbox::emit(
         &tx,
         tenant,
         "commission.approved",
@@ -224,7 +224,7 @@ pub fn reverse(conn: &mut Connection, tenant: &str, id: &str, now: &str) -> ApiR
         "UPDATE commissions SET status = 'reversed' WHERE id = ?1",
         [id],
     )?;
-    crate::events::emit(
+    crate::outbox::emit(
         &tx,
         tenant,
         "commission.reversed",
@@ -288,7 +288,7 @@ pub fn run_payouts(conn: &mut Connection, tenant: &str, now: &str, emit: bool) -
             }
         }
         if emit {
-            crate::events::emit(
+            crate::outbox::emit(
                 &tx,
                 tenant,
                 "payout.created",
@@ -303,7 +303,7 @@ pub fn run_payouts(conn: &mut Connection, tenant: &str, now: &str, emit: bool) -
                 now,
             )?;
             for (id, _, amount) in &items {
-                crate::events::emit(
+                crate::outbox::emit(
                     &tx,
                     tenant,
                     "commission.paid",
@@ -424,7 +424,7 @@ pub fn router() -> Router<AppState> {
         .route("/partners/{id}/payouts", get(h_payouts))
 }
 
-type JsonOut = ApiResult<axum::Json<Value>>;
+type JsonOut = ApiResult<crate::respond::Reply<Value>>;
 
 async fn h_list(State(st): State<AppState>, tenant: Tenant, auth: Auth, q: QueryParams) -> JsonOut {
     auth.require_scope(Scope::CommissionsRead)?;

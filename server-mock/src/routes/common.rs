@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::auth::Auth;
 use crate::db::ConnExt;
 use crate::error::{ApiError, ApiResult, Validation};
+use crate::respond::Reply;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 
@@ -29,31 +30,28 @@ pub async fn reinstate<R: Reinstatable>(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin()?;
     let st = state.clone();
-    state
-        .db
-        .call(move |c| {
-            let row = R::load(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if !row.is_revoked() {
-                return Err(ApiError::conflict("not_revoked"));
-            }
-            c.exec(R::REINSTATE_SQL, params![st.now_iso(), row.id()])?;
-            Ok(())
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true})))
+    crate::respond::ok(&state, move |c| {
+        let row = R::load(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
+        if !row.is_revoked() {
+            return Err(ApiError::conflict("not_revoked"));
+        }
+        c.exec(R::REINSTATE_SQL, params![st.now_iso(), row.id()])?;
+        Ok(json!({"ok": true}))
+    })
+    .await
 }
 
-/// Runs `f` on the database (see [`crate::db::Db::call`]) and returns its value as the
-/// JSON response body (200). Errors: `f`'s own, or a 500 from the database layer.
-pub async fn db_json<T, F>(state: &AppState, f: F) -> ApiResult<axum::Json<T>>
+/// Runs `f` on the database as the request's one job and answers 200 with its value as
+/// JSON ([`crate::respond::ok`]). Errors: `f`'s own, or a 500 from the database layer.
+pub async fn db_json<T, F>(state: &AppState, f: F) -> ApiResult<Reply<T>>
 where
     F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
-    T: Send + 'static,
+    T: serde::Serialize + Send + 'static,
 {
-    Ok(axum::Json(state.db.call(f).await?))
+    crate::respond::ok(state, f).await
 }
 
 /// An admin-only action on row `id` (`POST …/{id}/<action>`): runs `op(conn, tenant id,
@@ -65,7 +63,7 @@ pub async fn admin_action(
     auth: Auth,
     Path(id): Path<String>,
     op: fn(&mut Connection, &str, &str, &str) -> ApiResult<Value>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Reply<Value>> {
     auth.require_admin()?;
     let now = state.now_iso();
     db_json(&state, move |c| op(c, &tenant.id, &id, &now)).await

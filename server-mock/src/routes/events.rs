@@ -98,7 +98,7 @@ pub fn track_event(conn: &mut Connection, ev: &NewEvent, now: DateTime<Utc>) -> 
         attribution::attribute_stored_event(&tx, &ev.id, now)?.ok_or_else(ApiError::internal)?;
     let now_iso = fmt_ts(now);
     for e in &run.emits {
-        crate::events::emit(&tx, &ev.tenant_id, e.event_type, e.data.clone(), &now_iso)?;
+        crate::outbox::emit(&tx, &ev.tenant_id, e.event_type, e.data.clone(), &now_iso)?;
     }
     tx.commit()?;
     Ok(json!({
@@ -164,7 +164,7 @@ pub fn identify(
     for run in &runs {
         backfilled += run.new_attributions();
         for e in &run.emits {
-            crate::events::emit(&tx, tenant, e.event_type, e.data.clone(), &now_iso)?;
+            crate::outbox::emit(&tx, tenant, e.event_type, e.data.clone(), &now_iso)?;
         }
     }
     tx.commit()?;
@@ -207,7 +207,7 @@ async fn h_track(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<Value>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope(Scope::EventsWrite)?;
     let now = st.clock.now();
     let ev = parse_event(&tenant.id, &body, now)?;

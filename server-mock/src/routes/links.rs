@@ -193,7 +193,7 @@ async fn h_list(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_admin_or_partner(&id)?;
     db_json(&st, move |c| list_links(c, &tenant.id, &id)).await
 }
@@ -204,15 +204,14 @@ async fn h_create(
     auth: Auth,
     Path(id): Path<String>,
     Json(body): Json<Value>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope_or_partner(Scope::LinksWrite, &id)?;
     let partner_principal = matches!(auth.principal, Principal::Partner { .. });
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| create_link(c, &tenant.id, &id, &body, partner_principal, &now))
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(out)))
+    crate::respond::respond(&st, StatusCode::CREATED, move |c| {
+        create_link(c, &tenant.id, &id, &body, partner_principal, &now)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -28,32 +28,27 @@ async fn create(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     if !state.ext() {
         return Err(ApiError::route_not_found());
     }
     auth.require_admin()?;
     state.limits.check_named("login-links", &tenant.id)?;
     let st = state.clone();
-    let (url, expires_at) = state
-        .db
-        .call(move |c| {
-            let p = load_partner(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if p.revoked_at.is_some() {
-                return Err(ApiError::conflict("partner_revoked"));
-            }
-            let (token, expires_at) = create_magic_link(
-                c,
-                &tenant.id,
-                purpose::PARTNER_SIGNIN,
-                &Subject::Partner(p.id),
-                &st,
-            )?;
-            Ok((st.mailer.magic_url(&tenant, &token), expires_at))
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"url": url, "expiresAt": expires_at})),
-    ))
+    crate::respond::respond(&state, StatusCode::CREATED, move |c| {
+        let p = load_partner(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
+        if p.revoked_at.is_some() {
+            return Err(ApiError::conflict("partner_revoked"));
+        }
+        let (token, expires_at) = create_magic_link(
+            c,
+            &tenant.id,
+            purpose::PARTNER_SIGNIN,
+            &Subject::Partner(p.id),
+            &st,
+        )?;
+        let url = st.mailer.magic_url(&tenant, &token);
+        Ok(json!({"url": url, "expiresAt": expires_at}))
+    })
+    .await
 }

@@ -1,9 +1,11 @@
-//! Route modules. Each exposes `pub fn router() -> Router<AppState>`; add a resource by
-//! writing `routes/<name>.rs` and one `.merge(<name>::router())` line in the right group
+//! Route modules. Each exposes `pub fn router() -> OpenApiRouter<AppState>` registering its
+//! handlers with `utoipa_axum::routes!` (each handler carries `#[utoipa::path]`), so the
+//! router and `/openapi.json` ([`openapi`]) come from the same definitions; add a resource
+//! by writing `routes/<name>.rs` and one `.merge(<name>::router())` line in the right group
 //! below.
 //!
 //! Groups (outermost layer first):
-//! - [`public`]: no tenant, no auth, no rate limit (`/health`; later `/openapi.json`,
+//! - [`public`]: no tenant, no auth, no rate limit (`/health`, `/openapi.json`; later
 //!   `/platform/*`, which resolve their own principal).
 //! - [`authenticated`]: tenant required (400 `tenant_slug_missing`) → credential resolved
 //!   into `Auth` → rate limit → \[EXT\] idempotency → handler. Handlers call a guard.
@@ -17,6 +19,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
@@ -33,37 +37,48 @@ pub mod export;
 pub mod health;
 pub mod links;
 pub mod login_links;
+pub mod openapi;
 pub mod partners;
 pub mod programs;
 
 /// Routes that need neither a tenant nor a credential.
-pub fn public() -> Router<AppState> {
-    Router::new().merge(health::router())
+pub fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(openapi::router())
 }
 
 /// Tenant routes that authenticate (see the module docs).
-pub fn authenticated() -> Router<AppState> {
-    Router::new()
-        .merge(auth::router())
-        .merge(dev::router())
-        .merge(partners::router())
-        .merge(api_keys::router())
-        .merge(admins::router())
-        .merge(programs::router())
-        .merge(links::router())
-        .merge(clicks::router())
-        .merge(events::router())
-        .merge(commissions::router())
-        .merge(analytics::router())
-        .merge(export::router())
-        .merge(login_links::router())
+pub fn authenticated() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(auth::router().into())
+        .merge(dev::router().into())
+        .merge(partners::router().into())
+        .merge(api_keys::router().into())
+        .merge(admins::router().into())
+        .merge(programs::router().into())
+        .merge(links::router().into())
+        .merge(clicks::router().into())
+        .merge(events::router().into())
+        .merge(commissions::router().into())
+        .merge(analytics::router().into())
+        .merge(export::router().into())
+        .merge(login_links::router().into())
 }
 
 /// Tenant routes that never read credentials.
-pub fn tenant_open() -> Router<AppState> {
-    Router::new()
-        .merge(clicks::open_router())
-        .merge(events::open_router())
+pub fn tenant_open() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(clicks::open_router().into())
+        .merge(events::open_router().into())
+}
+
+/// The OpenAPI document of every route (what `GET /openapi.json` serves).
+pub fn openapi() -> OpenApi {
+    let mut doc = public().into_openapi();
+    doc.merge(authenticated().into_openapi());
+    doc.merge(tenant_open().into_openapi());
+    openapi::finish(doc)
 }
 
 /// The complete router with every layer, ready to serve.
@@ -73,19 +88,31 @@ pub fn build(state: AppState) -> Router {
 
 /// [`build`] plus `extra` routes merged into the authenticated group (tests, embedding).
 pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
-    let authed = authenticated()
-        .merge(extra)
-        .route_layer(from_fn_with_state(
+    let (authed, authed_doc) = authenticated().split_for_parts();
+    let (open, open_doc) = tenant_open().split_for_parts();
+    let (public, public_doc) = public().split_for_parts();
+    let mut doc = public_doc;
+    doc.merge(authed_doc);
+    doc.merge(open_doc);
+    let doc = openapi::finish(doc);
+    let mut authed = authed.route_layer(from_fn_with_state(
+        state.clone(),
+        crate::idempotency::idempotency,
+    ));
+    if extra.has_routes() {
+        authed = authed.merge(extra.route_layer(from_fn_with_state(
             state.clone(),
-            crate::idempotency::idempotency,
-        ))
+            crate::idempotency::idempotency_lookup_first,
+        )));
+    }
+    let authed = authed
         .route_layer(from_fn_with_state(
             state.clone(),
             crate::ratelimit::rate_limit,
         ))
         .route_layer(from_fn_with_state(state.clone(), crate::auth::resolve_auth))
         .route_layer(from_fn(crate::tenancy::require_tenant));
-    let mut open = tenant_open();
+    let mut open = open;
     // axum panics on a route_layer over an empty router
     if open.has_routes() {
         open = open
@@ -96,7 +123,7 @@ pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
             .route_layer(from_fn(crate::tenancy::require_tenant));
     }
     Router::new()
-        .merge(public())
+        .merge(public.layer(openapi::serve(&doc)))
         .merge(authed)
         .merge(open)
         .fallback(crate::middleware::route_not_found)

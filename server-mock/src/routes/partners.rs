@@ -199,7 +199,7 @@ async fn create(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<CreateBody>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope(Scope::PartnersWrite)?;
     let ext = state.ext();
     let mut v = Validation::new();
@@ -237,9 +237,7 @@ async fn create(
     let program_ids = body.program_ids;
 
     let st = state.clone();
-    let out = state
-        .db
-        .call(move |c| {
+    crate::respond::respond(&state, StatusCode::CREATED, move |c| {
             let tx = c.savepoint()?;
             let now = st.now_iso();
             // programs
@@ -324,7 +322,7 @@ async fn create(
                 send_partner_invite(&tx, &st, &tenant, &partner)?;
             }
             let program_ids: Vec<&String> = grants.iter().map(|(p, _)| p).collect();
-            crate::events::emit(
+            crate::outbox::emit(
                 &tx,
                 &tenant.id,
                 "partner.created",
@@ -339,12 +337,11 @@ async fn create(
                 &now,
             )?;
             tx.commit()?;
-            Ok(partner)
+            let mut m = partner.to_json(ext);
+            m.insert("invited".into(), json!(send_invite));
+            Ok(Value::Object(m))
         })
-        .await?;
-    let mut m = out.to_json(ext);
-    m.insert("invited".into(), json!(send_invite));
-    Ok((StatusCode::CREATED, axum::Json(Value::Object(m))))
+        .await
 }
 
 async fn list(
@@ -440,26 +437,23 @@ async fn invite(
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope(Scope::PartnersWrite)?;
     let st = state.clone();
-    state
-        .db
-        .call(move |c| {
-            let tx = c.savepoint()?;
-            let p = load_partner(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-            if p.activated_at.is_some() {
-                return Err(ApiError::conflict("already_activated"));
-            }
-            if p.revoked_at.is_some() {
-                return Err(ApiError::conflict("partner_revoked"));
-            }
-            send_partner_invite(&tx, &st, &tenant, &p)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true})))
+    crate::respond::ok(&state, move |c| {
+        let tx = c.savepoint()?;
+        let p = load_partner(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
+        if p.activated_at.is_some() {
+            return Err(ApiError::conflict("already_activated"));
+        }
+        if p.revoked_at.is_some() {
+            return Err(ApiError::conflict("partner_revoked"));
+        }
+        send_partner_invite(&tx, &st, &tenant, &p)?;
+        tx.commit()?;
+        Ok(json!({"ok": true}))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -476,7 +470,7 @@ async fn revoke(
     auth: Auth,
     Path(id): Path<String>,
     Json(body): Json<RevokeBody>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_scope(Scope::PartnersWrite)?;
     if let Some(r) = &body.reason {
         if r.chars().count() > 500 {
@@ -489,9 +483,7 @@ async fn revoke(
     let notify = body.notify.unwrap_or(true);
     let reason = body.reason;
     let st = state.clone();
-    let (revoked_at, notified) = state
-        .db
-        .call(move |c| {
+    crate::respond::ok(&state, move |c| {
             let tx = c.savepoint()?;
             let p = load_partner(&tx, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
             if p.revoked_at.is_some() {
@@ -533,15 +525,14 @@ async fn revoke(
                 )?;
             }
             tx.commit()?;
-            Ok((now, notify))
+            Ok(json!({
+                "ok": true,
+                "revokedAt": now,
+                "notified": notify,
+                "notifyError": null,
+            }))
         })
-        .await?;
-    Ok(axum::Json(json!({
-        "ok": true,
-        "revokedAt": revoked_at,
-        "notified": notified,
-        "notifyError": null,
-    })))
+        .await
 }
 
 impl Reinstatable for Partner {

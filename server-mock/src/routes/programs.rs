@@ -702,12 +702,14 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-type JsonOut = ApiResult<axum::Json<Value>>;
+type JsonOut = ApiResult<crate::respond::Reply<Value>>;
 
 async fn h_list(State(st): State<AppState>, tenant: Tenant, auth: Auth) -> JsonOut {
     auth.require_admin()?;
-    let rows = st.db.call(move |c| list_programs(c, &tenant.id)).await?;
-    Ok(axum::Json(json!({ "programs": rows })))
+    db_json(&st, move |c| {
+        Ok(json!({ "programs": list_programs(c, &tenant.id)? }))
+    })
+    .await
 }
 
 async fn h_create(
@@ -715,14 +717,13 @@ async fn h_create(
     tenant: Tenant,
     auth: Auth,
     Json(body): Json<Value>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_admin()?;
     let now = st.now_iso();
-    let row = st
-        .db
-        .call(move |c| create_program(c, &tenant.id, &body, &now))
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(row)))
+    crate::respond::respond(&st, StatusCode::CREATED, move |c| {
+        create_program(c, &tenant.id, &body, &now)
+    })
+    .await
 }
 
 async fn h_patch(
@@ -766,14 +767,13 @@ async fn h_add_campaigns(
     auth: Auth,
     Path(id): Path<String>,
     Json(body): Json<Value>,
-) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+) -> ApiResult<crate::respond::Reply<Value>> {
     auth.require_admin()?;
     let now = st.now_iso();
-    let out = st
-        .db
-        .call(move |c| add_campaigns(c, &tenant.id, &id, &body, &now))
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(out)))
+    crate::respond::respond(&st, StatusCode::CREATED, move |c| {
+        add_campaigns(c, &tenant.id, &id, &body, &now)
+    })
+    .await
 }
 
 async fn h_remove_grant(

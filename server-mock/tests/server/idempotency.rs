@@ -255,3 +255,99 @@ async fn concurrent_duplicates_create_once() {
     assert!(created >= 1);
     assert_eq!(t.sql_i64("SELECT COUNT(*) FROM partners", &[]), 1);
 }
+
+/// Exactly-once across a lost answer: the connection is dropped after the request's job
+/// committed and before the response is written (the test hook), so the client sees a
+/// transport error and retries with the same key — and gets the stored answer, replayed,
+/// with one event in the database. Without the key-in-the-same-job design the retry would
+/// record the event a second time.
+#[tokio::test]
+async fn an_answer_lost_after_the_commit_is_replayed_not_redone() {
+    let hooks = openpartner_mock::config::TestHooks::default();
+    let h2 = hooks.clone();
+    let t = start_with(move |c| c.hooks = h2).await;
+    let body = json!({"userId": "u-lost", "type": "purchase", "value": "12.50"});
+    hooks.drop_after_commit(1);
+    let lost = post_with_key(&t, "/attribution/events", ADMIN, "ev-lost-1", &body)
+        .send()
+        .await;
+    let lost_read = match lost {
+        Err(_) => true,
+        Ok(r) => r.bytes().await.is_err(),
+    };
+    assert!(lost_read, "the first answer must be lost");
+    assert_eq!(
+        t.sql_i64("SELECT COUNT(*) FROM events", &[]),
+        1,
+        "the write was committed before the answer was lost"
+    );
+    let again = send(post_with_key(
+        &t,
+        "/attribution/events",
+        ADMIN,
+        "ev-lost-1",
+        &body,
+    ))
+    .await;
+    again.assert_status(200);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(
+        t.sql_i64("SELECT COUNT(*) FROM events", &[]),
+        1,
+        "not recorded twice"
+    );
+    let id = again.body["eventId"].as_str().expect("eventId").to_owned();
+    assert_eq!(
+        t.sql_i64("SELECT COUNT(*) FROM events WHERE id = ?1", &[&id]),
+        1
+    );
+    // A new key is a new event (the hook is spent).
+    let other = send(post_with_key(
+        &t,
+        "/attribution/events",
+        ADMIN,
+        "ev-lost-2",
+        &body,
+    ))
+    .await;
+    other.assert_status(200);
+    assert!(other.header("idempotent-replayed").is_none());
+    assert_eq!(t.sql_i64("SELECT COUNT(*) FROM events", &[]), 2);
+}
+
+/// A keyed request whose job fails with a storable client error leaves none of its writes
+/// and records the error: the retry replays it.
+#[tokio::test]
+async fn a_failed_keyed_job_keeps_nothing_but_its_recorded_error() {
+    let t = start().await;
+    let body = json!({"email": "dup@x.co", "name": "Dup"});
+    send(
+        t.http
+            .post(t.url("/partners"))
+            .bearer_auth(ADMIN)
+            .json(&body),
+    )
+    .await
+    .assert_status(201);
+    let r1 = send(post_with_key(
+        &t,
+        "/partners",
+        ADMIN,
+        "dup-1",
+        &json!({"email": "dup@x.co", "name": "Dup", "programIds": ["nope"]}),
+    ))
+    .await;
+    r1.assert_err(400, "unknown_campaign_ids");
+    let r2 = send(post_with_key(
+        &t,
+        "/partners",
+        ADMIN,
+        "dup-1",
+        &json!({"email": "dup@x.co", "name": "Dup", "programIds": ["nope"]}),
+    ))
+    .await;
+    r2.assert_err(400, "unknown_campaign_ids");
+    assert_eq!(r2.header("idempotent-replayed"), Some("true"));
+    assert_eq!(t.sql_i64("SELECT COUNT(*) FROM partners", &[]), 1);
+    assert_eq!(t.sql_i64("SELECT COUNT(*) FROM partner_programs", &[]), 0);
+}

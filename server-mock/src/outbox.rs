@@ -3,8 +3,7 @@
 //! only recorded in the `outbox` table; the webhook sender (a later module) reads rows
 //! with `dispatched_at IS NULL` in `seq` order and marks them.
 
-use crate::db::ConnExt;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -19,9 +18,6 @@ pub fn emit(
     now_iso: &str,
 ) -> Result<String, ApiError> {
     let id = format!("evt_{}", crate::util::new_id());
-    conn.exec(
-        "INSERT INTO outbox (id, tenant_id, event_type, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, tenant_id, event_type, data.to_string(), now_iso],
-    )?;
+    crate::store::outbox::insert(conn, &id, tenant_id, event_type, &data.to_string(), now_iso)?;
     Ok(id)
 }

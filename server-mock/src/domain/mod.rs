@@ -1,0 +1,5 @@
+//! Domain logic that several routes (and the seed) share, on typed values: it takes a
+//! `&Connection` inside the request's one job, calls [`crate::store`] for every read and
+//! write, records webhook events with [`crate::outbox::emit`], and returns typed results
+//! or an [`crate::error::ApiError`]. Routes call these modules, never each other.
+//! (The attribution engine lives in [`crate::engine`] / [`crate::attribution`].)

@@ -1,0 +1,12 @@
+//! All SQL of the server, one module per entity, with typed rows.
+//!
+//! Convention: each module holds the row struct(s) of its table(s) (`from_row` over a
+//! `COLS` constant), and free functions `fn(&Connection, …) -> rusqlite::Result<…>` (or
+//! `ApiResult` where a constraint maps to an API error) named after what they do
+//! (`insert`, `get`, `list_page`, `set_revoked`, …). Functions take the tenant id first
+//! where the table is tenant-scoped. Nothing outside `store/` writes SQL: routes, domain
+//! modules, middleware, the seed and the export call these functions inside one
+//! [`crate::db::Db::call`] job (which is all-or-nothing).
+
+pub mod idempotency;
+pub mod outbox;
