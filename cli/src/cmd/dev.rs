@@ -169,6 +169,12 @@ pub async fn mailbox_before_sign_in(
         crate::config::validate_profile_name(p)?;
         global.profile = p.to_string();
     }
+    if Ctx::env_api_key().is_none() {
+        // A profile's credential goes only to the profile's own server: the login's
+        // --base-url/--tenant must not redirect it (they are compared below instead).
+        global.base_url = None;
+        global.tenant = None;
+    }
     let reader = Ctx {
         global,
         config_dir: ctx.config_dir.clone(),
