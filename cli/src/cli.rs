@@ -115,6 +115,9 @@ pub enum Command {
     /// A partner's dashboard (clicks, attributed events and revenue, commissions), or with
     /// --timeseries its buckets over time (partner mode: your own).
     Stats(crate::cmd::me::StatsArgs),
+    /// Manage webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhooks(crate::cmd::webhooks::WebhooksCmd),
     /// The reference server's development helpers (sandbox only).
     #[command(subcommand)]
     Dev(crate::cmd::dev::DevCmd),
@@ -227,6 +230,9 @@ pub enum PartnersCmd {
     Events(crate::cmd::analytics::PartnerEventsArgs),
     /// List a partner's customers (streams every page; partner mode: your own).
     Customers(crate::cmd::analytics::CustomersArgs),
+    /// List, create, update and delete a partner's postbacks (partner mode: your own).
+    #[command(subcommand)]
+    Postbacks(crate::cmd::webhooks::PostbacksCmd),
 }
 
 /// `partners get` flags.

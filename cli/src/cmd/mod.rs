@@ -19,6 +19,7 @@ pub mod ndjson;
 pub mod partners;
 pub mod payouts;
 pub mod programs;
+pub mod webhooks;
 
 use anyhow::Result;
 
@@ -44,6 +45,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Me => me::me(ctx).await,
         Command::Stats(c) => me::stats(ctx, c).await,
         Command::Dev(c) => dev::run(ctx, c).await,
+        Command::Webhooks(c) => webhooks::run(ctx, c).await,
         Command::Completion { shell } => completion::completion(shell),
         Command::Man => completion::man(),
         Command::Help { topic } => completion::help(&topic),

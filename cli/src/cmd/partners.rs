@@ -1,14 +1,14 @@
 //! `partners create | list | get | invite | revoke | reinstate | import | login-link`, and
 //! the per-partner nouns: `partners programs …` and `partners snapshot …` (in
 //! [`crate::cmd::programs`]), `partners events` and `partners customers` (in
-//! [`crate::cmd::analytics`]).
+//! [`crate::cmd::analytics`]), `partners postbacks …` (in [`crate::cmd::webhooks`]).
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
 use crate::cli::{PartnerCreateArgs, PartnerListArgs, PartnersCmd};
-use crate::cmd::{analytics, programs, to_json};
+use crate::cmd::{analytics, programs, to_json, webhooks};
 use crate::context::Ctx;
 use crate::exit;
 use crate::import::{self, ImportOptions};
@@ -116,6 +116,7 @@ pub async fn run(ctx: &Ctx, cmd: PartnersCmd) -> Result<()> {
         PartnersCmd::Snapshot(cmd) => programs::snapshot(ctx, cmd).await,
         PartnersCmd::Events(args) => analytics::events(ctx, args).await,
         PartnersCmd::Customers(args) => analytics::customers(ctx, args).await,
+        PartnersCmd::Postbacks(cmd) => webhooks::postbacks(ctx, cmd).await,
         PartnersCmd::Import(args) => {
             let opts = ImportOptions {
                 concurrency: args.concurrency as usize,
