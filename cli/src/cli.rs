@@ -118,6 +118,9 @@ pub enum Command {
     /// Manage webhook endpoints and their deliveries.
     #[command(subcommand)]
     Webhooks(crate::cmd::webhooks::WebhooksCmd),
+    /// Tenant provisioning with a platform key (multi-tenant servers with `platform`).
+    #[command(subcommand)]
+    Platform(crate::cmd::platform::PlatformCmd),
     /// The reference server's development helpers (sandbox only).
     #[command(subcommand)]
     Dev(crate::cmd::dev::DevCmd),

@@ -18,6 +18,7 @@ pub mod me;
 pub mod ndjson;
 pub mod partners;
 pub mod payouts;
+pub mod platform;
 pub mod programs;
 pub mod webhooks;
 
@@ -46,6 +47,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Stats(c) => me::stats(ctx, c).await,
         Command::Dev(c) => dev::run(ctx, c).await,
         Command::Webhooks(c) => webhooks::run(ctx, c).await,
+        Command::Platform(c) => platform::run(ctx, c).await,
         Command::Completion { shell } => completion::completion(shell),
         Command::Man => completion::man(),
         Command::Help { topic } => completion::help(&topic),

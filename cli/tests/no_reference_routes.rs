@@ -1,6 +1,7 @@
-//! `webhooks …` and `partners postbacks …` against wiremock (the reference server has no
-//! webhook routes): each command sends exactly the request of API.md §3.6 and prints the
-//! answer; any request no mock expects fails the test (a catch-all mock expecting none).
+//! The commands whose routes the reference server does not serve, against wiremock:
+//! `webhooks …` and `partners postbacks …` (API.md §3.6) and `platform …` (API.md §5). Each
+//! command sends exactly the contract's request and prints the answer; any request no mock
+//! expects fails the test (a catch-all mock expecting none).
 
 use std::path::Path;
 
@@ -318,6 +319,143 @@ async fn postback_commands_act_on_the_named_partner() {
         .code(2);
     cli(dir.path(), &server)
         .args(["partners", "postbacks", "update", "pb1", "--partner", "p1"])
+        .assert()
+        .code(2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_commands_provision_tenants() {
+    let server = strict_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    Mock::given(method("GET"))
+        .and(path("/health"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("openpartner-extensions", "platform,login-links")
+                .set_body_json(json!({"ok": true, "service": "api", "mode": "hosted"})),
+        )
+        .mount(&server)
+        .await;
+    let tenant = json!({"id": "ten1", "slug": "acme", "displayName": "Acme",
+        "externalId": "crm-acme", "createdAt": "2026-11-20T10:30:00.000Z"});
+    expect_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/platform/tenants"))
+            .and(body_json(
+                json!({"slug": "acme", "displayName": "Acme", "externalId": "crm-acme"}),
+            ))
+            .respond_with(ResponseTemplate::new(201).set_body_json(tenant.clone())),
+    )
+    .await;
+    expect_once(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/platform/tenants"))
+            .and(query_param("limit", "10"))
+            .and(query_param("offset", "0"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"tenants": [tenant.clone()], "total": 1, "limit": 10, "offset": 0}),
+            )),
+    )
+    .await;
+    expect_once(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/platform/tenants/by-external-id/crm-acme"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(tenant.clone())),
+    )
+    .await;
+    expect_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/platform/tenants/ten1/api-keys"))
+            .and(body_json(json!({"label": "bootstrap"})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(
+                json!({"id": "key1", "plaintext": "op_tenantadminkey000000000000000000000000000000000"}),
+            )),
+    )
+    .await;
+    expect_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/platform/tenants/ten1/login-links"))
+            .and(body_json(json!({"email": "owner@acme.example"})))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+                "url": "https://portal.example/t/acme/auth/magic?token=opml_x",
+                "expiresAt": "2026-11-20T10:45:00.000Z"}))),
+    )
+    .await;
+
+    let t = run_json(cli(dir.path(), &server).args([
+        "platform",
+        "tenants",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--external-id",
+        "crm-acme",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(t["id"], "ten1");
+    let out = cli(dir.path(), &server)
+        .args([
+            "platform", "tenants", "list", "--limit", "10", "--offset", "0", "-o", "csv",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).expect("utf8"),
+        "id,slug,displayName,externalId,createdAt\nten1,acme,Acme,crm-acme,2026-11-20T10:30:00.000Z\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Tenants 1-1 of 1."));
+    let t = run_json(cli(dir.path(), &server).args([
+        "platform",
+        "tenants",
+        "get",
+        "--external-id",
+        "crm-acme",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(t["slug"], "acme");
+    let k = run_json(cli(dir.path(), &server).args([
+        "platform",
+        "admin-keys",
+        "create",
+        "ten1",
+        "--label",
+        "bootstrap",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(
+        k["plaintext"],
+        "op_tenantadminkey000000000000000000000000000000000"
+    );
+    let l = run_json(cli(dir.path(), &server).args([
+        "platform",
+        "login-link",
+        "ten1",
+        "--email",
+        "owner@acme.example",
+        "-o",
+        "json",
+    ]));
+    assert!(l["url"]
+        .as_str()
+        .is_some_and(|u| u.contains("token=opml_x")));
+    // Platform routes have no tenant: --tenant is refused before any request.
+    cli(dir.path(), &server)
+        .args(["--tenant", "acme", "platform", "tenants", "list"])
         .assert()
         .code(2);
 }
