@@ -74,7 +74,8 @@ pub enum Command {
     /// Log in, show the current credential, log out.
     #[command(subcommand)]
     Auth(AuthCmd),
-    /// Create, list, inspect, invite, revoke and import partners.
+    /// Create, list, inspect, invite, revoke and import partners; their program grants,
+    /// commission snapshots, analytics, postbacks and login links.
     #[command(subcommand)]
     Partners(PartnersCmd),
     /// Create, list, revoke and rotate API keys.
