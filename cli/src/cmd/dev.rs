@@ -44,15 +44,20 @@ pub enum Purpose {
     AdminSignin,
 }
 
+impl From<Purpose> for MailPurpose {
+    fn from(p: Purpose) -> Self {
+        match p {
+            Purpose::PartnerInvite => MailPurpose::PartnerInvite,
+            Purpose::PartnerSignin => MailPurpose::PartnerSignin,
+            Purpose::AdminInvite => MailPurpose::AdminInvite,
+            Purpose::AdminSignin => MailPurpose::AdminSignin,
+        }
+    }
+}
+
 impl Purpose {
     fn matches(self, p: &MailPurpose) -> bool {
-        let wire = match self {
-            Purpose::PartnerInvite => "partner_invite",
-            Purpose::PartnerSignin => "partner_signin",
-            Purpose::AdminInvite => "admin_invite",
-            Purpose::AdminSignin => "admin_signin",
-        };
-        p.as_str() == wire
+        *p == MailPurpose::from(self)
     }
 }
 
