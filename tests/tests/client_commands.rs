@@ -515,6 +515,19 @@ fn dev_mailbox_and_magic_link_login_without_copying() {
         .is_empty());
     let csv = env.ok(&["dev", "mailbox", "-o", "csv"]);
     assert_eq!(csv.lines().next(), Some("to,subject,purpose,url,body"));
+    // The links go to stdout only: even -vv (bodies logged) keeps the tokens off stderr.
+    let out = env.run(&["-vv", "dev", "mailbox", "-o", "json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/dev/mailbox"),
+        "-vv logs the request: {stderr}"
+    );
+    let token = url.split("token=").nth(1).expect("token");
+    assert!(
+        !stderr.contains(token),
+        "a sign-in token reached the log: {stderr}"
+    );
 
     // An admin profile that can read the mailbox, then a partner login that takes its link
     // from the mailbox: nothing is pasted.
