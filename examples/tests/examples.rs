@@ -1,6 +1,6 @@
 //! Runs the example programs (`src/bin/*.rs`) against an in-process reference server and
-//! checks what they print: `track_events` (idempotency keys, replay detection on a re-run)
-//! and `commission_report` (filters, exact per-currency sums).
+//! checks what they print: `track_events` (idempotency keys, replay detection on a re-run),
+//! `commission_report` (filters, exact per-currency sums) and `onboarding`.
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -242,4 +242,30 @@ fn commission_report_sums_exact_decimals_per_currency_with_filters() {
     assert_eq!(other, "commissions: 0\n");
     let none = stdout(&sb.run(exe, &["--status", "paid"]));
     assert_eq!(none, "commissions: 0\n");
+}
+
+#[test]
+fn onboarding_creates_then_reports_the_existing_partner() {
+    let sb = Sandbox::start("onboarding");
+    let exe = env!("CARGO_BIN_EXE_onboarding");
+    let first = stdout(&sb.run(exe, &["new.partner@example.com", "New Partner"]));
+    let mut lines = first.lines();
+    let created = lines.next().expect("first line");
+    assert!(
+        created.starts_with("created partner ")
+            && created.ends_with(" <new.partner@example.com> (invited: false)"),
+        "{first}"
+    );
+    assert_eq!(lines.next(), Some("newest partners:"));
+    assert!(
+        lines
+            .next()
+            .is_some_and(|l| l.contains("new.partner@example.com")),
+        "{first}"
+    );
+    let second = stdout(&sb.run(exe, &["new.partner@example.com", "New Partner"]));
+    assert!(
+        second.starts_with("new.partner@example.com already exists\n"),
+        "{second}"
+    );
 }
