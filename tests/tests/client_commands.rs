@@ -515,6 +515,10 @@ fn dev_mailbox_and_magic_link_login_without_copying() {
         .is_empty());
     let csv = env.ok(&["dev", "mailbox", "-o", "csv"]);
     assert_eq!(csv.lines().next(), Some("to,subject,purpose,url,body"));
+    let all = env.json_rows(&["dev", "mailbox", "-o", "json"]);
+    let last = env.json_rows(&["dev", "mailbox", "--last", "1", "-o", "json"]);
+    assert_eq!(last.len(), 1);
+    assert_eq!(Some(&last[0]), all.last(), "--last keeps the newest");
     // The links go to stdout only: even -vv (bodies logged) keeps the tokens off stderr.
     let out = env.run(&["-vv", "dev", "mailbox", "-o", "json"]);
     assert!(out.status.success());
