@@ -74,7 +74,8 @@ pub enum Command {
     /// Log in, show the current credential, log out.
     #[command(subcommand)]
     Auth(AuthCmd),
-    /// Create, list, inspect, invite, revoke and import partners.
+    /// Create, list, inspect, invite, revoke and import partners; their program grants,
+    /// commission snapshots, analytics, postbacks and login links.
     #[command(subcommand)]
     Partners(PartnersCmd),
     /// Create, list, revoke and rotate API keys.
@@ -112,8 +113,18 @@ pub enum Command {
     /// the routes a partner may call; admin-only verbs are refused locally (exit 4) without
     /// calling the server. With an admin credential `me` just prints the role.
     Me,
-    /// Partner mode: your dashboard (clicks, attributed events and revenue, commissions).
+    /// A partner's dashboard (clicks, attributed events and revenue, commissions), or with
+    /// --timeseries its buckets over time (partner mode: your own).
     Stats(crate::cmd::me::StatsArgs),
+    /// Manage webhook endpoints and their deliveries.
+    #[command(subcommand)]
+    Webhooks(crate::cmd::webhooks::WebhooksCmd),
+    /// Tenant provisioning with a platform key (multi-tenant servers with `platform`).
+    #[command(subcommand)]
+    Platform(crate::cmd::platform::PlatformCmd),
+    /// The reference server's development helpers (sandbox only).
+    #[command(subcommand)]
+    Dev(crate::cmd::dev::DevCmd),
     /// Print a shell completion script.
     Completion {
         /// Target shell.
@@ -145,7 +156,8 @@ pub enum AuthCmd {
     /// With an API key: the key is read from stdin when stdin is not a terminal
     /// (`echo "$KEY" | openpartner auth login --with-token`), else from a hidden prompt;
     /// never from the command line. With `--magic-link EMAIL`: a sign-in link is mailed,
-    /// then its URL or token is read the same way and exchanged for a session.
+    /// then its URL or token is read the same way (or, on the reference server with
+    /// `--from-dev-mailbox`, taken from its dev mailbox) and exchanged for a session.
     Login(LoginArgs),
     /// Show the profile, server, tenant, role and scopes, and where the credential came from.
     Status,
@@ -162,6 +174,14 @@ pub struct LoginArgs {
     /// Sign in with a magic link mailed to this address (creates a session).
     #[arg(long, value_name = "EMAIL", conflicts_with = "with_token")]
     pub magic_link: Option<String>,
+    /// With --magic-link on the reference server: take the link from its dev mailbox
+    /// instead of reading it from stdin. The mailbox is read with an admin credential:
+    /// the profile of --mailbox-profile, else OPENPARTNER_API_KEY.
+    #[arg(long, requires = "magic_link")]
+    pub from_dev_mailbox: bool,
+    /// Profile whose (admin) credential reads the dev mailbox for --from-dev-mailbox.
+    #[arg(long, value_name = "NAME", requires = "from_dev_mailbox")]
+    pub mailbox_profile: Option<String>,
 }
 
 /// `partners …`
@@ -171,11 +191,8 @@ pub enum PartnersCmd {
     Create(PartnerCreateArgs),
     /// List partners (newest first), streaming every page.
     List(PartnerListArgs),
-    /// Show one partner.
-    Get {
-        /// Partner id.
-        id: String,
-    },
+    /// Show one partner, by id or (with --external-id) by your own id for it.
+    Get(PartnerGetArgs),
     /// Send a new invite mail to a pending partner.
     Invite {
         /// Partner id.
@@ -199,6 +216,41 @@ pub enum PartnersCmd {
     },
     /// Import partners from a CSV file (email,name[,external_id][,program_ids][,metadata.*]).
     Import(ImportArgs),
+    /// Create a 15-minute single-use sign-in link for a partner (needs `login-links`).
+    ///
+    /// The URL contains a sign-in token: it is printed on stdout only, never logged.
+    LoginLink {
+        /// Partner id.
+        id: String,
+    },
+    /// List, grant and revoke a partner's programs (program grants).
+    #[command(subcommand)]
+    Programs(crate::cmd::programs::GrantsCmd),
+    /// Show, set or delete a partner's commission snapshot (its override of the programs'
+    /// commission rules).
+    #[command(subcommand)]
+    Snapshot(crate::cmd::programs::SnapshotCmd),
+    /// List a partner's attributed events (streams every page; partner mode: your own).
+    Events(crate::cmd::analytics::PartnerEventsArgs),
+    /// List a partner's customers (streams every page; partner mode: your own).
+    Customers(crate::cmd::analytics::CustomersArgs),
+    /// List, create, update and delete a partner's postbacks (partner mode: your own).
+    #[command(subcommand)]
+    Postbacks(crate::cmd::webhooks::PostbacksCmd),
+}
+
+/// `partners get` flags.
+#[derive(Debug, Args)]
+pub struct PartnerGetArgs {
+    /// Partner id.
+    #[arg(
+        required_unless_present = "external_id",
+        conflicts_with = "external_id"
+    )]
+    pub id: Option<String>,
+    /// Look the partner up by its external id instead (needs `external-id`).
+    #[arg(long, value_name = "EXTERNAL_ID")]
+    pub external_id: Option<String>,
 }
 
 /// `partners create` flags.

@@ -6,7 +6,7 @@ use common::*;
 use openpartner::types::*;
 use openpartner::{Client, Credentials, Error};
 use serde_json::json;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 fn endpoint_json() -> serde_json::Value {
     json!({"id":"w1","tenantId":"t","url":"https://hooks.example/x","secretPrefix":"whsec_ab","events":["commission.accrued"],
@@ -21,7 +21,7 @@ fn delivery_json() -> serde_json::Value {
 
 #[tokio::test]
 async fn webhook_endpoints() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let secret = "whsec_abcdefghijklmnopqrstuvwxyz012345";
     mount(
         &server,
@@ -122,7 +122,7 @@ async fn webhook_endpoints() {
 
 #[tokio::test]
 async fn partner_postbacks() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let row = json!({"id":"pb1","partnerId":"p1","url":"https://t.example/?c={click_id}","events":["commission.accrued"],"enabled":true,"createdAt":"2026-11-20T10:30:00.000Z"});
     mount(&server, "GET", "/partners/p1/postbacks", echo(200, json!({"postbacks":[row.clone()],"supportedEvents":["commission.accrued","commission.paid"]}))).await;
     mount(
@@ -173,7 +173,7 @@ async fn partner_postbacks() {
 
 #[tokio::test]
 async fn platform_tenants_without_prefix() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let ext = "platform";
     let tenant = json!({"id":"t1","slug":"acme","displayName":"Acme","externalId":"r-1","createdAt":"2026-11-20T10:30:00.000Z"});
     mount(
@@ -258,7 +258,7 @@ async fn platform_tenants_without_prefix() {
     assert_eq!(body_json(&reqs[4]), json!({"label":"bootstrap"}));
     assert_eq!(body_json(&reqs[5]), json!({"email":"root@acme.io"}));
 
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "GET", "/health", echo(200, json!({"ok":true}))).await;
     let err = client(&server)
         .platform()

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use openpartner::{Client, Credentials, Error, Extension, Role};
 use serde_json::json;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 fn is_ulid(s: &str) -> bool {
     s.len() == 26 && ulid::Ulid::from_string(s).is_ok()
@@ -13,7 +13,7 @@ fn is_ulid(s: &str) -> bool {
 
 #[tokio::test]
 async fn health_has_no_auth_and_no_tenant_prefix() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_expect(
         &server,
         "GET",
@@ -45,7 +45,7 @@ async fn health_has_no_auth_and_no_tenant_prefix() {
 
 #[tokio::test]
 async fn create_partner_exact_request() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut row = partner_json("01P", "ada@example.com");
     row["invited"] = json!(false);
     row["activatedAt"] = json!("2026-11-20T10:30:00.000Z");
@@ -82,7 +82,7 @@ async fn create_partner_exact_request() {
 
 #[tokio::test]
 async fn caller_idempotency_key_is_sent() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut row = partner_json("01P", "a@b.c");
     row["invited"] = json!(true);
     mount(&server, "POST", "/partners", echo(201, row)).await;
@@ -100,7 +100,7 @@ async fn caller_idempotency_key_is_sent() {
 
 #[tokio::test]
 async fn session_credentials_send_cookie_not_bearer() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "GET", "/auth/whoami", echo(200, json!({"role":"partner","partnerId":"p1","partner":{"id":"p1","name":"A","email":"a@b.c","stripeConnected":false}}))).await;
     let c = client(&server).with_credentials(Credentials::session("ops_0011223344556677"));
     let who = c.auth().whoami().await.unwrap();
@@ -113,7 +113,7 @@ async fn session_credentials_send_cookie_not_bearer() {
 
 #[tokio::test]
 async fn magic_link_verify_parses_set_cookie() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "POST", "/t/acme/auth/magic/verify", 
             ResponseTemplate::new(200)
                 .set_body_json(json!({"ok":true,"role":"admin","admin":{"id":"a1","email":"root@x.io","name":"Root"}}))
@@ -147,7 +147,7 @@ async fn magic_link_verify_parses_set_cookie() {
 
 #[tokio::test]
 async fn signin_and_signout() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_expect(
         &server,
         "POST",
@@ -179,7 +179,7 @@ async fn signin_and_signout() {
 
 #[tokio::test]
 async fn introspect_shapes() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     route("GET", "/auth/introspect")
         .respond_with(echo(
             200,
@@ -221,7 +221,7 @@ async fn introspect_shapes() {
 
 #[tokio::test]
 async fn dev_mailbox() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "GET", "/dev/mailbox", echo(200, json!({"messages":[{"to":"a@b.c","subject":"Sign in","body":"…",
             "metadata":{"purpose":"partner_signin","token":"opml_00112233445566778899","url":"http://x/auth/magic?token=opml_00112233445566778899"}}]}))).await;
     let msgs = client(&server).dev().mailbox().await.unwrap();
@@ -236,7 +236,7 @@ async fn dev_mailbox() {
 
 #[tokio::test]
 async fn partner_get_invite_revoke_reinstate() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -285,7 +285,7 @@ async fn partner_get_invite_revoke_reinstate() {
 #[tokio::test]
 async fn external_id_needs_extension() {
     // Server without the extension: fails before sending, after one capability refresh.
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_expect(&server, "GET", "/health", 1, echo(200, json!({"ok":true}))).await;
     let c = client(&server);
     let err = c
@@ -305,7 +305,7 @@ async fn external_id_needs_extension() {
     assert_eq!(reqs.len(), 1, "only GET /health");
 
     // Server with it.
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -347,7 +347,7 @@ async fn external_id_needs_extension() {
 
 #[tokio::test]
 async fn api_keys_routes() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let key = "op_ffeeddccbbaa99887766554433221100ffeeddccbbaa9988";
     mount(
         &server,
@@ -417,7 +417,7 @@ async fn api_keys_routes() {
 
 #[tokio::test]
 async fn allowed_ips_unsupported_without_extension() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_expect(
         &server,
         "GET",
@@ -440,7 +440,7 @@ async fn allowed_ips_unsupported_without_extension() {
 
 #[tokio::test]
 async fn admins_routes() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let admin = json!({"id":"a1","tenantId":"t","email":"x@y.z","name":"X","createdAt":"2026-11-20T10:30:00.000Z","activatedAt":null,"revokedAt":null});
     mount(
         &server,
@@ -472,7 +472,7 @@ async fn admins_routes() {
 
 #[tokio::test]
 async fn api_error_carries_fields() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "POST",
@@ -530,7 +530,7 @@ async fn api_error_carries_fields() {
 
 #[tokio::test]
 async fn decode_error_has_path_and_masks_secrets() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut bad = partner_json("p2", "b@b.c");
     bad["createdAt"] = json!("yesterday");
     mount(
@@ -565,7 +565,7 @@ async fn decode_error_has_path_and_masks_secrets() {
 
 #[tokio::test]
 async fn raw_returns_any_status() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -622,7 +622,7 @@ async fn raw_returns_any_status() {
 
 #[tokio::test]
 async fn invalid_idempotency_keys_fail_before_sending() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let c = client(&server);
     for key in ["".to_string(), "k".repeat(256), "naïve".to_string()] {
         let err = c

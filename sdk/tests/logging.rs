@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use openpartner::Credentials;
 use serde_json::json;
-use wiremock::MockServer;
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -41,7 +40,7 @@ async fn logs_attempts_with_secrets_masked() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let plaintext = "op_9999888877776666555544443333222211110000aaaabbbb";
     mount(
         &server,

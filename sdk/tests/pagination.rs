@@ -32,7 +32,7 @@ fn query_of(r: &wiremock::Request) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn stream_walks_exact_cursor_sequence_keeping_filters() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     three_pages(&server).await;
     let c = tenant_client(&server, "acme");
     let all: Vec<_> = c
@@ -68,7 +68,7 @@ async fn stream_walks_exact_cursor_sequence_keeping_filters() {
 
 #[tokio::test]
 async fn limit_stops_without_fetching_more_pages() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     three_pages(&server).await;
     let c = tenant_client(&server, "acme");
     let some: Vec<_> = c
@@ -86,7 +86,7 @@ async fn limit_stops_without_fetching_more_pages() {
     );
     assert_eq!(requests(&server).await.len(), 2);
 
-    let server = MockServer::start().await;
+    let server = common::server().await;
     three_pages(&server).await;
     let c = tenant_client(&server, "acme");
     let two: Vec<_> = c
@@ -104,7 +104,7 @@ async fn limit_stops_without_fetching_more_pages() {
 
 #[tokio::test]
 async fn pages_and_single_page() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     three_pages(&server).await;
     let c = tenant_client(&server, "acme");
     let pages: Vec<_> = c.partners().list().pages().try_collect().await.unwrap();
@@ -123,7 +123,7 @@ async fn pages_and_single_page() {
 
 #[tokio::test]
 async fn absent_next_cursor_ends_the_stream() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -144,7 +144,7 @@ async fn absent_next_cursor_ends_the_stream() {
 
 #[tokio::test]
 async fn errors_end_the_stream() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",

@@ -46,7 +46,7 @@ async fn forbid_top_level(server: &MockServer) {
 
 #[tokio::test]
 async fn extension_sends_filters_and_follows_cursors_on_the_partner_route() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     health(&server, Some(EXT)).await;
     forbid_top_level(&server).await;
     route("GET", "/partners/p1/commissions").and(query_param("cursor", "n2")).respond_with(echo_ext(
@@ -106,7 +106,7 @@ async fn extension_sends_filters_and_follows_cursors_on_the_partner_route() {
 
 #[tokio::test]
 async fn extension_pages_limit_start_cursor_and_path_encoding() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     health(&server, Some(EXT)).await;
     forbid_top_level(&server).await;
     mount(&server, "GET", "/partners/p%2F1/commissions", echo_ext(
@@ -147,7 +147,7 @@ async fn extension_pages_limit_start_cursor_and_path_encoding() {
 
 #[tokio::test]
 async fn fallback_filters_client_side_with_exclusive_until_and_flags_a_full_page() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     health(&server, None).await;
     forbid_top_level(&server).await;
     mount(
@@ -210,7 +210,7 @@ async fn fallback_filters_client_side_with_exclusive_until_and_flags_a_full_page
 
 #[tokio::test]
 async fn errors_surface_as_api_errors() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     health(&server, Some(EXT)).await;
     mount(
         &server,

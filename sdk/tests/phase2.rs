@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::json;
 use wiremock::matchers::query_param;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 fn program_json() -> serde_json::Value {
     json!({"id":"g1","tenantId":"t","name":"Main","commissionRule":[{"trigger":"every","type":"percent","value":20}],
@@ -32,7 +32,7 @@ fn raw_body(r: &wiremock::Request) -> String {
 
 #[tokio::test]
 async fn programs_create_update_list() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "POST", "/programs", echo(201, program_json())).await;
     mount(&server, "PATCH", "/programs/g1", echo(200, program_json())).await;
     mount(
@@ -111,7 +111,7 @@ async fn programs_create_update_list() {
 
 #[tokio::test]
 async fn grants_and_snapshots() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "GET", "/partners/p1/campaigns", echo(200, json!({"campaigns":[{"id":"g1","name":"Main","destinationUrl":"https://x","deepLinkAllowedDomains":null,"granted":true,"grantSource":"all","grantedAt":"2026-11-20T10:30:00.000Z"}]}))).await;
     mount(
         &server,
@@ -174,7 +174,7 @@ async fn grants_and_snapshots() {
 
 #[tokio::test]
 async fn links_clicks_identify() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let link = json!({"id":"l1","tenantId":"t","linkKey":"ada-main","partnerId":"p1","programId":"g1","destinationUrl":null,"createdAt":"2026-11-20T10:30:00.000Z"});
     mount(
         &server,
@@ -289,7 +289,7 @@ async fn links_clicks_identify() {
 
 #[tokio::test]
 async fn track_event_money_is_exact() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     route("POST", "/attribution/events").respond_with(echo(200, json!({"ok":true,"eventId":"e1","attribution":{"status":"attributed","model":"linear","touches":[
             {"clickId":"c1","partnerId":"p1","weight":0.3333,"attributionId":"a1","commissionId":"m1"},
             {"clickId":"c2","partnerId":"p2","weight":0.3333,"attributionId":"a2"}]}}))).up_to_n_times(1).mount(&server).await;
@@ -338,7 +338,7 @@ async fn track_event_money_is_exact() {
 
 #[tokio::test]
 async fn track_keyed_reports_idempotent_replays() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let body = json!({"ok":true,"eventId":"e1","attribution":{"status":"no_identity"}});
     route("POST", "/attribution/events")
         .respond_with(ResponseTemplate::new(200).set_body_json(body.clone()))
@@ -368,7 +368,7 @@ async fn track_keyed_reports_idempotent_replays() {
 
 #[tokio::test]
 async fn commissions_with_filters_extension_paginate() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let ext = "commission-filters, idempotency";
     mount_expect(
         &server,
@@ -415,7 +415,7 @@ async fn commissions_with_filters_extension_paginate() {
 
 #[tokio::test]
 async fn commissions_fallback_without_extension() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_expect(&server, "GET", "/health", 1, echo(200, json!({"ok":true}))).await;
     mount(
         &server,
@@ -461,7 +461,7 @@ async fn commissions_fallback_without_extension() {
 
 #[tokio::test]
 async fn approve_reverse_and_payouts() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut approved = commission_json("m1", "2026-11-20T00:00:00.000Z", "g1", "p1");
     approved["status"] = json!("approved");
     mount(
@@ -539,7 +539,7 @@ async fn approve_reverse_and_payouts() {
 
 #[tokio::test]
 async fn analytics_and_offset_pagination() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "GET", "/partners/p1/dashboard", echo(200, json!({"partnerId":"p1","since":"2026-10-21T00:00:00.000Z","clicks":10,"attributedEvents":3,
             "attributedRevenue":299.97,"commissionByStatus":{"accrued":59.99,"paid":0.1}}))).await;
     mount(&server, "GET", "/partners/p1/timeseries", echo(200, json!({"partnerId":"p1","since":"2026-11-01T00:00:00.000Z","until":"2026-11-03T00:00:00.000Z","bucket":"day",
@@ -628,7 +628,7 @@ async fn analytics_and_offset_pagination() {
 
 #[tokio::test]
 async fn offset_limit_stops_early() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let cust = |u: &str| json!({"userId":u,"firstEventAt":"2026-11-01T00:00:00.000Z","lastEventAt":"2026-11-20T00:00:00.000Z","eventCount":1,"revenue":1});
     mount(
         &server,
@@ -656,7 +656,7 @@ async fn offset_limit_stops_early() {
 
 #[tokio::test]
 async fn login_links_need_extension() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -669,7 +669,7 @@ async fn login_links_need_extension() {
     assert!(link.url.expose().contains("opml_0011"));
     assert!(!format!("{link:?}").contains("opml_0011"));
 
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(&server, "GET", "/health", echo(200, json!({"ok":true}))).await;
     let err = client(&server)
         .partners()
@@ -681,7 +681,7 @@ async fn login_links_need_extension() {
 
 #[tokio::test]
 async fn export_routes() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let csv = "id,amount\nm1,12.00\nm2,'=1+1\n";
     mount(
         &server,

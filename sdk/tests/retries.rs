@@ -39,7 +39,7 @@ fn all_same<'a>(reqs: &'a [wiremock::Request], name: &str) -> &'a str {
 
 #[tokio::test]
 async fn get_retries_503_with_same_request_id() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_failures_then_ok(
         &server,
         "GET",
@@ -58,7 +58,7 @@ async fn get_retries_503_with_same_request_id() {
 
 #[tokio::test]
 async fn gives_up_after_max_retries() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -73,7 +73,7 @@ async fn gives_up_after_max_retries() {
 
 #[tokio::test]
 async fn post_not_resent_after_503_without_idempotency_extension() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     // The 503 itself says "no extensions" (no header): never resend a POST that may have arrived.
     mount_failures_then_ok(
         &server,
@@ -96,7 +96,7 @@ async fn post_not_resent_after_503_without_idempotency_extension() {
 
 #[tokio::test]
 async fn post_resent_after_503_with_idempotency_extension_same_key() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut row = partner_json("p1", "a@b.c");
     row["invited"] = json!(true);
     mount_failures_then_ok(
@@ -127,7 +127,7 @@ async fn post_resent_after_503_with_idempotency_extension_same_key() {
 
 #[tokio::test]
 async fn post_resent_after_429_even_without_extension() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut row = partner_json("p1", "a@b.c");
     row["invited"] = json!(true);
     mount_failures_then_ok(
@@ -153,7 +153,7 @@ async fn post_resent_after_429_even_without_extension() {
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     route("GET", "/admins")
         .respond_with(
             ResponseTemplate::new(429)
@@ -179,7 +179,7 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn retry_after_beyond_cap_gives_up_with_the_429() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -200,7 +200,7 @@ async fn retry_after_beyond_cap_gives_up_with_the_429() {
 #[tokio::test]
 async fn no_retry_on_final_4xx() {
     for status in [400u16, 401, 403, 404, 409, 422] {
-        let server = MockServer::start().await;
+        let server = common::server().await;
         mount(
             &server,
             "GET",
@@ -232,7 +232,7 @@ async fn no_retry_on_final_4xx() {
 #[tokio::test]
 async fn get_500_and_408_are_retried_but_post_500_is_not() {
     for (status, error) in [(500u16, "internal_error"), (408, "timeout")] {
-        let server = MockServer::start().await;
+        let server = common::server().await;
         mount_failures_then_ok(
             &server,
             "GET",
@@ -246,7 +246,7 @@ async fn get_500_and_408_are_retried_but_post_500_is_not() {
         assert_eq!(requests(&server).await.len(), 2, "GET {status} is retried");
     }
 
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_failures_then_ok(
         &server,
         "POST",
@@ -268,7 +268,7 @@ async fn get_500_and_408_are_retried_but_post_500_is_not() {
 #[tokio::test]
 async fn unauthenticated_post_is_not_resent_after_503_even_with_extension() {
     // Idempotency keys are ignored on /auth/*: a resend would not be deduplicated.
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_failures_then_ok(
         &server,
         "POST",
@@ -285,7 +285,7 @@ async fn unauthenticated_post_is_not_resent_after_503_even_with_extension() {
 
 #[tokio::test]
 async fn retry_none_disables_retries() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_failures_then_ok(
         &server,
         "GET",
@@ -333,7 +333,7 @@ async fn connection_refused_is_a_not_sent_transport_error() {
 
 #[tokio::test]
 async fn timeout_after_sending_is_reported() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "POST",

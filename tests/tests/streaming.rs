@@ -41,16 +41,28 @@ fn ten_thousand_partners_stream_to_csv_in_bounded_memory() {
     assert!(ids.iter().all(|id| seen.contains(id)));
 
     // Memory: the 10k listing (≈ 3.5 MB of CSV, ≈ 20 MB as JSON values) must not cost
-    // much more than the 200-row one: the stream holds one page at a time.
-    if let (Some(base), Some(peak)) = (small.peak_rss_kib, full.peak_rss_kib) {
-        eprintln!(
-            "peak RSS: 200 rows {base} KiB, {N} rows {peak} KiB, CSV {} KiB",
-            full.stdout.len() / 1024
-        );
-        assert!(
-            peak < base + 6 * 1024,
-            "peak RSS grew from {base} KiB to {peak} KiB: listing is not streamed"
-        );
+    // much more than the 200-row one: the stream holds one page at a time. On Linux the
+    // measurement is part of the claim: no reading is a failure, not a skip.
+    match (small.peak_rss_kib, full.peak_rss_kib) {
+        (Some(base), Some(peak)) => {
+            eprintln!(
+                "peak RSS: 200 rows {base} KiB, {N} rows {peak} KiB, CSV {} KiB",
+                full.stdout.len() / 1024
+            );
+            assert!(
+                peak < base + 6 * 1024,
+                "peak RSS grew from {base} KiB to {peak} KiB: listing is not streamed"
+            );
+        }
+        (base, peak) => {
+            if cfg!(target_os = "linux") {
+                panic!(
+                    "could not read the peak RSS from /proc/<pid>/status (200 rows: {base:?}, \
+                     {N} rows: {peak:?}): the constant-memory claim is untested"
+                );
+            }
+            eprintln!("no /proc on this OS: peak RSS not measured");
+        }
     }
 }
 

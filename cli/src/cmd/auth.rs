@@ -7,6 +7,7 @@ use openpartner::Credentials;
 use serde_json::{json, Value};
 
 use crate::cli::{AuthCmd, LoginArgs};
+use crate::cmd::dev;
 use crate::config::{CredentialKind, Profile};
 use crate::context::{Ctx, API_KEY_ENV};
 use crate::exit::{self, Code};
@@ -90,17 +91,44 @@ async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
     let (secret, kind, role) = match &args.magic_link {
         Some(email) => {
             let client = ctx.build_client(&base_url, tenant.as_deref(), None)?;
+            // With --from-dev-mailbox: count the mail already there, so the link taken
+            // afterwards is the one this sign-in caused.
+            let mailbox = if args.from_dev_mailbox {
+                Some(
+                    dev::mailbox_before_sign_in(
+                        ctx,
+                        args.mailbox_profile.as_deref(),
+                        &base_url,
+                        tenant.as_deref(),
+                        email,
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
             client
                 .auth()
                 .signin(email)
                 .await
                 .context("requesting a sign-in link")?;
-            output::info(&format!(
-                "If {email} has an account, a sign-in link was sent to it (valid 15 minutes)."
-            ));
-            let pasted = read_secret("Paste the link or token from the mail: ")?;
-            let token = extract_token(&pasted)
-                .ok_or_else(|| exit::usage("could not find a token in the pasted text"))?;
+            let token = match mailbox {
+                Some((reader, before)) => {
+                    let token = dev::new_sign_in_token(&reader, email, before).await?;
+                    output::info(&format!(
+                        "Took the sign-in link for {email} from the dev mailbox."
+                    ));
+                    token
+                }
+                None => {
+                    output::info(&format!(
+                        "If {email} has an account, a sign-in link was sent to it (valid 15 minutes)."
+                    ));
+                    let pasted = read_secret("Paste the link or token from the mail: ")?;
+                    extract_token(&pasted)
+                        .ok_or_else(|| exit::usage("could not find a token in the pasted text"))?
+                }
+            };
             let login = client
                 .auth()
                 .verify_magic_link(&token)

@@ -11,6 +11,7 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::json;
 
+use crate::cmd::analytics;
 use crate::cmd::common::{self, parse_time, Principal};
 use crate::cmd::links::which_partner;
 use crate::cmd::to_json;
@@ -26,6 +27,18 @@ pub struct StatsArgs {
     /// Partner (admins only; default in partner mode: yourself).
     #[arg(long, value_name = "PARTNER_ID")]
     pub partner: Option<String>,
+    /// Show the buckets over time (`GET /partners/:id/timeseries`) instead of the dashboard.
+    #[arg(long)]
+    pub timeseries: bool,
+    /// Bucket size of --timeseries (server default: week beyond 90 days, else day).
+    #[arg(long, value_enum, requires = "timeseries")]
+    pub bucket: Option<analytics::Bucket>,
+    /// End of the --timeseries range (RFC 3339, or YYYY-MM-DD = that whole day included).
+    #[arg(long, value_name = "TIME", requires = "timeseries")]
+    pub until: Option<String>,
+    /// Only this program (--timeseries).
+    #[arg(long, value_name = "PROGRAM_ID", requires = "timeseries")]
+    pub program: Option<String>,
 }
 
 /// `openpartner me`: the credential's role, and the partner row in partner mode.
@@ -47,11 +60,24 @@ pub async fn me(ctx: &Ctx) -> Result<()> {
     output::print_object(ctx.format(), Vec::new(), &value, output::stdout())
 }
 
-/// `openpartner stats`: `GET /partners/:id/dashboard`.
+/// `openpartner stats`: `GET /partners/:id/dashboard`, or with `--timeseries`
+/// `GET /partners/:id/timeseries`.
 pub async fn stats(ctx: &Ctx, args: StatsArgs) -> Result<()> {
     let (client, _) = ctx.client()?;
     let who = common::principal(&client).await?;
     let partner = which_partner(&who, args.partner)?;
+    if args.timeseries {
+        return analytics::timeseries(
+            ctx,
+            &client,
+            &partner,
+            args.since.as_deref(),
+            args.until.as_deref(),
+            args.program.as_deref(),
+            args.bucket,
+        )
+        .await;
+    }
     let mut q = client.partners().dashboard(&partner);
     if let Some(s) = &args.since {
         q = q.since(parse_time(s, false)?);

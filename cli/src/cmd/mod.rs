@@ -2,6 +2,7 @@
 //! server only through the `openpartner` SDK, writes results to stdout and notes to stderr.
 
 pub mod admins;
+pub mod analytics;
 pub mod api;
 pub mod api_keys;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod clicks;
 pub mod commissions;
 pub mod common;
 pub mod completion;
+pub mod dev;
 pub mod events;
 pub mod export;
 pub mod links;
@@ -16,7 +18,9 @@ pub mod me;
 pub mod ndjson;
 pub mod partners;
 pub mod payouts;
+pub mod platform;
 pub mod programs;
+pub mod webhooks;
 
 use anyhow::Result;
 
@@ -41,6 +45,9 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Export(c) => export::run(ctx, c).await,
         Command::Me => me::me(ctx).await,
         Command::Stats(c) => me::stats(ctx, c).await,
+        Command::Dev(c) => dev::run(ctx, c).await,
+        Command::Webhooks(c) => webhooks::run(ctx, c).await,
+        Command::Platform(c) => platform::run(ctx, c).await,
         Command::Completion { shell } => completion::completion(shell),
         Command::Man => completion::man(),
         Command::Help { topic } => completion::help(&topic),

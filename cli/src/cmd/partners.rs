@@ -1,11 +1,14 @@
-//! `partners create | list | get | invite | revoke | reinstate | import`.
+//! `partners create | list | get | invite | revoke | reinstate | import | login-link`, and
+//! the per-partner nouns: `partners programs …` and `partners snapshot …` (in
+//! [`crate::cmd::programs`]), `partners events` and `partners customers` (in
+//! [`crate::cmd::analytics`]), `partners postbacks …` (in [`crate::cmd::webhooks`]).
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::cli::{PartnerCreateArgs, PartnerListArgs, PartnersCmd};
-use crate::cmd::to_json;
+use crate::cmd::{analytics, programs, to_json, webhooks};
 use crate::context::Ctx;
 use crate::exit;
 use crate::import::{self, ImportOptions};
@@ -51,9 +54,13 @@ pub async fn run(ctx: &Ctx, cmd: PartnersCmd) -> Result<()> {
     match cmd {
         PartnersCmd::Create(args) => create(ctx, args).await,
         PartnersCmd::List(args) => list(ctx, args).await,
-        PartnersCmd::Get { id } => {
+        PartnersCmd::Get(args) => {
             let (client, _) = ctx.client()?;
-            let p = client.partners().get(&id).await?;
+            let p = match (&args.id, &args.external_id) {
+                (_, Some(ext)) => client.partners().by_external_id(ext).await?,
+                (Some(id), None) => client.partners().get(id).await?,
+                (None, None) => return Err(exit::usage("give a partner id or --external-id")),
+            };
             output::print_object(
                 ctx.format(),
                 partner_columns(),
@@ -95,6 +102,21 @@ pub async fn run(ctx: &Ctx, cmd: PartnersCmd) -> Result<()> {
             output::info(&format!("Partner {id} reinstated."));
             Ok(())
         }
+        PartnersCmd::LoginLink { id } => {
+            let (client, _) = ctx.client()?;
+            let link = client.partners().login_link(&id).await?;
+            let value = json!({
+                "partnerId": id,
+                "url": link.url.expose(),
+                "expiresAt": openpartner::types::ts::format(&link.expires_at),
+            });
+            output::print_object(ctx.format(), Vec::new(), &value, output::stdout())
+        }
+        PartnersCmd::Programs(cmd) => programs::grants(ctx, cmd).await,
+        PartnersCmd::Snapshot(cmd) => programs::snapshot(ctx, cmd).await,
+        PartnersCmd::Events(args) => analytics::events(ctx, args).await,
+        PartnersCmd::Customers(args) => analytics::customers(ctx, args).await,
+        PartnersCmd::Postbacks(cmd) => webhooks::postbacks(ctx, cmd).await,
         PartnersCmd::Import(args) => {
             let opts = ImportOptions {
                 concurrency: args.concurrency as usize,

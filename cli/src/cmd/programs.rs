@@ -1,4 +1,6 @@
-//! `programs list | create | update`: programs and their commission rules (API.md §3.2).
+//! `programs list | create | update`: programs and their commission rules (API.md §3.2);
+//! `partners programs list | grant | revoke` (a partner's program grants) and
+//! `partners snapshot get | set | delete` (a partner's commission snapshot, API.md §3.1).
 //!
 //! A rule is given either as one simple rule (`--percent 20` or `--fixed 5 --currency EUR`,
 //! sent as a single `every` sub-rule) or as a JSON file of 1–10 sub-rules
@@ -9,9 +11,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use openpartner::types::{AttributionModel, CommissionRule, LegacyRule, RuleType, SubRule};
+use openpartner::types::{
+    AttributionModel, CommissionRule, LegacyRule, RuleType, SnapshotInput, SubRule,
+};
+use serde_json::Value;
 
 use crate::cmd::common::{self, parse_decimal};
+use crate::cmd::links::which_partner;
 use crate::cmd::to_json;
 use crate::context::Ctx;
 use crate::exit;
@@ -82,23 +88,30 @@ impl RuleArgs {
             return Ok(Some(vec![r].into()));
         }
         if let Some(path) = &self.rules_file {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let v: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| exit::usage(format!("{}: not JSON: {e}", path.display())))?;
-            let rule = if v.is_array() {
-                CommissionRule::Rules(serde_json::from_value(v).map_err(|e| {
-                    exit::usage(format!("{}: not a list of sub-rules: {e}", path.display()))
-                })?)
-            } else {
-                CommissionRule::Legacy(serde_json::from_value::<LegacyRule>(v).map_err(|e| {
-                    exit::usage(format!("{}: not a commission rule: {e}", path.display()))
-                })?)
-            };
-            return Ok(Some(rule));
+            return read_rules_file(path).map(Some);
         }
         Ok(None)
     }
+}
+
+/// Reads a `--rules-file`: a JSON array of sub-rules, or the legacy single rule object.
+/// Errors (exit 2): unreadable file, not JSON, not a rule.
+pub fn read_rules_file(path: &std::path::Path) -> Result<CommissionRule> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| exit::usage(format!("{}: not JSON: {e}", path.display())))?;
+    Ok(if v.is_array() {
+        CommissionRule::Rules(serde_json::from_value(v).map_err(|e| {
+            exit::usage(format!("{}: not a list of sub-rules: {e}", path.display()))
+        })?)
+    } else {
+        CommissionRule::Legacy(
+            serde_json::from_value::<LegacyRule>(v).map_err(|e| {
+                exit::usage(format!("{}: not a commission rule: {e}", path.display()))
+            })?,
+        )
+    })
 }
 
 /// Options shared by create and update.
@@ -250,4 +263,251 @@ fn apply_opts(
         req = req.deep_link_allowed_domains(Some(d.clone()));
     }
     req
+}
+
+/// `partners programs …` (admin): a partner's program grants.
+#[derive(Debug, Subcommand)]
+pub enum GrantsCmd {
+    /// List every program with this partner's grant state (`granted`, source, time).
+    List {
+        /// Partner id.
+        partner_id: String,
+    },
+    /// Grant programs to a partner (already granted ones are left as they are).
+    Grant {
+        /// Partner id.
+        partner_id: String,
+        /// Program ids.
+        #[arg(required = true, value_name = "PROGRAM_ID")]
+        program_ids: Vec<String>,
+    },
+    /// Remove a partner's grant of one program.
+    Revoke {
+        /// Partner id.
+        partner_id: String,
+        /// Program id.
+        program_id: String,
+    },
+}
+
+/// Program-grant columns (`GET /partners/:id/campaigns`).
+pub fn grant_columns() -> Vec<Column> {
+    vec![
+        Column::both("id"),
+        Column::both("name"),
+        Column::both("granted"),
+        Column::both("grantSource"),
+        Column::both("grantedAt"),
+        Column::csv("destinationUrl"),
+        Column::csv("deepLinkAllowedDomains"),
+    ]
+}
+
+/// Runs `partners programs …`: `GET|POST /partners/:id/campaigns`,
+/// `DELETE /partners/:id/programs/:programId`.
+pub async fn grants(ctx: &Ctx, cmd: GrantsCmd) -> Result<()> {
+    let (client, _) = ctx.client()?;
+    match cmd {
+        GrantsCmd::List { partner_id } => {
+            let rows = client.partners().campaigns(&partner_id).await?;
+            let mut w = ListWriter::new(ctx.format(), grant_columns(), output::stdout());
+            for r in &rows {
+                w.write(&to_json(r)?)?;
+            }
+            w.finish()
+        }
+        GrantsCmd::Grant {
+            partner_id,
+            program_ids,
+        } => {
+            let n = program_ids.len();
+            let added = client
+                .partners()
+                .grant_programs(&partner_id, program_ids)
+                .await
+                .context("granting the programs")?;
+            output::info(&format!(
+                "Partner {partner_id}: {} new grant(s) of the {n} program(s) given.",
+                added.len()
+            ));
+            // The contract leaves the shape of `added` open: columns come from the rows.
+            let mut w = ListWriter::new(ctx.format(), Vec::new(), output::stdout());
+            for a in &added {
+                w.write(a)?;
+            }
+            w.finish()
+        }
+        GrantsCmd::Revoke {
+            partner_id,
+            program_id,
+        } => {
+            client
+                .partners()
+                .revoke_program(&partner_id, &program_id)
+                .await?;
+            output::info(&format!(
+                "Partner {partner_id} no longer has program {program_id}."
+            ));
+            Ok(())
+        }
+    }
+}
+
+/// `partners snapshot …`: a partner's commission snapshot (its override of the programs'
+/// commission rules).
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCmd {
+    /// Show the snapshot (none: the programs' rules apply). Partner mode: your own.
+    Get {
+        /// Partner id (default in partner mode: yourself).
+        partner_id: Option<String>,
+    },
+    /// Set (replace) the snapshot (admin).
+    Set(SnapshotSetArgs),
+    /// Delete the snapshot: back to the programs' rules (admin).
+    Delete {
+        /// Partner id.
+        partner_id: String,
+    },
+}
+
+/// `partners snapshot set` flags.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("legacy_rule").required(true).args(["percent", "fixed"]))]
+pub struct SnapshotSetArgs {
+    /// Partner id.
+    pub partner_id: String,
+    /// Percentage of the event value, e.g. 25.
+    #[arg(long, value_name = "PERCENT")]
+    pub percent: Option<String>,
+    /// Fixed amount per event in major units, e.g. 5.
+    #[arg(long, value_name = "AMOUNT")]
+    pub fixed: Option<String>,
+    /// Pay on every later event of the same customer too.
+    #[arg(long)]
+    pub recurring: bool,
+    /// Holdback override in days (0-365).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub holdback_days: Option<u32>,
+    /// Send `holdbackDays: null` (no holdback override).
+    #[arg(long, conflicts_with = "holdback_days")]
+    pub no_holdback: bool,
+    /// JSON file with 1-10 sub-rules that replace the single rule above.
+    #[arg(long, value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+}
+
+impl SnapshotSetArgs {
+    /// The `PUT /partners/:id/commission-snapshot` body. Errors (exit 2): bad numbers, a
+    /// rules file that is not a list of sub-rules.
+    pub fn input(&self) -> Result<SnapshotInput> {
+        let (commission_type, commission_value) = match (&self.percent, &self.fixed) {
+            (Some(p), _) => (RuleType::Percent, parse_decimal(p, "--percent")?),
+            (None, Some(f)) => (RuleType::Fixed, parse_decimal(f, "--fixed")?),
+            (None, None) => return Err(exit::usage("give --percent or --fixed")),
+        };
+        let commission_rules = match &self.rules_file {
+            None => None,
+            Some(path) => match read_rules_file(path)? {
+                CommissionRule::Rules(rules) => Some(rules),
+                CommissionRule::Legacy(_) => {
+                    return Err(exit::usage(format!(
+                        "{}: a snapshot's --rules-file must be a list of sub-rules",
+                        path.display()
+                    )))
+                }
+            },
+        };
+        Ok(SnapshotInput {
+            commission_type,
+            commission_value,
+            recurring: self.recurring.then_some(true),
+            holdback_days: if self.no_holdback {
+                Some(None)
+            } else {
+                self.holdback_days.map(Some)
+            },
+            commission_rules,
+        })
+    }
+}
+
+/// Commission-snapshot columns.
+pub fn snapshot_columns() -> Vec<Column> {
+    vec![
+        Column::both("partnerId"),
+        Column::both("commissionType"),
+        Column::both("commissionValue"),
+        Column::both("recurring"),
+        Column::both("holdbackDays"),
+        Column::both("commissionRules"),
+        Column::both("source"),
+        Column::both("snapshottedAt"),
+    ]
+}
+
+/// Runs `partners snapshot …`: `GET|PUT|DELETE /partners/:id/commission-snapshot`.
+pub async fn snapshot(ctx: &Ctx, cmd: SnapshotCmd) -> Result<()> {
+    let (client, _) = ctx.client()?;
+    match cmd {
+        SnapshotCmd::Get { partner_id } => {
+            let who = common::principal(&client).await?;
+            let partner = which_partner(&who, partner_id)?;
+            match client.partners().commission_snapshot(&partner).await? {
+                Some(snap) => output::print_object(
+                    ctx.format(),
+                    snapshot_columns(),
+                    &to_json(&snap)?,
+                    output::stdout(),
+                ),
+                None => {
+                    output::info(&format!(
+                        "Partner {partner} has no commission snapshot: the programs' rules apply."
+                    ));
+                    match ctx.format() {
+                        // JSON: `null`, as the wire's `{"snapshot": null}`.
+                        output::Format::Json | output::Format::Ndjson => output::print_object(
+                            output::Format::Ndjson,
+                            Vec::new(),
+                            &Value::Null,
+                            output::stdout(),
+                        ),
+                        // CSV: the header and no row.
+                        output::Format::Csv => ListWriter::new(
+                            output::Format::Csv,
+                            snapshot_columns(),
+                            output::stdout(),
+                        )
+                        .finish(),
+                        // Table: the note above is the answer.
+                        output::Format::Table => Ok(()),
+                    }
+                }
+            }
+        }
+        SnapshotCmd::Set(args) => {
+            let input = args.input()?;
+            let snap = client
+                .partners()
+                .set_commission_snapshot(&args.partner_id, &input)
+                .await
+                .context("setting the commission snapshot")?;
+            output::print_object(
+                ctx.format(),
+                snapshot_columns(),
+                &to_json(&snap)?,
+                output::stdout(),
+            )
+        }
+        SnapshotCmd::Delete { partner_id } => {
+            client
+                .partners()
+                .delete_commission_snapshot(&partner_id)
+                .await?;
+            output::info(&format!(
+                "Partner {partner_id}: commission snapshot deleted; the programs' rules apply."
+            ));
+            Ok(())
+        }
+    }
 }

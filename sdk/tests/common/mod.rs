@@ -4,10 +4,34 @@
 use std::time::Duration;
 
 use openpartner::{Client, ClientBuilder, Credentials, RetryPolicy};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockBuilder, MockServer, Request, Respond, ResponseTemplate};
 
 pub const ADMIN_KEY: &str = "op_0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// Status of the catch-all mock's answer: outside every range the SDK treats specially
+/// (not 2xx, not retryable 5xx/429, not an auth error), so a stray request shows up as an
+/// API error in the test and as a verification failure when the server drops.
+pub const UNEXPECTED_STATUS: u16 = 599;
+
+/// Name of the catch-all mock, shown in wiremock's verification failure.
+pub const UNEXPECTED_MOCK: &str = "unexpected request: no mock of this test matches it";
+
+/// A mock server with a catch-all mock (octocrab's `tests/mock_error.rs` pattern): every
+/// request that no mock of the test matches is answered `599` by a lowest-priority
+/// `Mock::given(any())` that expects zero calls, so the test fails (when the server drops)
+/// on any unexpected request instead of silently getting wiremock's default 404.
+pub async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(UNEXPECTED_STATUS))
+        .with_priority(u8::MAX)
+        .expect(0)
+        .named(UNEXPECTED_MOCK)
+        .mount(&server)
+        .await;
+    server
+}
 
 /// A fast, deterministic retry policy for tests (1 ms backoff steps, no jitter).
 pub fn fast_retry() -> RetryPolicy {
