@@ -18,7 +18,7 @@ use crate::capabilities::{Capabilities, Extension};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::redact;
-use crate::retry::{self, Decision, Outcome, RetryPolicy};
+use crate::retry::{self, Decision, Outcome, RetryPolicy, Spent};
 
 /// Tenant slugs that never resolve on a multi-tenant server (API.md §1).
 pub const RESERVED_SLUGS: &[&str] = &[
@@ -206,6 +206,7 @@ impl ClientBuilder {
                 caps: RwLock::new(Capabilities::default()),
             }),
             credentials: self.credentials,
+            retry: None,
         })
     }
 }
@@ -225,6 +226,8 @@ struct Inner {
 pub struct Client {
     inner: Arc<Inner>,
     credentials: Option<Credentials>,
+    /// A retry policy for the requests of this clone (`None`: the builder's).
+    retry: Option<RetryPolicy>,
 }
 
 impl std::fmt::Debug for Client {
@@ -306,6 +309,24 @@ impl Req {
     }
 }
 
+/// The last attempt of a request: a successful response still unread (`Ok`) or an error
+/// response read in full (`Err`), with the request id, start instant and attempt number.
+pub(crate) struct Attempted {
+    pub answer: std::result::Result<reqwest::Response, Resp>,
+    pub request_id: String,
+    pub started: Instant,
+    pub attempt: u32,
+}
+
+/// The `error` code of an error body (API.md §1 shape), when it has one.
+fn error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        error: String,
+    }
+    serde_json::from_slice::<Shape>(body).ok().map(|s| s.error)
+}
+
 /// A response body read in full.
 #[derive(Debug)]
 pub(crate) struct Resp {
@@ -345,7 +366,25 @@ impl Client {
         Client {
             inner: Arc::clone(&self.inner),
             credentials: Some(c),
+            retry: self.retry.clone(),
         }
+    }
+
+    /// A clone whose requests use `policy` instead of the builder's retry policy, sharing
+    /// the connection pool, credentials and capabilities. What every request builder's
+    /// `.retry(policy)` does; use it directly for the handler methods that send at once
+    /// (e.g. `client.with_retry(RetryPolicy::bulk()).partners().get(id)`).
+    pub fn with_retry(&self, policy: RetryPolicy) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            credentials: self.credentials.clone(),
+            retry: Some(policy),
+        }
+    }
+
+    /// The retry policy this clone's requests use.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        self.retry.as_ref().unwrap_or(&self.inner.retry)
     }
 
     /// A clone sending no credentials, sharing the connection pool and capabilities.
@@ -353,6 +392,7 @@ impl Client {
         Client {
             inner: Arc::clone(&self.inner),
             credentials: None,
+            retry: self.retry.clone(),
         }
     }
 
@@ -472,7 +512,16 @@ impl Client {
 
     /// Runs the request (with retries) and returns the final response, whatever its status.
     pub(crate) async fn execute(&self, req: Req) -> Result<Resp> {
-        let (resp, request_id, started, attempt) = self.execute_streaming(&req).await?;
+        let Attempted {
+            answer,
+            request_id,
+            started,
+            attempt,
+        } = self.execute_streaming(&req).await?;
+        let resp = match answer {
+            Ok(resp) => resp,
+            Err(read) => return Ok(read),
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
         let rid = response_request_id(&headers).or_else(|| Some(request_id.clone()));
@@ -501,12 +550,9 @@ impl Client {
         })
     }
 
-    /// Runs the retry loop and returns the final `reqwest::Response` unread (for streaming
-    /// bodies), the request id, the start instant and the attempt number.
-    pub(crate) async fn execute_streaming(
-        &self,
-        req: &Req,
-    ) -> Result<(reqwest::Response, String, Instant, u32)> {
+    /// Runs the retry loop and returns the final answer: a 1xx–3xx `reqwest::Response`
+    /// unread (for streaming bodies), or an error answer read in full.
+    pub(crate) async fn execute_streaming(&self, req: &Req) -> Result<Attempted> {
         let request_id = ulid::Ulid::new().to_string();
         let mut url = self.url_for(&req.path)?;
         if !req.query.is_empty() {
@@ -585,10 +631,10 @@ impl Client {
             }
         }
 
-        let policy = &self.inner.retry;
-        let mut retries_done: u32 = 0;
+        let policy = self.retry_policy();
+        let mut spent = Spent::default();
         loop {
-            let attempt = retries_done + 1;
+            let attempt = spent.retries + spent.rate_limit_waits + spent.in_flight_waits + 1;
             let started = Instant::now();
             let mut rb = self
                 .inner
@@ -617,14 +663,48 @@ impl Client {
                         "http attempt"
                     );
                     if status.is_success() || status.is_informational() || status.is_redirection() {
-                        return Ok((resp, request_id, started, attempt));
+                        return Ok(Attempted {
+                            answer: Ok(resp),
+                            request_id,
+                            started,
+                            attempt,
+                        });
                     }
+                    // An error answer is small: read it here, so that the decision can see
+                    // its code (409 `idempotency_key_in_flight`).
                     let hint = retry::wait_hint(status.as_u16(), resp.headers(), SystemTime::now());
-                    let outcome = Outcome::Status {
-                        status: status.as_u16(),
-                        retry_after: hint,
+                    let resp_headers = resp.headers().clone();
+                    let rid =
+                        response_request_id(&resp_headers).or_else(|| Some(request_id.clone()));
+                    let body = match resp.bytes().await {
+                        Ok(b) => b,
+                        Err(e) => return Err(transport_error(&e, true, Some(request_id))),
                     };
-                    (outcome, Ok((resp, request_id.clone(), started, attempt)))
+                    let read = Resp {
+                        status,
+                        headers: resp_headers,
+                        body,
+                        request_id: rid,
+                    };
+                    let outcome = if status == StatusCode::CONFLICT
+                        && error_code(&read.body).as_deref() == Some("idempotency_key_in_flight")
+                    {
+                        Outcome::KeyInFlight
+                    } else {
+                        Outcome::Status {
+                            status: status.as_u16(),
+                            retry_after: hint,
+                        }
+                    };
+                    (
+                        outcome,
+                        Ok(Attempted {
+                            answer: Err(read),
+                            request_id: request_id.clone(),
+                            started,
+                            attempt,
+                        }),
+                    )
                 }
                 Err(e) => {
                     let never_connected = e.is_connect();
@@ -652,10 +732,10 @@ impl Client {
                     (outcome, Err(error))
                 }
             };
-            // One decision for both: give up with what this attempt got, or wait and resend.
+            // One decision for all: give up with what this attempt got, or wait and resend.
             let decision = retry::decide(
                 policy,
-                retries_done,
+                &spent,
                 &outcome,
                 &req.method,
                 deduplicated_post,
@@ -663,14 +743,12 @@ impl Client {
             );
             match decision {
                 Decision::GiveUp => return give_up,
-                Decision::Retry(wait) => {
+                Decision::Retry(wait, budget) => {
                     drop(give_up);
-                    if let Outcome::Status { status, .. } = outcome {
-                        tracing::debug!(target: LOG_TARGET, request_id = %request_id, attempt,
-                            status, wait_ms = wait.as_millis() as u64, "retrying");
-                    }
+                    tracing::debug!(target: LOG_TARGET, request_id = %request_id, attempt,
+                        outcome = ?outcome, ?budget, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
-                    retries_done += 1;
+                    spent.charge(decision);
                 }
             }
         }

@@ -51,8 +51,10 @@
 //!   route (`/health`, `/openapi.json`, `/platform/*` never get the tenant prefix).
 //! - Each logical request gets a fresh ULID `X-Request-Id` (the same on every retry); each
 //!   POST an `Idempotency-Key` (yours, or a fresh ULID reused across retries).
-//! - Failed attempts are retried per [`retry`]; a POST is resent after it may have reached
-//!   the server only when the server advertises the `idempotency` extension.
+//! - Failed attempts are retried per [`retry`] — the client's policy, or the one a request
+//!   builder was given with `.retry(policy)` ([`RetryPolicy::bulk`] for long imports); a POST
+//!   is resent after it may have reached the server only when the server advertises the
+//!   `idempotency` extension.
 //! - Calls that need an extension fail with [`Error::Unsupported`] before sending when the
 //!   server lacks it.
 //! - Every attempt is logged at DEBUG on target `openpartner::http` (credentials masked);
@@ -62,6 +64,20 @@
 // change the API the CLI codes against, so the size lint is accepted here.
 #![allow(clippy::result_large_err)]
 #![deny(missing_docs)]
+
+/// The `.retry(policy)` setter every request builder carries (the request/strategy split):
+/// the builder's request, and the pages of a stream it starts, use `policy` instead of the
+/// client's retry policy.
+macro_rules! retry_setter {
+    () => {
+        /// Uses `policy` for this request (and, for listings, every page it fetches) instead
+        /// of the client's retry policy, e.g. [`crate::RetryPolicy::bulk`] in a bulk run.
+        pub fn retry(mut self, policy: crate::RetryPolicy) -> Self {
+            self.client = self.client.with_retry(policy);
+            self
+        }
+    };
+}
 
 pub mod api;
 pub mod capabilities;

@@ -117,6 +117,7 @@ pub struct CreatePartner {
 }
 
 impl CreatePartner {
+    retry_setter!();
     /// Free-form metadata (a JSON object).
     pub fn metadata(mut self, m: Value) -> Self {
         self.metadata = Some(m);
@@ -207,6 +208,7 @@ pub struct ListPartners {
 }
 
 impl ListPartners {
+    retry_setter!();
     /// Exact, case-insensitive email filter (kept on every page).
     pub fn email(mut self, e: impl Into<String>) -> Self {
         self.email = Some(e.into());
@@ -291,6 +293,7 @@ pub struct RevokePartner {
 }
 
 impl RevokePartner {
+    retry_setter!();
     /// Reason (≤ 500 chars), stored as `revokeReason`.
     pub fn reason(mut self, r: impl Into<String>) -> Self {
         self.reason = Some(r.into());

@@ -63,6 +63,7 @@ pub struct CreateLink {
 }
 
 impl CreateLink {
+    retry_setter!();
     /// Destination override (its host must be allowed by the program's deep-link domains).
     pub fn destination_url(mut self, u: impl Into<String>) -> Self {
         self.destination_url = Some(u.into());
@@ -155,6 +156,7 @@ pub struct ListFlagged {
 }
 
 impl ListFlagged {
+    retry_setter!();
     /// 1–500 (server default 100).
     pub fn limit(mut self, n: u32) -> Self {
         self.limit = Some(n);
