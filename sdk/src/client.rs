@@ -253,6 +253,55 @@ pub struct RawResponse {
     pub request_id: Option<String>,
 }
 
+/// What the response said about itself, beyond its body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseMeta {
+    /// `true` when the server answered from its idempotency store (`Idempotent-Replayed:
+    /// true`, \[EXT\] `idempotency`): an earlier request with the same `Idempotency-Key`
+    /// already did the work, this one stored nothing new.
+    pub replayed: bool,
+    /// The request id (echoed by the server, else the one the SDK sent).
+    pub request_id: Option<String>,
+}
+
+impl ResponseMeta {
+    fn of(resp: &Resp) -> ResponseMeta {
+        ResponseMeta {
+            replayed: resp
+                .headers
+                .get("idempotent-replayed")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            request_id: resp.request_id.clone(),
+        }
+    }
+}
+
+/// A decoded response body with its [`ResponseMeta`]: what the builders of writes that a
+/// caller may need to tell apart from a replay return (`events().track(..).send()`,
+/// `clicks().record(..).send()`, `partners().create(..).send()`). Derefs to the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithMeta<T> {
+    /// The decoded body.
+    pub data: T,
+    /// Replay flag and request id.
+    pub meta: ResponseMeta,
+}
+
+impl<T> WithMeta<T> {
+    /// The body, without the metadata.
+    pub fn into_inner(self) -> T {
+        self.data
+    }
+}
+
+impl<T> std::ops::Deref for WithMeta<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
 /// A request description for the executor.
 #[derive(Debug, Clone)]
 pub(crate) struct Req {
@@ -775,6 +824,21 @@ impl Client {
             return Err(api_error(&resp));
         }
         decode(&resp)
+    }
+
+    /// Like [`Client::send_json`], with the response's [`ResponseMeta`].
+    pub(crate) async fn send_json_meta<T: DeserializeOwned>(
+        &self,
+        req: Req,
+    ) -> Result<WithMeta<T>> {
+        let resp = self.execute(req).await?;
+        if !resp.status.is_success() {
+            return Err(api_error(&resp));
+        }
+        Ok(WithMeta {
+            data: decode(&resp)?,
+            meta: ResponseMeta::of(&resp),
+        })
     }
 
     /// Executes and checks for 2xx, ignoring the body.

@@ -95,7 +95,7 @@ pub use api::analytics::LoginLink;
 pub use api::commissions::{CommissionPage, CommissionStream};
 pub use api::export::{ExportAll, ExportFormat, ExportTable};
 pub use capabilities::{Capabilities, Extension};
-pub use client::{Client, ClientBuilder, RawResponse};
+pub use client::{Client, ClientBuilder, RawResponse, ResponseMeta, WithMeta};
 pub use credentials::{Credentials, Secret};
 pub use error::{Error, Result};
 pub use pagination::{CursorPage, OffsetPage, Page, PageToken};

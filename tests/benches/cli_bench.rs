@@ -320,7 +320,7 @@ fn bench_import(dir: &Path) {
                 fraud_flag: None,
                 ts,
             };
-            client.clicks().record(&click).await.expect("click");
+            client.clicks().record(&click).send().await.expect("click");
             client
                 .identify(&click.id, format!("user-{u}"))
                 .await

@@ -223,7 +223,7 @@ impl Env {
                             .send_invite(false)
                             .send()
                             .await
-                            .map(|c| c.partner.id)
+                            .map(|c| c.data.partner.id)
                     }
                 })
                 .buffer_unordered(concurrency)

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::capabilities::Extension;
-use crate::client::{seg, Client, Req};
+use crate::client::{seg, Client, Req, WithMeta};
 use crate::error::{Error, Result};
 use crate::pagination::{CursorPage, Listing, PageToken};
 use crate::types::{CreatedPartner, Partner, RevokeResult, SnapshotInput};
@@ -149,12 +149,13 @@ impl CreatePartner {
         self
     }
 
-    /// Sends `POST /partners` → 201 row + `invited`.
+    /// Sends `POST /partners` → 201 row + `invited`, with [`ResponseMeta`](crate::ResponseMeta): `replayed` is
+    /// `true` when the same `Idempotency-Key` was already answered (nothing created now).
     ///
     /// Errors: [`Error::Unsupported`] (`external-id`) before sending when an external id is
     /// set and the server lacks the extension; 400 `invalid_body` / `unknown_campaign_ids`
     /// (with `missing`); 409 `email_taken` / `external_id_taken`.
-    pub async fn send(self) -> Result<CreatedPartner> {
+    pub async fn send(self) -> Result<WithMeta<CreatedPartner>> {
         if self.external_id.is_some() {
             self.client.require_extension(Extension::ExternalId).await?;
         }
@@ -179,7 +180,7 @@ impl CreatePartner {
             body.insert("commissionSnapshot".into(), v);
         }
         self.client
-            .send_json(
+            .send_json_meta(
                 Req::post("/partners")
                     .json(Value::Object(body))
                     .idempotency_key(self.idempotency_key),
