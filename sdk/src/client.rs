@@ -302,6 +302,27 @@ impl<T> std::ops::Deref for WithMeta<T> {
     }
 }
 
+impl RawResponse {
+    /// `true` for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The SDK's [`Error::Api`] for a non-2xx response (the same code, detail, masking and
+    /// one-line `Display` as every typed call), `None` for a 2xx one.
+    pub fn error(&self) -> Option<Error> {
+        if self.is_success() {
+            return None;
+        }
+        Some(api_error_parts(
+            self.status,
+            self.body.clone(),
+            &self.headers,
+            self.request_id.clone(),
+        ))
+    }
+}
+
 /// A request description for the executor.
 #[derive(Debug, Clone)]
 pub(crate) struct Req {
@@ -892,8 +913,21 @@ pub(crate) fn body_value(body: &[u8]) -> Value {
 
 /// Maps a non-2xx response to [`Error::Api`] (API.md §1 error shape).
 pub(crate) fn api_error(resp: &Resp) -> Error {
-    let status = resp.status.as_u16();
-    let body = body_value(&resp.body);
+    api_error_parts(
+        resp.status.as_u16(),
+        body_value(&resp.body),
+        &resp.headers,
+        resp.request_id.clone(),
+    )
+}
+
+/// [`api_error`] from a status, the parsed body ([`body_value`]), headers and request id.
+fn api_error_parts(
+    status: u16,
+    body: Value,
+    headers: &HeaderMap,
+    request_id: Option<String>,
+) -> Error {
     let (code, detail) = match &body {
         Value::Object(map) => {
             let code = map
@@ -923,8 +957,8 @@ pub(crate) fn api_error(resp: &Resp) -> Error {
         code,
         detail,
         body,
-        request_id: resp.request_id.clone(),
-        retry_after: retry::wait_hint(status, &resp.headers, SystemTime::now()),
+        request_id,
+        retry_after: retry::wait_hint(status, headers, SystemTime::now()),
     }
 }
 

@@ -10,6 +10,7 @@
 //! | [`types`] | every wire model (serde, camelCase, `Decimal` money, `DateTime<Utc>` timestamps) |
 //! | [`credentials`] | [`Credentials`] (Bearer keys or session cookie) and the masked [`Secret`] |
 //! | [`error`] | the single [`Error`] enum and [`Result`] |
+//! | [`redact`] | the masking of secrets used in logs and errors, public for tools that print raw responses |
 //! | [`retry`] | [`RetryPolicy`] and the pure, table-tested retry decision |
 //! | [`capabilities`] | [`Capabilities`] / [`Extension`] learned from `OpenPartner-Extensions` |
 //! | [`pagination`] | [`CursorPage`], [`OffsetPage`], the [`Page`] trait, lazy page/item streams |
@@ -86,7 +87,7 @@ pub mod credentials;
 pub mod error;
 pub mod money;
 pub mod pagination;
-mod redact;
+pub mod redact;
 pub mod retry;
 pub mod types;
 pub mod webhooks;
