@@ -27,7 +27,7 @@
 //! let client = Client::builder()
 //!     .base_url("http://127.0.0.1:4100")
 //!     .tenant("acme") // optional: multi-tenant servers only
-//!     .credentials(Credentials::admin_key("op_…"))
+//!     .credentials(Credentials::api_key("op_…"))
 //!     .build()?;
 //!
 //! let created = client

@@ -110,7 +110,7 @@ impl Env {
 
     /// An SDK client with the bootstrap admin key.
     pub fn client(&self) -> Client {
-        self.client_with(Credentials::admin_key(ADMIN_KEY))
+        self.client_with(Credentials::api_key(ADMIN_KEY))
     }
 
     /// An SDK client with other credentials.
