@@ -258,7 +258,9 @@ pub struct RawResponse {
 pub struct ResponseMeta {
     /// `true` when the server answered from its idempotency store (`Idempotent-Replayed:
     /// true`, \[EXT\] `idempotency`): an earlier request with the same `Idempotency-Key`
-    /// already did the work, this one stored nothing new.
+    /// already did the work, this one stored nothing new. That earlier request may be this
+    /// call's own first attempt, when the SDK resent it after a timeout or a 5xx (the header
+    /// describes the answer, not who caused the write).
     pub replayed: bool,
     /// The request id (echoed by the server, else the one the SDK sent).
     pub request_id: Option<String>,

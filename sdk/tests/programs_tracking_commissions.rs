@@ -331,7 +331,7 @@ async fn track_event_money_is_exact() {
     assert_eq!(r.attribution.touches[1].commission_id, None);
     let r2 = c
         .events()
-        .track(&TrackEvent::new("u", "lead"))
+        .track(TrackEvent::new("u", "lead"))
         .send()
         .await
         .unwrap();
