@@ -221,7 +221,8 @@ pub struct Summary {
     pub total: u64,
     /// Tallies.
     pub counts: Counts,
-    /// Every processed line, in line order.
+    /// The processed lines kept, in line order: every line when a report was asked for,
+    /// else only the invalid and failed ones (memory stays bounded by the problems).
     pub lines: Vec<LineResult>,
     /// Whether Ctrl-C stopped the run.
     pub interrupted: bool,
@@ -391,6 +392,7 @@ where
     let mut read_error: Option<anyhow::Error> = None;
     let mut counts = Counts::default();
     let mut done: Vec<LineResult> = Vec::new();
+    let keep_all = opts.report.is_some();
     {
         let items = lines.map_while(|r| match r {
             Ok(l) => Some(l),
@@ -425,7 +427,9 @@ where
             }
             on_done(&r)?;
             counts.add(r.outcome);
-            done.push(r);
+            if keep_all || matches!(r.outcome, Outcome::Invalid | Outcome::Failed) {
+                done.push(r);
+            }
             pb.inc(1);
         }
     }
@@ -500,6 +504,11 @@ mod tests {
 
     #[tokio::test]
     async fn every_line_gets_one_outcome_in_line_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let with_report = Options {
+            report: Some(dir.path().join("r.csv")),
+            ..opts()
+        };
         let lines = (1..=7u64).map(|n| {
             Ok(Line {
                 line: n,
@@ -508,7 +517,7 @@ mod tests {
         });
         let mut seen = Vec::new();
         let s = run(
-            &opts(),
+            &with_report,
             7,
             lines,
             |n| async move {
@@ -547,6 +556,33 @@ mod tests {
         assert_eq!(j["problems"][0]["line"], 4);
         assert_eq!(j["problems"][0]["outcome"], "invalid");
         assert_eq!(j["notSent"], 0);
+    }
+
+    #[tokio::test]
+    async fn without_a_report_only_problems_are_kept() {
+        let lines = (1..=100u64).map(|n| {
+            Ok(Line {
+                line: n,
+                item: if n % 10 == 0 {
+                    Err("bad".into())
+                } else {
+                    Ok(n)
+                },
+            })
+        });
+        let s = run(
+            &opts(),
+            100,
+            lines,
+            |n| async move { Done::created(n.to_string()) },
+            |_| Ok(()),
+        )
+        .await
+        .expect("run");
+        assert_eq!(s.counts.created, 90);
+        assert_eq!(s.counts.invalid, 10);
+        assert_eq!(s.lines.len(), 10);
+        assert!(s.lines.iter().all(|l| l.outcome == Outcome::Invalid));
     }
 
     #[tokio::test]
