@@ -639,6 +639,35 @@ mod tests {
     }
 
     #[test]
+    fn every_bulk_command_documents_the_vocabulary_in_its_help() {
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        for path in [
+            &["partners", "import"][..],
+            &["events", "import"],
+            &["clicks", "import"],
+            &["identify"],
+        ] {
+            let mut cmd = &mut cli;
+            for name in path {
+                cmd = cmd.find_subcommand_mut(name).expect("subcommand");
+            }
+            let help = cmd.render_long_help().to_string();
+            for word in [
+                "created",
+                "existed",
+                "replayed",
+                "invalid",
+                "failed",
+                "line,outcome,id,reason",
+            ] {
+                assert!(help.contains(word), "{path:?} --help lacks {word}:\n{help}");
+            }
+        }
+    }
+
+    #[test]
     fn errors_map_to_invalid_or_failed() {
         let api = |status: u16| openpartner::Error::Api {
             status,

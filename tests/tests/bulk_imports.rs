@@ -331,3 +331,34 @@ fn every_bulk_command_prints_the_same_summary_shape_and_report_columns() {
         .collect::<BTreeSet<_>>()
     );
 }
+
+/// The same `id` on many lines sent at once: the server answers the copies that arrive while
+/// the first is running with 409 `idempotency_key_in_flight`; the SDK's bulk policy waits
+/// them out and they end as replays — one event, nothing failed.
+#[test]
+fn lines_sharing_an_id_in_flight_at_once_are_one_event() {
+    let env = Env::start_with(|c| c.latency = Some(Duration::from_millis(30)));
+    let line = "{\"id\":\"same-order\",\"userId\":\"u1\",\"type\":\"sale\",\"value\":10}\n";
+    let file = env.write("same.ndjson", &line.repeat(40));
+    let out = env.run(&[
+        "events",
+        "import",
+        file.to_str().expect("p"),
+        "--concurrency",
+        "16",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = summary(&out);
+    assert_eq!(s["created"], 1, "{s}");
+    assert_eq!(s["replayed"], 39, "{s}");
+    assert_eq!(s["failed"], 0, "{s}");
+    let events = env
+        .block_on(env.client().export_json(ExportTable::Event))
+        .expect("export");
+    assert_eq!(events.len(), 1);
+}
