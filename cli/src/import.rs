@@ -246,7 +246,8 @@ pub fn validate<R: Read>(reader: R, columns: &Columns) -> Result<Validated> {
     let mut seen_email: HashMap<String, u64> = HashMap::new();
     let mut seen_ext: HashMap<String, u64> = HashMap::new();
     let mut record = csv::StringRecord::new();
-    loop {
+    // One CSV record per iteration, to the end of the file (a reader, not a retry loop).
+    while !rdr.is_done() {
         let line_hint = rdr.position().line();
         match rdr.read_record(&mut record) {
             Ok(false) => break,
