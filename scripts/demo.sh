@@ -5,7 +5,7 @@
 #   ./scripts/demo.sh
 #
 # State lives in ./sandbox.db and the sandbox admin key in ./.sandbox-admin-key (created
-# once, mode 0600). Running the script again creates nothing new: every partner is skipped.
+# once, mode 0600). Running the script again creates nothing new: every partner already existed.
 # Environment: CARGO (default cargo), CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 
@@ -44,4 +44,4 @@ esac
 say "The five newest partners"
 "$cli" partners list --limit 5 --output table
 
-say "Done. Run ./scripts/demo.sh again: every partner is skipped, nothing is created twice."
+say "Done. Run ./scripts/demo.sh again: every partner already existed, nothing is created twice."

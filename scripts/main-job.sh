@@ -15,7 +15,7 @@
 #      reported as "not mature"), run payouts;
 #   5. write a commission report CSV (per partner and currency) and print where it went.
 #
-# Re-running it doubles nothing: partners are skipped (known external ids), programs are
+# Re-running it doubles nothing: partners already existed (known external ids), programs are
 # found by name, links exist (exit 6 = conflict, treated as done), clicks are replays of
 # the same click ids, identifies are existing pairs, events are sent with the same
 # idempotency keys and answered as replays, there is nothing left to approve, and the

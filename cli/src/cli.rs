@@ -95,6 +95,7 @@ pub enum Command {
     #[command(subcommand)]
     Clicks(crate::cmd::clicks::ClicksCmd),
     /// Stitch a click to your user (one pair, or an NDJSON file).
+    #[command(after_long_help = crate::bulk::OUTCOMES_HELP)]
     Identify(crate::cmd::clicks::IdentifyArgs),
     /// Track conversion events, one at a time or from an NDJSON file.
     #[command(subcommand)]
@@ -142,9 +143,16 @@ pub enum Command {
 }
 
 impl Command {
-    /// Commands that handle Ctrl-C themselves (to report partial progress).
+    /// Commands that handle Ctrl-C themselves (the bulk commands: they stop sending, let
+    /// in-flight requests finish and report what was not sent).
     pub fn handles_interrupt(&self) -> bool {
-        matches!(self, Command::Partners(PartnersCmd::Import(_)))
+        match self {
+            Command::Partners(PartnersCmd::Import(_))
+            | Command::Events(crate::cmd::events::EventsCmd::Import(_))
+            | Command::Clicks(crate::cmd::clicks::ClicksCmd::Import { .. }) => true,
+            Command::Identify(a) => a.file.is_some(),
+            _ => false,
+        }
     }
 }
 
@@ -215,6 +223,13 @@ pub enum PartnersCmd {
         id: String,
     },
     /// Import partners from a CSV file (email,name[,external_id][,program_ids][,metadata.*]).
+    ///
+    /// Header names are matched ignoring case and surrounding spaces; unknown columns are
+    /// ignored with one warning (--strict refuses them), --metadata-column NAME keeps a
+    /// column in each partner's metadata. Rows are validated first (invalid rows are never
+    /// sent), then one POST /partners per row; a partner whose email or external id is
+    /// already taken `existed`, so re-running the same file creates nothing twice.
+    #[command(after_long_help = crate::bulk::OUTCOMES_HELP)]
     Import(ImportArgs),
     /// Create a 15-minute single-use sign-in link for a partner (needs `login-links`).
     ///
@@ -313,9 +328,15 @@ pub struct ImportArgs {
     /// Do not send invite mails (partners are activated at once).
     #[arg(long, overrides_with = "send_invite")]
     pub no_invite: bool,
-    /// Write a per-row CSV report (line,email,external_id,status,partner_id,reason).
+    /// Write a per-line CSV report (line,outcome,id,reason).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Put this column's cells into each partner's metadata under NAME (repeatable).
+    #[arg(long = "metadata-column", value_name = "NAME")]
+    pub metadata_columns: Vec<String>,
+    /// Refuse the file when it has columns that are not known (instead of ignoring them).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Options shared by the key-creating commands.

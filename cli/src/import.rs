@@ -1,8 +1,8 @@
-//! `partners import FILE.csv`: validation of the whole file first, then bounded-concurrency
-//! creation with per-row outcomes.
+//! `partners import FILE.csv`: validation of the whole file first, then one
+//! `POST /partners` per valid row through the bulk runner ([`crate::bulk`]).
 //!
-//! File format: a header row is required. Columns (header names are trimmed and matched
-//! case-insensitively, `-`/`_` optional in the fixed names):
+//! File format: a header row is required. Header names are trimmed and matched
+//! case-insensitively (`-`/`_` optional in the fixed names):
 //! - `email` (required): must be a syntactically valid address; duplicates inside the file
 //!   (case-insensitive, as the server lower-cases emails) are invalid rows;
 //! - `name` (required): non-empty after trimming;
@@ -10,27 +10,27 @@
 //!   file are invalid rows;
 //! - `program_ids` (optional): ids separated by `;` or `|`; an empty cell means "not sent"
 //!   (the server then grants all programs, API.md §3.1);
-//! - `metadata.<key>` (any number): non-empty cells become string values of the partner's
-//!   `metadata` object.
+//! - `metadata.<key>` (any number), and every column named with `--metadata-column NAME`:
+//!   non-empty cells become string values of the partner's `metadata` object.
 //!
-//! Any other column is a usage error (exit 2): a typo such as `externl_id` silently
-//! ignored would break re-run idempotency.
+//! Any other column is ignored with one warning naming all of them (real CRM exports always
+//! carry columns we do not know); `--strict` makes them a usage error (exit 2) instead.
 //!
-//! Every row ends in exactly one state: `created`, `skipped` (already exists), `failed`
-//! (with the server's reason), `invalid` (with the validation reason and its line number),
-//! or `not_attempted` (the run was interrupted before it). Nothing is lost.
+//! Every processed row ends in one of the bulk outcomes: `created`; `existed` (409
+//! `email_taken` / `external_id_taken`: what makes a re-run create nothing new, also on
+//! servers without the `external-id` extension); `invalid` (validation, or 400/404/422 from
+//! the server); `failed`; `replayed` only if the SDK's own resend of a row was answered from
+//! the idempotency store.
 
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, Read};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures::StreamExt;
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::exit::{self, Code};
+use crate::bulk::{self, Done, Line};
+use crate::exit;
 use crate::output::{self, Format};
 
 /// Column of an import file.
@@ -41,6 +41,7 @@ enum Field {
     ExternalId,
     ProgramIds,
     Meta(String),
+    Ignored,
 }
 
 /// A validated row, ready to send.
@@ -56,7 +57,7 @@ pub struct ImportRow {
     pub external_id: Option<String>,
     /// Program ids, when the cell was non-empty.
     pub program_ids: Option<Vec<String>>,
-    /// `metadata.*` cells.
+    /// `metadata.*` and `--metadata-column` cells.
     pub metadata: Map<String, Value>,
 }
 
@@ -65,10 +66,6 @@ pub struct ImportRow {
 pub struct InvalidRow {
     /// Line number in the file.
     pub line: u64,
-    /// The row's email cell (possibly invalid or empty).
-    pub email: String,
-    /// The row's external id cell.
-    pub external_id: String,
     /// Why it was rejected.
     pub reason: String,
 }
@@ -80,30 +77,52 @@ pub struct Validated {
     pub rows: Vec<ImportRow>,
     /// Rejected rows, in file order.
     pub invalid: Vec<InvalidRow>,
+    /// Header names of the columns that were ignored (unknown), as written in the file.
+    pub ignored_columns: Vec<String>,
 }
 
-fn field_for(header: &str) -> Result<Field> {
+/// How columns are read.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    /// Columns (matched like the fixed names: trimmed, case-insensitive) whose cells go into
+    /// `metadata` under the given name.
+    pub metadata: Vec<String>,
+    /// Unknown columns are a usage error instead of a warning.
+    pub strict: bool,
+}
+
+/// Header text for matching: trimmed, lower-case.
+fn norm(h: &str) -> String {
+    h.trim().to_lowercase()
+}
+
+fn fixed_field(lower: &str) -> Option<Field> {
+    let compact: String = lower.chars().filter(|c| *c != '_' && *c != '-').collect();
+    match compact.as_str() {
+        "email" => Some(Field::Email),
+        "name" => Some(Field::Name),
+        "externalid" => Some(Field::ExternalId),
+        "programids" => Some(Field::ProgramIds),
+        _ => None,
+    }
+}
+
+fn field_for(header: &str, columns: &Columns) -> Result<Field> {
     let h = header.trim();
-    let lower = h.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("metadata.") {
+    let lower = norm(h);
+    if let Some(name) = columns.metadata.iter().find(|m| norm(m) == lower) {
+        return Ok(Field::Meta(name.trim().to_string()));
+    }
+    if lower.starts_with("metadata.") {
         let key = h["metadata.".len()..].trim();
-        if key.is_empty() || rest.trim().is_empty() {
+        if key.is_empty() {
             return Err(exit::usage(
                 "empty metadata key in column header `metadata.`",
             ));
         }
         return Ok(Field::Meta(key.to_string()));
     }
-    let compact: String = lower.chars().filter(|c| *c != '_' && *c != '-').collect();
-    match compact.as_str() {
-        "email" => Ok(Field::Email),
-        "name" => Ok(Field::Name),
-        "externalid" => Ok(Field::ExternalId),
-        "programids" => Ok(Field::ProgramIds),
-        _ => Err(exit::usage(format!(
-            "unknown column `{h}` (expected email, name, external_id, program_ids or metadata.<key>)"
-        ))),
-    }
+    Ok(fixed_field(&lower).unwrap_or(Field::Ignored))
 }
 
 /// Syntax check for an email address (ASCII, one `@`, dot-atom local part ≤ 64 chars,
@@ -143,9 +162,10 @@ pub fn is_valid_email(email: &str) -> bool {
 }
 
 /// Reads and validates a whole import file. `Err` only for problems with the file as a
-/// whole (unreadable, bad header: exit 2); row problems are collected in
+/// whole (unreadable, bad header, a `--metadata-column` that is not in the header or names
+/// a partner field, unknown columns with `strict`: exit 2); row problems are collected in
 /// [`Validated::invalid`] with their line numbers.
-pub fn validate<R: Read>(reader: R) -> Result<Validated> {
+pub fn validate<R: Read>(reader: R, columns: &Columns) -> Result<Validated> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -158,7 +178,23 @@ pub fn validate<R: Read>(reader: R) -> Result<Validated> {
     if headers.is_empty() || headers.iter().all(|h| h.trim().is_empty()) {
         return Err(exit::usage("the CSV file is empty or has no header row"));
     }
+    for m in &columns.metadata {
+        if let Some(f) = fixed_field(&norm(m)) {
+            return Err(exit::usage(format!(
+                "--metadata-column {m:?} names a partner field ({f:?}), not a metadata column"
+            )));
+        }
+        if !headers
+            .iter()
+            .any(|h| norm(h.trim_start_matches('\u{feff}')) == norm(m))
+        {
+            return Err(exit::usage(format!(
+                "--metadata-column {m:?}: the file has no such column"
+            )));
+        }
+    }
     let mut fields = Vec::with_capacity(headers.len());
+    let mut ignored = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         // Strip a UTF-8 BOM from the first header.
         let h = if i == 0 {
@@ -166,30 +202,52 @@ pub fn validate<R: Read>(reader: R) -> Result<Validated> {
         } else {
             h
         };
-        let f = field_for(h)?;
-        if fields.contains(&f) {
+        let f = field_for(h, columns)?;
+        if f == Field::Ignored {
+            ignored.push(h.trim().to_string());
+        } else if fields.contains(&f) {
             return Err(exit::usage(format!("duplicate column `{}`", h.trim())));
         }
         fields.push(f);
     }
+    let unknown = || {
+        ignored
+            .iter()
+            .map(|h| format!("`{h}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for required in [Field::Email, Field::Name] {
         if !fields.contains(&required) {
+            let name = if required == Field::Email {
+                "email"
+            } else {
+                "name"
+            };
+            let also = if ignored.is_empty() {
+                String::new()
+            } else {
+                format!(" (unknown column(s): {})", unknown())
+            };
             return Err(exit::usage(format!(
-                "missing required column `{}`",
-                if required == Field::Email {
-                    "email"
-                } else {
-                    "name"
-                }
+                "missing required column `{name}`{also}"
             )));
         }
+    }
+    if columns.strict && !ignored.is_empty() {
+        return Err(exit::usage(format!(
+            "unknown column(s) {} (--strict; expected email, name, external_id, program_ids, \
+             metadata.<key> or a --metadata-column)",
+            unknown()
+        )));
     }
 
     let mut out = Validated::default();
     let mut seen_email: HashMap<String, u64> = HashMap::new();
     let mut seen_ext: HashMap<String, u64> = HashMap::new();
     let mut record = csv::StringRecord::new();
-    loop {
+    // One CSV record per iteration, to the end of the file (a reader, not a retry loop).
+    while !rdr.is_done() {
         let line_hint = rdr.position().line();
         match rdr.read_record(&mut record) {
             Ok(false) => break,
@@ -200,8 +258,6 @@ pub fn validate<R: Read>(reader: R) -> Result<Validated> {
                     csv::ErrorKind::Utf8 { .. } => {
                         out.invalid.push(InvalidRow {
                             line,
-                            email: String::new(),
-                            external_id: String::new(),
                             reason: "row is not valid UTF-8".into(),
                         });
                         continue;
@@ -234,14 +290,10 @@ pub fn validate<R: Read>(reader: R) -> Result<Validated> {
                         metadata.insert(key.clone(), Value::String(cell.to_string()));
                     }
                 }
+                Field::Ignored => {}
             }
         }
-        let invalid = |reason: String| InvalidRow {
-            line,
-            email: email.clone(),
-            external_id: external_id.clone(),
-            reason,
-        };
+        let invalid = |reason: String| InvalidRow { line, reason };
         if record.len() != fields.len() {
             out.invalid.push(invalid(format!(
                 "expected {} fields, found {}",
@@ -297,90 +349,8 @@ pub fn validate<R: Read>(reader: R) -> Result<Validated> {
             metadata,
         });
     }
+    out.ignored_columns = ignored;
     Ok(out)
-}
-
-/// Final state of a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// The partner was created by this run.
-    Created,
-    /// A partner with this external id or email already existed.
-    Skipped,
-    /// The server refused or the request failed; see the reason.
-    Failed,
-    /// Rejected by validation, never sent.
-    Invalid,
-    /// Not sent because the run was interrupted.
-    NotAttempted,
-}
-
-/// One row's outcome (a line of `--report`).
-#[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
-    /// Line number in the file.
-    pub line: u64,
-    /// Email cell.
-    pub email: String,
-    /// External id cell (empty when none).
-    pub external_id: String,
-    /// Final state.
-    pub status: Status,
-    /// Id of the created or existing partner, when known.
-    pub partner_id: String,
-    /// Why it was skipped, failed or invalid.
-    pub reason: String,
-}
-
-impl Outcome {
-    fn for_row(
-        row: &ImportRow,
-        status: Status,
-        partner_id: Option<String>,
-        reason: String,
-    ) -> Outcome {
-        Outcome {
-            line: row.line,
-            email: row.email.clone(),
-            external_id: row.external_id.clone().unwrap_or_default(),
-            status,
-            partner_id: partner_id.unwrap_or_default(),
-            reason,
-        }
-    }
-}
-
-/// Counts for the summary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    /// Rows created.
-    pub created: u64,
-    /// Rows skipped because the partner exists.
-    pub skipped: u64,
-    /// Rows that failed.
-    pub failed: u64,
-    /// Rows rejected by validation.
-    pub invalid: u64,
-    /// Rows not attempted (interrupted run).
-    pub not_attempted: u64,
-}
-
-impl Counts {
-    /// Tallies outcomes.
-    pub fn of(outcomes: &[Outcome]) -> Counts {
-        let mut c = Counts::default();
-        for o in outcomes {
-            match o.status {
-                Status::Created => c.created += 1,
-                Status::Skipped => c.skipped += 1,
-                Status::Failed => c.failed += 1,
-                Status::Invalid => c.invalid += 1,
-                Status::NotAttempted => c.not_attempted += 1,
-            }
-        }
-        c
-    }
 }
 
 /// Options of an import run.
@@ -392,128 +362,49 @@ pub struct ImportOptions {
     pub send_invite: Option<bool>,
     /// Validate only.
     pub dry_run: bool,
-    /// Where to write the per-row CSV report.
+    /// Where to write the per-line CSV report.
     pub report: Option<std::path::PathBuf>,
+    /// How columns are read.
+    pub columns: Columns,
 }
-
-/// Writes the per-row report CSV (line, email, external_id, status, partner_id, reason).
-pub fn write_report(path: &Path, outcomes: &[Outcome]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path)
-        .with_context(|| format!("creating report {}", path.display()))?;
-    w.write_record([
-        "line",
-        "email",
-        "external_id",
-        "status",
-        "partner_id",
-        "reason",
-    ])?;
-    for o in outcomes {
-        let status = match o.status {
-            Status::Created => "created",
-            Status::Skipped => "skipped",
-            Status::Failed => "failed",
-            Status::Invalid => "invalid",
-            Status::NotAttempted => "not_attempted",
-        };
-        w.write_record([
-            o.line.to_string().as_str(),
-            &o.email,
-            &o.external_id,
-            status,
-            &o.partner_id,
-            &o.reason,
-        ])?;
-    }
-    w.flush()
-        .with_context(|| format!("writing report {}", path.display()))?;
-    Ok(())
-}
-
-fn invalid_outcomes(invalid: &[InvalidRow]) -> Vec<Outcome> {
-    invalid
-        .iter()
-        .map(|r| Outcome {
-            line: r.line,
-            email: r.email.clone(),
-            external_id: r.external_id.clone(),
-            status: Status::Invalid,
-            partner_id: String::new(),
-            reason: r.reason.clone(),
-        })
-        .collect()
-}
-
-/// One-line reason text for an SDK error.
-fn reason_of(e: &openpartner::Error) -> String {
-    e.to_string().replace(['\n', '\r'], " ")
-}
-
-/// How many times one row is re-sent after a 429 whose wait was longer than the SDK's own
-/// retry cap (a fixed-window limit can ask for minutes). Each wait honours the server's
-/// `Retry-After` / reset hint, capped at [`MAX_RATE_LIMIT_WAIT`].
-const RATE_LIMIT_ROUNDS: u32 = 12;
-/// Longest single wait after a 429.
-const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
 
 /// Sends one row with one request: `POST /partners` (with `externalId` when the server
-/// supports it). A 409 `email_taken` / `external_id_taken` means the partner exists and
-/// the row is skipped — this is what makes a re-run create nothing new, and it works
-/// against servers without the `external-id` extension (email is always unique). A
-/// create-first design costs one request per row (an existence check first would double
-/// the requests and burn the rate-limit budget); skipped rows carry no partner id in the
-/// report, only which key matched. A 429 is waited out (see [`RATE_LIMIT_ROUNDS`]) rather
-/// than reported as a failure; the SDK reuses the idempotency key on its own retries.
+/// supports it). A 409 `email_taken` / `external_id_taken` means the partner exists: the
+/// row `existed` — this is what makes a re-run create nothing new, and it works against
+/// servers without the `external-id` extension (email is always unique). A create-first
+/// design costs one request per row (an existence check first would double the requests
+/// and burn the rate-limit budget); existing rows carry no partner id in the report, only
+/// which key matched. Rate limits are waited out by the SDK ([`bulk::bulk_client`]).
 async fn process_row(
     client: &openpartner::Client,
-    row: &ImportRow,
+    row: ImportRow,
     use_external_id: bool,
     send_invite: Option<bool>,
-    on_wait: &(dyn Fn(Duration) + Sync),
-) -> Outcome {
-    let partners = client.partners();
-    let ext = row.external_id.as_deref().filter(|_| use_external_id);
-    let mut rounds = 0;
-    loop {
-        let mut req = partners.create(&row.email, &row.name);
-        if !row.metadata.is_empty() {
-            req = req.metadata(Value::Object(row.metadata.clone()));
+) -> Done {
+    let mut req = client.partners().create(&row.email, &row.name);
+    if !row.metadata.is_empty() {
+        req = req.metadata(Value::Object(row.metadata));
+    }
+    if let Some(send) = send_invite {
+        req = req.send_invite(send);
+    }
+    if let Some(ids) = row.program_ids {
+        req = req.program_ids(ids);
+    }
+    if let Some(ext) = row.external_id.filter(|_| use_external_id) {
+        req = req.external_id(ext);
+    }
+    match req.send().await {
+        Ok(created) if created.meta.replayed => Done::replayed(created.data.partner.id),
+        Ok(created) => Done::created(created.data.partner.id),
+        Err(e)
+            if e.is_conflict()
+                && matches!(e.code(), Some("email_taken") | Some("external_id_taken")) =>
+        {
+            let code = e.code().unwrap_or_default();
+            Done::existed("", format!("exists ({code})"))
         }
-        if let Some(send) = send_invite {
-            req = req.send_invite(send);
-        }
-        if let Some(ids) = &row.program_ids {
-            req = req.program_ids(ids.clone());
-        }
-        if let Some(ext) = ext {
-            req = req.external_id(ext);
-        }
-        return match req.send().await {
-            Ok(created) => Outcome::for_row(
-                row,
-                Status::Created,
-                Some(created.partner.id),
-                String::new(),
-            ),
-            Err(e)
-                if e.is_conflict()
-                    && matches!(e.code(), Some("email_taken") | Some("external_id_taken")) =>
-            {
-                let code = e.code().unwrap_or_default();
-                Outcome::for_row(row, Status::Skipped, None, format!("exists ({code})"))
-            }
-            Err(e) if e.is_rate_limited() && rounds < RATE_LIMIT_ROUNDS => {
-                rounds += 1;
-                let wait = e
-                    .retry_after()
-                    .unwrap_or(Duration::from_secs(1))
-                    .clamp(Duration::from_millis(100), MAX_RATE_LIMIT_WAIT);
-                on_wait(wait);
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            Err(e) => Outcome::for_row(row, Status::Failed, None, reason_of(&e)),
-        };
+        Err(e) => Done::from_error(&e),
     }
 }
 
@@ -528,11 +419,29 @@ fn print_invalid(invalid: &[InvalidRow]) {
     }
 }
 
+/// The rows of a validation as bulk lines, in file order.
+fn lines_of(validated: Validated) -> Vec<Line<ImportRow>> {
+    let mut lines: Vec<Line<ImportRow>> = validated
+        .rows
+        .into_iter()
+        .map(|r| Line {
+            line: r.line,
+            item: Ok(r),
+        })
+        .chain(validated.invalid.into_iter().map(|r| Line {
+            line: r.line,
+            item: Err(r.reason),
+        }))
+        .collect();
+    lines.sort_by_key(|l| l.line);
+    lines
+}
+
 /// Runs `partners import`. `client` is built lazily (a dry run needs no credentials).
 pub async fn run<F, Fut>(
     file: &Path,
     opts: &ImportOptions,
-    explicit_format: Option<Format>,
+    format: Format,
     make_client: F,
 ) -> Result<()>
 where
@@ -547,32 +456,48 @@ where
                 .map_err(|e| exit::usage(format!("cannot open {}: {e}", file.display())))?,
         )
     };
-    let validated = validate(reader)?;
-    let total = validated.rows.len() + validated.invalid.len();
-    print_invalid(&validated.invalid);
+    let validated = validate(reader, &opts.columns)?;
+    if !validated.ignored_columns.is_empty() {
+        output::warn(&format!(
+            "ignoring unknown column(s) {} (use --metadata-column NAME to keep one in the \
+             partner's metadata, --strict to refuse the file)",
+            validated
+                .ignored_columns
+                .iter()
+                .map(|h| format!("`{h}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let total = (validated.rows.len() + validated.invalid.len()) as u64;
+    let bulk_opts = bulk::Options {
+        command: "partners import",
+        concurrency: opts.concurrency.max(1),
+        report: opts.report.clone(),
+        format,
+    };
 
     if opts.dry_run {
+        print_invalid(&validated.invalid);
         output::info(&format!(
             "Dry run: {total} row(s), {} valid, {} invalid. Nothing was sent.",
             validated.rows.len(),
             validated.invalid.len()
         ));
-        let outcomes = invalid_outcomes(&validated.invalid);
-        if let Some(path) = &opts.report {
-            write_report(path, &outcomes)?;
-        }
-        print_summary_json(explicit_format, &Counts::of(&outcomes), &outcomes)?;
-        if !validated.invalid.is_empty() {
-            return Err(exit::fail(
-                Code::Partial,
-                format!(
-                    "{} invalid row(s) in {}",
-                    validated.invalid.len(),
-                    file.display()
-                ),
-            ));
-        }
-        return Ok(());
+        // Only the invalid rows get an outcome; the valid ones are "not sent".
+        let invalid: Vec<Line<ImportRow>> = lines_of(Validated {
+            invalid: validated.invalid,
+            ..Validated::default()
+        });
+        let summary = bulk::run(
+            &bulk_opts,
+            total,
+            invalid.into_iter().map(Ok),
+            |_: ImportRow| async { Done::invalid("not sent (dry run)") },
+            |_| Ok(()),
+        )
+        .await?;
+        return summary.finish(&bulk_opts);
     }
 
     let client = make_client().await?;
@@ -596,163 +521,27 @@ where
              external_id column is not sent and rows are matched by email",
         );
     }
-
-    let progress = if io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new(validated.rows.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}",
-        ) {
-            pb.set_style(style);
-        }
-        pb.enable_steady_tick(Duration::from_millis(200));
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-
-    // Ctrl-C: stop starting rows, let the in-flight ones finish, then report.
-    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = interrupted.clone();
-    let stop = async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            // A second Ctrl-C aborts at once.
-            tokio::spawn(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(Code::Interrupted.as_i32());
-                }
-            });
-        }
-    };
-
-    let concurrency = opts.concurrency.max(1);
+    let client = bulk::bulk_client(&client);
+    let client = &client;
     let send_invite = opts.send_invite;
-    let client_ref = &client;
-    let pb = progress.clone();
-    // Rate-limit waits: one stderr line per distinct wait when there is no progress bar.
-    let waiting_pb = progress.clone();
-    let announced = std::sync::atomic::AtomicU64::new(0);
-    let on_wait = move |wait: Duration| {
-        let secs = wait.as_secs().max(1);
-        let msg = format!("rate limited by the server: waiting {secs}s before retrying");
-        if waiting_pb.is_hidden() {
-            if announced.swap(secs, std::sync::atomic::Ordering::Relaxed) != secs {
-                output::info(&msg);
-            }
-        } else {
-            waiting_pb.set_message(msg);
-        }
-    };
-    let on_wait_ref: &(dyn Fn(Duration) + Sync) = &on_wait;
-    let mut failed_so_far = 0u64;
-    let mut outcomes: Vec<Outcome> = futures::stream::iter(validated.rows.iter())
-        .take_until(Box::pin(stop))
-        .map(|row| async move {
-            process_row(client_ref, row, use_external_id, send_invite, on_wait_ref).await
-        })
-        .buffer_unordered(concurrency)
-        .inspect(|o| {
-            pb.inc(1);
-            if o.status == Status::Failed {
-                failed_so_far += 1;
-                pb.set_message(format!("{failed_so_far} failed"));
-            }
-        })
-        .collect()
-        .await;
-    progress.finish_and_clear();
-
-    // Rows never started (interrupted run).
-    if outcomes.len() < validated.rows.len() {
-        let done: std::collections::HashSet<u64> = outcomes.iter().map(|o| o.line).collect();
-        for row in validated.rows.iter().filter(|r| !done.contains(&r.line)) {
-            outcomes.push(Outcome::for_row(
-                row,
-                Status::NotAttempted,
-                None,
-                "interrupted before this row was sent".into(),
-            ));
-        }
-    }
-    outcomes.extend(invalid_outcomes(&validated.invalid));
-    outcomes.sort_by_key(|o| o.line);
-    let counts = Counts::of(&outcomes);
-
-    let failed: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| o.status == Status::Failed)
-        .collect();
-    if !failed.is_empty() {
-        output::info(&format!("{} failed row(s):", failed.len()));
-        for o in &failed {
-            output::info(&format!("  line {} ({}): {}", o.line, o.email, o.reason));
-        }
-    }
-    output::info(&format!(
-        "Imported {}: {} created, {} skipped (already exist), {} failed, {} invalid{}",
-        file.display(),
-        counts.created,
-        counts.skipped,
-        counts.failed,
-        counts.invalid,
-        if counts.not_attempted > 0 {
-            format!(", {} not attempted", counts.not_attempted)
-        } else {
-            String::new()
-        }
-    ));
-    if let Some(path) = &opts.report {
-        write_report(path, &outcomes)?;
-        output::info(&format!("Per-row report written to {}", path.display()));
-    }
-    print_summary_json(explicit_format, &counts, &outcomes)?;
-
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        return Err(exit::fail(Code::Interrupted, "import interrupted"));
-    }
-    if counts.failed > 0 || counts.invalid > 0 {
-        return Err(exit::fail(
-            Code::Partial,
-            format!(
-                "import incomplete: {} failed, {} invalid row(s)",
-                counts.failed, counts.invalid
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// With `-o json` / `-o ndjson` (explicitly requested), prints a machine summary on stdout:
-/// `{"created","skipped","failed","invalid","notAttempted","rows":[…non-created rows…]}`.
-fn print_summary_json(
-    explicit: Option<Format>,
-    counts: &Counts,
-    outcomes: &[Outcome],
-) -> Result<()> {
-    let Some(format @ (Format::Json | Format::Ndjson)) = explicit else {
-        return Ok(());
-    };
-    let rows: Vec<&Outcome> = outcomes
-        .iter()
-        .filter(|o| o.status != Status::Created)
-        .collect();
-    let value = serde_json::json!({
-        "created": counts.created,
-        "skipped": counts.skipped,
-        "failed": counts.failed,
-        "invalid": counts.invalid,
-        "notAttempted": counts.not_attempted,
-        "rows": rows,
-    });
-    output::print_object(format, Vec::new(), &value, output::stdout())
+    let summary = bulk::run(
+        &bulk_opts,
+        total,
+        lines_of(validated).into_iter().map(Ok),
+        |row| process_row(client, row, use_external_id, send_invite),
+        |_| Ok(()),
+    )
+    .await?;
+    summary.finish(&bulk_opts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Code;
 
     fn v(text: &str) -> Validated {
-        validate(text.as_bytes()).expect("valid file")
+        validate(text.as_bytes(), &Columns::default()).expect("valid file")
     }
 
     #[test]
@@ -847,12 +636,62 @@ mod tests {
             "",
             "name\nx\n",
             "email\nx@y.co\n",
-            "email,name,externl_id\n",
+            "email,nmae\nx@y.co,X\n",
             "email,name,email\n",
             "email,name,metadata.\n",
         ] {
-            let err = validate(text.as_bytes()).expect_err(text);
+            let err = validate(text.as_bytes(), &Columns::default()).expect_err(text);
             assert_eq!(exit::code_for(&err), Code::Usage, "{text}: {err:#}");
+        }
+        // The missing column's message names the unknown ones (a typo is visible).
+        let err = validate("email,nmae\n".as_bytes(), &Columns::default()).expect_err("typo");
+        assert!(err.to_string().contains("`nmae`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_columns_are_ignored_unless_strict() {
+        let text = " Email ,NAME,Tier,external-ID,Region\na@x.io,Ann,gold,e1,EU\n";
+        let out = validate(text.as_bytes(), &Columns::default()).expect("lenient");
+        assert_eq!(out.ignored_columns, ["Tier", "Region"]);
+        assert_eq!(out.rows.len(), 1);
+        assert_eq!(out.rows[0].email, "a@x.io");
+        assert_eq!(out.rows[0].external_id.as_deref(), Some("e1"));
+        assert!(out.rows[0].metadata.is_empty());
+
+        let strict = Columns {
+            strict: true,
+            ..Columns::default()
+        };
+        let err = validate(text.as_bytes(), &strict).expect_err("strict");
+        assert_eq!(exit::code_for(&err), Code::Usage);
+        assert!(err.to_string().contains("`Tier`, `Region`"), "{err}");
+
+        // A metadata column: matched ignoring case and spaces, stored under the given name.
+        let cols = Columns {
+            metadata: vec!["tier".into()],
+            strict: true,
+        };
+        let err = validate(text.as_bytes(), &cols).expect_err("Region still unknown");
+        assert!(err.to_string().contains("`Region`"), "{err}");
+        let cols = Columns {
+            metadata: vec!["tier".into(), " region".into()],
+            strict: false,
+        };
+        let out = validate(text.as_bytes(), &cols).expect("metadata columns");
+        assert!(out.ignored_columns.is_empty());
+        assert_eq!(out.rows[0].metadata["tier"], "gold");
+        assert_eq!(out.rows[0].metadata["region"], "EU");
+    }
+
+    #[test]
+    fn metadata_column_must_exist_and_not_be_a_partner_field() {
+        for m in ["email", "External_Id", "nope"] {
+            let cols = Columns {
+                metadata: vec![m.into()],
+                strict: false,
+            };
+            let err = validate("email,name\na@x.io,A\n".as_bytes(), &cols).expect_err(m);
+            assert_eq!(exit::code_for(&err), Code::Usage, "{m}");
         }
     }
 
@@ -884,7 +723,7 @@ mod tests {
                 }
                 w.flush().expect("flush");
             }
-            let out = validate(buf.as_slice()).expect("header is valid");
+            let out = validate(buf.as_slice(), &Columns::default()).expect("header is valid");
             // A row whose only cell is blank is skipped as a blank line; the csv writer
             // never produces one here because there are always three fields.
             proptest::prop_assert_eq!(out.rows.len() + out.invalid.len(), rows.len());
@@ -907,25 +746,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn report_csv_columns() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("r.csv");
-        let outcomes = vec![Outcome {
-            line: 2,
-            email: "a@x.io".into(),
-            external_id: String::new(),
-            status: Status::Skipped,
-            partner_id: "P1".into(),
-            reason: "exists, really".into(),
-        }];
-        write_report(&path, &outcomes).expect("write");
-        let text = std::fs::read_to_string(&path).expect("read");
-        assert_eq!(
-            text,
-            "line,email,external_id,status,partner_id,reason\n2,a@x.io,,skipped,P1,\"exists, really\"\n"
-        );
     }
 }

@@ -10,6 +10,7 @@
 //! - [`import`]: `partners import` (validation, bounded concurrency, report);
 //! - [`exit`]: the exit codes, in one place.
 
+mod bulk;
 mod cli;
 mod cmd;
 mod config;

@@ -205,12 +205,9 @@ fn csv_validation_reports_line_numbers_without_a_server() {
     assert!(stderr.contains("6 row(s), 2 valid, 4 invalid"), "{stderr}");
     let text = std::fs::read_to_string(&report).expect("report");
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "line,email,external_id,status,partner_id,reason");
+    assert_eq!(lines[0], "line,outcome,id,reason");
     assert_eq!(lines.len(), 5, "{text}");
-    assert!(
-        lines[1].starts_with("3,broken-email,e2,invalid,,"),
-        "{text}"
-    );
+    assert!(lines[1].starts_with("3,invalid,,"), "{text}");
 
     // A clean file passes the dry run with exit 0 and sends nothing (no server exists).
     let clean = dir.path().join("clean.csv");
@@ -230,7 +227,9 @@ fn csv_validation_reports_line_numbers_without_a_server() {
         .arg(&bad)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("unknown column `nmae`"));
+        .stderr(predicate::str::contains(
+            "missing required column `name` (unknown column(s): `nmae`)",
+        ));
 }
 
 #[test]

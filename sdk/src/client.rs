@@ -18,7 +18,7 @@ use crate::capabilities::{Capabilities, Extension};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::redact;
-use crate::retry::{self, Decision, Outcome, RetryPolicy};
+use crate::retry::{self, Decision, Outcome, RetryPolicy, Spent};
 
 /// Tenant slugs that never resolve on a multi-tenant server (API.md §1).
 pub const RESERVED_SLUGS: &[&str] = &[
@@ -206,6 +206,7 @@ impl ClientBuilder {
                 caps: RwLock::new(Capabilities::default()),
             }),
             credentials: self.credentials,
+            retry: None,
         })
     }
 }
@@ -225,6 +226,8 @@ struct Inner {
 pub struct Client {
     inner: Arc<Inner>,
     credentials: Option<Credentials>,
+    /// A retry policy for the requests of this clone (`None`: the builder's).
+    retry: Option<RetryPolicy>,
 }
 
 impl std::fmt::Debug for Client {
@@ -248,6 +251,78 @@ pub struct RawResponse {
     pub body: Value,
     /// The request id (echoed by the server, else the one the SDK sent).
     pub request_id: Option<String>,
+}
+
+/// What the response said about itself, beyond its body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseMeta {
+    /// `true` when the server answered from its idempotency store (`Idempotent-Replayed:
+    /// true`, \[EXT\] `idempotency`): an earlier request with the same `Idempotency-Key`
+    /// already did the work, this one stored nothing new. That earlier request may be this
+    /// call's own first attempt, when the SDK resent it after a timeout or a 5xx (the header
+    /// describes the answer, not who caused the write).
+    pub replayed: bool,
+    /// The request id (echoed by the server, else the one the SDK sent).
+    pub request_id: Option<String>,
+}
+
+impl ResponseMeta {
+    fn of(resp: &Resp) -> ResponseMeta {
+        ResponseMeta {
+            replayed: resp
+                .headers
+                .get("idempotent-replayed")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            request_id: resp.request_id.clone(),
+        }
+    }
+}
+
+/// A decoded response body with its [`ResponseMeta`]: what the builders of writes that a
+/// caller may need to tell apart from a replay return (`events().track(..).send()`,
+/// `clicks().record(..).send()`, `partners().create(..).send()`). Derefs to the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithMeta<T> {
+    /// The decoded body.
+    pub data: T,
+    /// Replay flag and request id.
+    pub meta: ResponseMeta,
+}
+
+impl<T> WithMeta<T> {
+    /// The body, without the metadata.
+    pub fn into_inner(self) -> T {
+        self.data
+    }
+}
+
+impl<T> std::ops::Deref for WithMeta<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl RawResponse {
+    /// `true` for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The SDK's [`Error::Api`] for a non-2xx response (the same code, detail, masking and
+    /// one-line `Display` as every typed call), `None` for a 2xx one.
+    pub fn error(&self) -> Option<Error> {
+        if self.is_success() {
+            return None;
+        }
+        Some(api_error_parts(
+            self.status,
+            self.body.clone(),
+            &self.headers,
+            self.request_id.clone(),
+        ))
+    }
 }
 
 /// A request description for the executor.
@@ -306,6 +381,24 @@ impl Req {
     }
 }
 
+/// The last attempt of a request: a successful response still unread (`Ok`) or an error
+/// response read in full (`Err`), with the request id, start instant and attempt number.
+pub(crate) struct Attempted {
+    pub answer: std::result::Result<reqwest::Response, Resp>,
+    pub request_id: String,
+    pub started: Instant,
+    pub attempt: u32,
+}
+
+/// The `error` code of an error body (API.md §1 shape), when it has one.
+fn error_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        error: String,
+    }
+    serde_json::from_slice::<Shape>(body).ok().map(|s| s.error)
+}
+
 /// A response body read in full.
 #[derive(Debug)]
 pub(crate) struct Resp {
@@ -345,7 +438,25 @@ impl Client {
         Client {
             inner: Arc::clone(&self.inner),
             credentials: Some(c),
+            retry: self.retry.clone(),
         }
+    }
+
+    /// A clone whose requests use `policy` instead of the builder's retry policy, sharing
+    /// the connection pool, credentials and capabilities. What every request builder's
+    /// `.retry(policy)` does; use it directly for the handler methods that send at once
+    /// (e.g. `client.with_retry(RetryPolicy::bulk()).partners().get(id)`).
+    pub fn with_retry(&self, policy: RetryPolicy) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            credentials: self.credentials.clone(),
+            retry: Some(policy),
+        }
+    }
+
+    /// The retry policy this clone's requests use.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        self.retry.as_ref().unwrap_or(&self.inner.retry)
     }
 
     /// A clone sending no credentials, sharing the connection pool and capabilities.
@@ -353,6 +464,7 @@ impl Client {
         Client {
             inner: Arc::clone(&self.inner),
             credentials: None,
+            retry: self.retry.clone(),
         }
     }
 
@@ -472,7 +584,16 @@ impl Client {
 
     /// Runs the request (with retries) and returns the final response, whatever its status.
     pub(crate) async fn execute(&self, req: Req) -> Result<Resp> {
-        let (resp, request_id, started, attempt) = self.execute_streaming(&req).await?;
+        let Attempted {
+            answer,
+            request_id,
+            started,
+            attempt,
+        } = self.execute_streaming(&req).await?;
+        let resp = match answer {
+            Ok(resp) => resp,
+            Err(read) => return Ok(read),
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
         let rid = response_request_id(&headers).or_else(|| Some(request_id.clone()));
@@ -501,12 +622,9 @@ impl Client {
         })
     }
 
-    /// Runs the retry loop and returns the final `reqwest::Response` unread (for streaming
-    /// bodies), the request id, the start instant and the attempt number.
-    pub(crate) async fn execute_streaming(
-        &self,
-        req: &Req,
-    ) -> Result<(reqwest::Response, String, Instant, u32)> {
+    /// Runs the retry loop and returns the final answer: a 1xx–3xx `reqwest::Response`
+    /// unread (for streaming bodies), or an error answer read in full.
+    pub(crate) async fn execute_streaming(&self, req: &Req) -> Result<Attempted> {
         let request_id = ulid::Ulid::new().to_string();
         let mut url = self.url_for(&req.path)?;
         if !req.query.is_empty() {
@@ -585,10 +703,10 @@ impl Client {
             }
         }
 
-        let policy = &self.inner.retry;
-        let mut retries_done: u32 = 0;
+        let policy = self.retry_policy();
+        let mut spent = Spent::default();
         loop {
-            let attempt = retries_done + 1;
+            let attempt = spent.retries + spent.rate_limit_waits + spent.in_flight_waits + 1;
             let started = Instant::now();
             let mut rb = self
                 .inner
@@ -617,14 +735,48 @@ impl Client {
                         "http attempt"
                     );
                     if status.is_success() || status.is_informational() || status.is_redirection() {
-                        return Ok((resp, request_id, started, attempt));
+                        return Ok(Attempted {
+                            answer: Ok(resp),
+                            request_id,
+                            started,
+                            attempt,
+                        });
                     }
+                    // An error answer is small: read it here, so that the decision can see
+                    // its code (409 `idempotency_key_in_flight`).
                     let hint = retry::wait_hint(status.as_u16(), resp.headers(), SystemTime::now());
-                    let outcome = Outcome::Status {
-                        status: status.as_u16(),
-                        retry_after: hint,
+                    let resp_headers = resp.headers().clone();
+                    let rid =
+                        response_request_id(&resp_headers).or_else(|| Some(request_id.clone()));
+                    let body = match resp.bytes().await {
+                        Ok(b) => b,
+                        Err(e) => return Err(transport_error(&e, true, Some(request_id))),
                     };
-                    (outcome, Ok((resp, request_id.clone(), started, attempt)))
+                    let read = Resp {
+                        status,
+                        headers: resp_headers,
+                        body,
+                        request_id: rid,
+                    };
+                    let outcome = if status == StatusCode::CONFLICT
+                        && error_code(&read.body).as_deref() == Some("idempotency_key_in_flight")
+                    {
+                        Outcome::KeyInFlight
+                    } else {
+                        Outcome::Status {
+                            status: status.as_u16(),
+                            retry_after: hint,
+                        }
+                    };
+                    (
+                        outcome,
+                        Ok(Attempted {
+                            answer: Err(read),
+                            request_id: request_id.clone(),
+                            started,
+                            attempt,
+                        }),
+                    )
                 }
                 Err(e) => {
                     let never_connected = e.is_connect();
@@ -652,10 +804,10 @@ impl Client {
                     (outcome, Err(error))
                 }
             };
-            // One decision for both: give up with what this attempt got, or wait and resend.
+            // One decision for all: give up with what this attempt got, or wait and resend.
             let decision = retry::decide(
                 policy,
-                retries_done,
+                &spent,
                 &outcome,
                 &req.method,
                 deduplicated_post,
@@ -663,14 +815,12 @@ impl Client {
             );
             match decision {
                 Decision::GiveUp => return give_up,
-                Decision::Retry(wait) => {
+                Decision::Retry(wait, budget) => {
                     drop(give_up);
-                    if let Outcome::Status { status, .. } = outcome {
-                        tracing::debug!(target: LOG_TARGET, request_id = %request_id, attempt,
-                            status, wait_ms = wait.as_millis() as u64, "retrying");
-                    }
+                    tracing::debug!(target: LOG_TARGET, request_id = %request_id, attempt,
+                        outcome = ?outcome, ?budget, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
-                    retries_done += 1;
+                    spent.charge(decision);
                 }
             }
         }
@@ -697,6 +847,21 @@ impl Client {
             return Err(api_error(&resp));
         }
         decode(&resp)
+    }
+
+    /// Like [`Client::send_json`], with the response's [`ResponseMeta`].
+    pub(crate) async fn send_json_meta<T: DeserializeOwned>(
+        &self,
+        req: Req,
+    ) -> Result<WithMeta<T>> {
+        let resp = self.execute(req).await?;
+        if !resp.status.is_success() {
+            return Err(api_error(&resp));
+        }
+        Ok(WithMeta {
+            data: decode(&resp)?,
+            meta: ResponseMeta::of(&resp),
+        })
     }
 
     /// Executes and checks for 2xx, ignoring the body.
@@ -750,8 +915,21 @@ pub(crate) fn body_value(body: &[u8]) -> Value {
 
 /// Maps a non-2xx response to [`Error::Api`] (API.md §1 error shape).
 pub(crate) fn api_error(resp: &Resp) -> Error {
-    let status = resp.status.as_u16();
-    let body = body_value(&resp.body);
+    api_error_parts(
+        resp.status.as_u16(),
+        body_value(&resp.body),
+        &resp.headers,
+        resp.request_id.clone(),
+    )
+}
+
+/// [`api_error`] from a status, the parsed body ([`body_value`]), headers and request id.
+fn api_error_parts(
+    status: u16,
+    body: Value,
+    headers: &HeaderMap,
+    request_id: Option<String>,
+) -> Error {
     let (code, detail) = match &body {
         Value::Object(map) => {
             let code = map
@@ -781,8 +959,8 @@ pub(crate) fn api_error(resp: &Resp) -> Error {
         code,
         detail,
         body,
-        request_id: resp.request_id.clone(),
-        retry_after: retry::wait_hint(status, &resp.headers, SystemTime::now()),
+        request_id,
+        retry_after: retry::wait_hint(status, headers, SystemTime::now()),
     }
 }
 

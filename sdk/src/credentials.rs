@@ -4,8 +4,11 @@
 //! `ops_…`, magic-link tokens `opml_…`, webhook secrets `whsec_…`). Its `Debug` and `Display`
 //! never print the plaintext; [`Secret::expose`] is the single, greppable way to read it.
 //!
-//! [`Credentials`] says how the client authenticates: every API key kind is sent as
-//! `Authorization: Bearer <key>`, a session as `Cookie: op_session=<token>` (API.md §2).
+//! [`Credentials`] says how the client authenticates: an API key — whatever its kind
+//! (admin, scoped, partner, platform) — is sent as `Authorization: Bearer <key>`, a session as
+//! `Cookie: op_session=<token>` (API.md §2). The SDK does not label a key with a kind it
+//! cannot know: the server decides what a key may do, and `client.auth().introspect()` says
+//! what it is.
 
 use std::fmt;
 
@@ -82,46 +85,28 @@ impl From<&String> for Secret {
 /// How the client authenticates (API.md §2). `Debug` masks the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
-    /// An admin API key (DB or bootstrap `ADMIN_API_KEY`), sent as `Authorization: Bearer`.
-    AdminKey(Secret),
-    /// A scoped API key, sent as `Authorization: Bearer`.
-    ScopedKey(Secret),
-    /// A partner API key, sent as `Authorization: Bearer`.
-    PartnerKey(Secret),
+    /// An API key of any kind (admin, scoped, partner, platform), sent as
+    /// `Authorization: Bearer <key>`.
+    ApiKey(Secret),
     /// A session token `ops_…`, sent as `Cookie: op_session=<token>`.
     Session(Secret),
 }
 
 impl Credentials {
-    /// An admin key (Bearer).
-    pub fn admin_key(k: impl Into<Secret>) -> Self {
-        Credentials::AdminKey(k.into())
-    }
-    /// A scoped key (Bearer).
-    pub fn scoped_key(k: impl Into<Secret>) -> Self {
-        Credentials::ScopedKey(k.into())
-    }
-    /// A partner key (Bearer).
-    pub fn partner_key(k: impl Into<Secret>) -> Self {
-        Credentials::PartnerKey(k.into())
+    /// An API key (Bearer), whatever its kind: the server decides what it may do
+    /// (`GET /auth/introspect` tells).
+    pub fn api_key(k: impl Into<Secret>) -> Self {
+        Credentials::ApiKey(k.into())
     }
     /// A session token (cookie `op_session`).
     pub fn session(token: impl Into<Secret>) -> Self {
         Credentials::Session(token.into())
     }
-    /// Any API key whose kind is unknown to the caller: sent as Bearer, exactly like
-    /// [`Credentials::AdminKey`] (the server decides what the key may do).
-    pub fn api_key(k: impl Into<Secret>) -> Self {
-        Credentials::AdminKey(k.into())
-    }
 
     /// The secret inside, whatever the kind.
     pub fn secret(&self) -> &Secret {
         match self {
-            Credentials::AdminKey(s)
-            | Credentials::ScopedKey(s)
-            | Credentials::PartnerKey(s)
-            | Credentials::Session(s) => s,
+            Credentials::ApiKey(s) | Credentials::Session(s) => s,
         }
     }
 
@@ -145,9 +130,7 @@ impl Credentials {
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, s) = match self {
-            Credentials::AdminKey(s) => ("AdminKey", s),
-            Credentials::ScopedKey(s) => ("ScopedKey", s),
-            Credentials::PartnerKey(s) => ("PartnerKey", s),
+            Credentials::ApiKey(s) => ("ApiKey", s),
             Credentials::Session(s) => ("Session", s),
         };
         write!(f, "{kind}({})", s.masked())
@@ -165,10 +148,10 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret(op_012…)");
         assert_eq!(s.to_string(), "op_012…");
         assert_eq!(s.expose(), key);
-        let c = Credentials::admin_key(key);
+        let c = Credentials::api_key(key);
         let d = format!("{c:?}");
         assert!(!d.contains("3456789abcdef"), "{d}");
-        assert_eq!(d, "AdminKey(op_012…)");
+        assert_eq!(d, "ApiKey(op_012…)");
         assert_eq!(format!("{:?}", Secret::new("short")), "Secret(***)");
     }
 

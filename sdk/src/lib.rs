@@ -10,6 +10,7 @@
 //! | [`types`] | every wire model (serde, camelCase, `Decimal` money, `DateTime<Utc>` timestamps) |
 //! | [`credentials`] | [`Credentials`] (Bearer keys or session cookie) and the masked [`Secret`] |
 //! | [`error`] | the single [`Error`] enum and [`Result`] |
+//! | [`redact`] | the masking of secrets used in logs and errors, public for tools that print raw responses |
 //! | [`retry`] | [`RetryPolicy`] and the pure, table-tested retry decision |
 //! | [`capabilities`] | [`Capabilities`] / [`Extension`] learned from `OpenPartner-Extensions` |
 //! | [`pagination`] | [`CursorPage`], [`OffsetPage`], the [`Page`] trait, lazy page/item streams |
@@ -26,7 +27,7 @@
 //! let client = Client::builder()
 //!     .base_url("http://127.0.0.1:4100")
 //!     .tenant("acme") // optional: multi-tenant servers only
-//!     .credentials(Credentials::admin_key("op_…"))
+//!     .credentials(Credentials::api_key("op_…"))
 //!     .build()?;
 //!
 //! let created = client
@@ -51,8 +52,10 @@
 //!   route (`/health`, `/openapi.json`, `/platform/*` never get the tenant prefix).
 //! - Each logical request gets a fresh ULID `X-Request-Id` (the same on every retry); each
 //!   POST an `Idempotency-Key` (yours, or a fresh ULID reused across retries).
-//! - Failed attempts are retried per [`retry`]; a POST is resent after it may have reached
-//!   the server only when the server advertises the `idempotency` extension.
+//! - Failed attempts are retried per [`retry`] — the client's policy, or the one a request
+//!   builder was given with `.retry(policy)` ([`RetryPolicy::bulk`] for long imports); a POST
+//!   is resent after it may have reached the server only when the server advertises the
+//!   `idempotency` extension.
 //! - Calls that need an extension fail with [`Error::Unsupported`] before sending when the
 //!   server lacks it.
 //! - Every attempt is logged at DEBUG on target `openpartner::http` (credentials masked);
@@ -63,6 +66,20 @@
 #![allow(clippy::result_large_err)]
 #![deny(missing_docs)]
 
+/// The `.retry(policy)` setter every request builder carries (the request/strategy split):
+/// the builder's request, and the pages of a stream it starts, use `policy` instead of the
+/// client's retry policy.
+macro_rules! retry_setter {
+    () => {
+        /// Uses `policy` for this request (and, for listings, every page it fetches) instead
+        /// of the client's retry policy, e.g. [`crate::RetryPolicy::bulk`] in a bulk run.
+        pub fn retry(mut self, policy: crate::RetryPolicy) -> Self {
+            self.client = self.client.with_retry(policy);
+            self
+        }
+    };
+}
+
 pub mod api;
 pub mod capabilities;
 pub mod client;
@@ -70,7 +87,7 @@ pub mod credentials;
 pub mod error;
 pub mod money;
 pub mod pagination;
-mod redact;
+pub mod redact;
 pub mod retry;
 pub mod types;
 pub mod webhooks;
@@ -79,7 +96,7 @@ pub use api::analytics::LoginLink;
 pub use api::commissions::{CommissionPage, CommissionStream};
 pub use api::export::{ExportAll, ExportFormat, ExportTable};
 pub use capabilities::{Capabilities, Extension};
-pub use client::{Client, ClientBuilder, RawResponse};
+pub use client::{Client, ClientBuilder, RawResponse, ResponseMeta, WithMeta};
 pub use credentials::{Credentials, Secret};
 pub use error::{Error, Result};
 pub use pagination::{CursorPage, OffsetPage, Page, PageToken};

@@ -96,6 +96,52 @@ impl<T: Send + 'static> Page for OffsetPage<T> {
     }
 }
 
+/// A listing page read from a raw JSON response (e.g. [`crate::Client::raw`]): its rows and
+/// where the next page starts, by the same rules as the typed pages.
+///
+/// - a JSON array: all rows, no next page;
+/// - an object with `nextCursor`: the first array-valued field's rows, cursor style
+///   ([`CursorPage`]: `null`/absent/empty ends the listing);
+/// - an object with numeric `limit` and `offset`: offset style ([`OffsetPage`]: a page with
+///   fewer than `limit` rows is the last);
+/// - anything else: the first array-valued field's rows (or none), no next page.
+pub fn raw_page(body: &serde_json::Value) -> (Vec<serde_json::Value>, Option<PageToken>) {
+    use serde_json::Value;
+    let map = match body {
+        Value::Array(items) => return (items.clone(), None),
+        Value::Object(map) => map,
+        _ => return (Vec::new(), None),
+    };
+    let items = map
+        .values()
+        .find_map(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    if let Some(c) = map.get("nextCursor") {
+        let page = CursorPage {
+            items,
+            next_cursor: c.as_str().filter(|c| !c.is_empty()).map(str::to_string),
+        };
+        let next = page.next_token();
+        return (page.items, next);
+    }
+    let limit = map
+        .get("limit")
+        .and_then(Value::as_u64)
+        .and_then(|l| u32::try_from(l).ok());
+    match (limit, map.get("offset").and_then(Value::as_u64)) {
+        (Some(limit), Some(offset)) if limit > 0 => {
+            let page = OffsetPage {
+                items,
+                limit,
+                offset,
+            };
+            let next = page.next_token();
+            (page.items, next)
+        }
+        _ => (items, None),
+    }
+}
+
 struct State<F> {
     fetch: F,
     next: Option<Option<PageToken>>,
@@ -304,6 +350,30 @@ mod tests {
             .unwrap();
         assert_eq!(rows, vec![1, 2, 3]);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn raw_pages() {
+        use serde_json::json;
+        let (items, next) = raw_page(&json!({"partners":[{"id":1}],"nextCursor":"c1"}));
+        assert_eq!(items.len(), 1);
+        assert_eq!(next, Some(PageToken::Cursor("c1".into())));
+        assert_eq!(raw_page(&json!({"partners":[],"nextCursor":null})).1, None);
+        assert_eq!(
+            raw_page(&json!({"partners":[{"id":1}],"nextCursor":""})).1,
+            None
+        );
+        let (items, next) = raw_page(&json!({"partnerId":"p","events":[1,2],"limit":2,"offset":4}));
+        assert_eq!(items.len(), 2);
+        assert_eq!(next, Some(PageToken::Offset(6)));
+        assert_eq!(
+            raw_page(&json!({"events":[1],"limit":2,"offset":4})).1,
+            None
+        );
+        assert_eq!(raw_page(&json!({"events":[],"limit":0,"offset":0})).1, None);
+        let (items, next) = raw_page(&json!([1, 2, 3]));
+        assert_eq!((items.len(), next), (3, None));
+        assert_eq!(raw_page(&json!({"ok":true})), (Vec::new(), None));
     }
 
     #[test]

@@ -1,4 +1,7 @@
 //! Masking of secret-looking values for logs, error snippets and `Debug` output.
+//!
+//! Public so that tools printing raw responses (the CLI's `openpartner api -i`) mask exactly
+//! as the SDK does: [`mask_text`], [`mask_json`], [`mask_set_cookie`].
 
 use serde_json::Value;
 
@@ -27,8 +30,10 @@ fn is_secret_key(k: &str) -> bool {
     SECRET_KEYS.iter().any(|s| *s == k)
 }
 
-/// Returns a copy of `v` where the values of secret-looking keys are masked, recursively.
-pub(crate) fn mask_json(v: &Value) -> Value {
+/// Returns a copy of `v` where the values of secret-looking keys (`plaintext`, `token`,
+/// `secret`, `url`, `password`, `apiKey`, `authorization`, `cookie`, `session`) are masked,
+/// and secret-looking tokens in every other string too, recursively.
+pub fn mask_json(v: &Value) -> Value {
     match v {
         Value::Object(map) => {
             let mut out = serde_json::Map::with_capacity(map.len());
@@ -58,7 +63,7 @@ fn is_token_char(c: char) -> bool {
 
 /// Masks `op_…`, `ops_…`, `opml_…` and `whsec_…` tokens (prefix followed by at least 8 token
 /// characters) anywhere in free text.
-pub(crate) fn mask_text(s: &str) -> String {
+pub fn mask_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     'outer: while !rest.is_empty() {
@@ -88,6 +93,30 @@ pub(crate) fn mask_text(s: &str) -> String {
         rest = chars.as_str();
     }
     out
+}
+
+/// Masks the value of the `name=value` pair of a `Set-Cookie` header (a session token),
+/// keeping the cookie name, a short prefix of a long value and the attributes:
+/// `op_session=ops_0123…; HttpOnly` → `op_session=ops_01…; HttpOnly`. A header without
+/// `=` becomes `***`.
+pub fn mask_set_cookie(header: &str) -> String {
+    match header.split_once('=') {
+        Some((name, rest)) => {
+            let (value, attrs) = match rest.split_once(';') {
+                Some((v, a)) => (v, format!(";{a}")),
+                None => (rest, String::new()),
+            };
+            let masked = if value.chars().count() > 12 {
+                format!("{}…", value.chars().take(6).collect::<String>())
+            } else if value.is_empty() {
+                String::new()
+            } else {
+                "***".into()
+            };
+            format!("{name}={masked}{attrs}")
+        }
+        None => "***".into(),
+    }
 }
 
 /// Truncates to at most `max` characters, appending `…` when cut.
@@ -155,6 +184,20 @@ mod tests {
         assert_eq!(mask_text("stop_123456789"), "stop_123456789");
         assert_eq!(mask_text("whsec_ABCDEFGHIJKLMNOP"), "whsec_…");
         assert_eq!(mask_text("plain text é"), "plain text é");
+    }
+
+    #[test]
+    fn set_cookie_masking() {
+        assert_eq!(
+            mask_set_cookie("op_session=ops_0123456789abcdef0123; HttpOnly; Path=/"),
+            "op_session=ops_01…; HttpOnly; Path=/"
+        );
+        assert_eq!(
+            mask_set_cookie("op_session=; Max-Age=0"),
+            "op_session=; Max-Age=0"
+        );
+        assert_eq!(mask_set_cookie("short=abc"), "short=***");
+        assert_eq!(mask_set_cookie("garbage"), "***");
     }
 
     #[test]

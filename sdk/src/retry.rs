@@ -1,11 +1,15 @@
 //! Retry policy and the pure retry decision function.
 //!
 //! The executor asks [`decide`] after every failed attempt; the function looks only at its
-//! arguments (policy, attempt number, outcome, method, whether an idempotency key was sent,
-//! server capabilities), so the whole table is unit-tested without a network.
+//! arguments (policy, what was already spent, outcome, method, whether an idempotency key
+//! was sent, server capabilities), so the whole table is unit-tested without a network.
+//! This is the only place in the SDK (and in the CLI built on it) that decides to wait.
 //!
 //! Rules (API.md §5, §6; DESIGN.md §2):
-//! - 429 is always retried (the server rejected the request before handling it).
+//! - 429 is always retried (the server rejected the request before handling it). With the
+//!   default policy a 429 counts as one of the `max_retries`; with a rate-limit budget
+//!   ([`RetryPolicy::rate_limit_budget`], set by [`RetryPolicy::bulk`]) 429s are waited out
+//!   without counting, until the total time waited on 429s would exceed the budget.
 //! - A connection that was never established is always retried.
 //! - 408, 500, 502, 503, 504 and timeouts / transport failures after the request may have
 //!   been sent are retried only when a resend is harmless: the method is idempotent by HTTP
@@ -14,11 +18,17 @@
 //!   and the request is authenticated and not under `/auth/`). A POST to a server without
 //!   `idempotency` is therefore never resent after a 5xx or a timeout: a resent
 //!   `POST /attribution/events` would double the money.
-//! - Every other status (400, 401, 403, 404, 409, 422, …) is final.
+//! - 409 `idempotency_key_in_flight` (the same key is being processed right now) is waited
+//!   out, when the resend is harmless as above, up to [`RetryPolicy::in_flight_budget`]
+//!   in total (default zero: given up at once; [`RetryPolicy::bulk`]: 30 s). The resend is
+//!   then answered from the first request's stored response.
+//! - Every other status (400, 401, 403, 404, other 409s, 422, …) is final.
 //! - Waits: the server's hint (`Retry-After` in seconds or HTTP date, `X-RateLimit-Reset` in
 //!   unix seconds, `RateLimit: …, reset=N` in seconds) when present — a hint beyond
-//!   `max_retry_after` gives up at once with the 429 —, else exponential backoff with full
-//!   jitter: `random(0 ..= min(max_delay, base_delay × 2^retry))`.
+//!   `max_retry_after` (or beyond what is left of the rate-limit budget) gives up at once
+//!   with the 429 —, else exponential backoff with full jitter:
+//!   `random(0 ..= min(max_delay, base_delay × 2^n))`, `n` the number of earlier waits of
+//!   the same kind.
 
 use std::fmt;
 use std::sync::Arc;
@@ -33,14 +43,22 @@ pub type JitterFn = Arc<dyn Fn(Duration) -> Duration + Send + Sync>;
 
 /// How the client retries failed attempts. Cheap to clone.
 ///
+/// Set it for a whole client ([`crate::ClientBuilder::retry`]) or for one request (every
+/// request builder's `.retry(policy)`, or [`crate::Client::with_retry`] for the plain
+/// methods).
+///
 /// Defaults: 3 retries (4 attempts), base delay 200 ms, backoff cap 10 s, server wait hints
-/// honoured up to 60 s, full jitter from `rand`.
+/// honoured up to 60 s, 429s counted as retries, no wait on `idempotency_key_in_flight`,
+/// full jitter from `rand`.
 #[derive(Clone)]
 pub struct RetryPolicy {
     max_retries: u32,
     base_delay: Duration,
     max_delay: Duration,
     max_retry_after: Duration,
+    rate_limit_budget: Option<Duration>,
+    in_flight_budget: Duration,
+    in_flight_base: Duration,
     jitter: JitterFn,
 }
 
@@ -51,6 +69,8 @@ impl fmt::Debug for RetryPolicy {
             .field("base_delay", &self.base_delay)
             .field("max_delay", &self.max_delay)
             .field("max_retry_after", &self.max_retry_after)
+            .field("rate_limit_budget", &self.rate_limit_budget)
+            .field("in_flight_budget", &self.in_flight_budget)
             .finish_non_exhaustive()
     }
 }
@@ -62,6 +82,9 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            rate_limit_budget: None,
+            in_flight_budget: Duration::ZERO,
+            in_flight_base: Duration::from_millis(50),
             jitter: Arc::new(full_jitter),
         }
     }
@@ -81,7 +104,25 @@ impl RetryPolicy {
             ..RetryPolicy::default()
         }
     }
-    /// Maximum number of retries after the first attempt (default 3).
+    /// The policy of long bulk runs (imports): a rate limit is never a failure but a wait.
+    ///
+    /// 429s are waited out (server hint, else jittered backoff) up to 15 minutes of waiting
+    /// in total per request, each single hint honoured up to 5 minutes; 5xx and transport
+    /// errors are retried 5 times with full jitter (250 ms base, 10 s cap) where a resend is
+    /// harmless; `409 idempotency_key_in_flight` is waited out up to 30 s in total.
+    pub fn bulk() -> Self {
+        RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(300),
+            rate_limit_budget: Some(Duration::from_secs(900)),
+            in_flight_budget: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        }
+    }
+    /// Maximum number of retries after the first attempt for 5xx / transport failures (and
+    /// for 429s when there is no rate-limit budget) (default 3).
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
         self
@@ -96,9 +137,24 @@ impl RetryPolicy {
         self.max_delay = d;
         self
     }
-    /// Longest server wait hint honoured (default 60 s); a longer hint gives up at once.
+    /// Longest single server wait hint honoured (default 60 s); a longer hint gives up at
+    /// once.
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;
+        self
+    }
+    /// Waits out 429s without counting them against `max_retries`, until the total time
+    /// waited on 429s for one request would exceed `total` (default: none, 429s count as
+    /// retries).
+    pub fn rate_limit_budget(mut self, total: Duration) -> Self {
+        self.rate_limit_budget = Some(total);
+        self
+    }
+    /// Total time one request may wait on `409 idempotency_key_in_flight` (default zero:
+    /// that 409 is returned at once). Waits back off from 50 ms, doubling, capped at 1 s,
+    /// with the policy's jitter.
+    pub fn in_flight_budget(mut self, total: Duration) -> Self {
+        self.in_flight_budget = total;
         self
     }
     /// Replaces the jitter source (for tests): receives the backoff upper bound and returns
@@ -120,6 +176,12 @@ impl RetryPolicy {
         let factor = 2u32.saturating_pow(retry.min(31));
         self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
+    fn in_flight_bound(&self, wait: u32) -> Duration {
+        let factor = 2u32.saturating_pow(wait.min(31));
+        self.in_flight_base
+            .saturating_mul(factor)
+            .min(Duration::from_secs(1))
+    }
 }
 
 /// What happened to one attempt, as far as retrying is concerned.
@@ -132,6 +194,8 @@ pub enum Outcome {
         /// Parsed wait hint (see [`wait_hint`]).
         retry_after: Option<Duration>,
     },
+    /// 409 `idempotency_key_in_flight`: a request with the same key is being processed.
+    KeyInFlight,
     /// The connection was never established: the request was certainly not sent.
     NotSent,
     /// The attempt timed out; `sent` is whether the server may have received it.
@@ -146,13 +210,59 @@ pub enum Outcome {
     },
 }
 
+/// Which allowance a retry is charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// `max_retries` (5xx, transport; 429 without a rate-limit budget).
+    Retries,
+    /// The rate-limit budget (429 with [`RetryPolicy::rate_limit_budget`]).
+    RateLimit,
+    /// The in-flight budget (409 `idempotency_key_in_flight`).
+    InFlight,
+}
+
 /// The decision for one failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Wait this long, then resend (same request id and idempotency key).
-    Retry(Duration),
+    /// Wait this long, then resend (same request id and idempotency key), charging the
+    /// wait to the given allowance.
+    Retry(Duration, Budget),
     /// Return the failure to the caller.
     GiveUp,
+}
+
+/// What one request has spent so far; the executor starts from `Spent::default()` and calls
+/// [`Spent::charge`] with each retry decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spent {
+    /// Retries charged to `max_retries`.
+    pub retries: u32,
+    /// Waits on 429 charged to the rate-limit budget.
+    pub rate_limit_waits: u32,
+    /// Total time of those waits.
+    pub rate_limit_waited: Duration,
+    /// Waits on `idempotency_key_in_flight`.
+    pub in_flight_waits: u32,
+    /// Total time of those waits.
+    pub in_flight_waited: Duration,
+}
+
+impl Spent {
+    /// Records a retry decided by [`decide`] (a `GiveUp` changes nothing).
+    pub fn charge(&mut self, decision: Decision) {
+        match decision {
+            Decision::GiveUp => {}
+            Decision::Retry(_, Budget::Retries) => self.retries += 1,
+            Decision::Retry(d, Budget::RateLimit) => {
+                self.rate_limit_waits += 1;
+                self.rate_limit_waited = self.rate_limit_waited.saturating_add(d);
+            }
+            Decision::Retry(d, Budget::InFlight) => {
+                self.in_flight_waits += 1;
+                self.in_flight_waited = self.in_flight_waited.saturating_add(d);
+            }
+        }
+    }
 }
 
 /// Whether a request may be sent twice without harm.
@@ -168,42 +278,71 @@ pub fn resend_is_safe(method: &Method, deduplicated_post: bool, caps: &Capabilit
         || (*method == Method::POST && deduplicated_post && caps.has(Extension::Idempotency))
 }
 
-/// The pure retry decision. `retries_done` is the number of retries already made (0 after
-/// the first attempt). See the module docs for the table.
+/// The pure retry decision for one failed attempt, given what the request has already
+/// spent. See the module docs for the table.
 pub fn decide(
     policy: &RetryPolicy,
-    retries_done: u32,
+    spent: &Spent,
     outcome: &Outcome,
     method: &Method,
     deduplicated_post: bool,
     caps: &Capabilities,
 ) -> Decision {
-    if retries_done >= policy.max_retries {
-        return Decision::GiveUp;
-    }
     let safe = resend_is_safe(method, deduplicated_post, caps);
-    let backoff = || (policy.jitter)(policy.backoff_bound(retries_done)).min(policy.max_delay);
+    let counted = |wait: Duration| {
+        if spent.retries >= policy.max_retries {
+            Decision::GiveUp
+        } else {
+            Decision::Retry(wait, Budget::Retries)
+        }
+    };
+    let backoff = || (policy.jitter)(policy.backoff_bound(spent.retries)).min(policy.max_delay);
     let with_hint = |hint: Option<Duration>| match hint {
         Some(h) if h > policy.max_retry_after => Decision::GiveUp,
-        Some(h) => Decision::Retry(h),
-        None => Decision::Retry(backoff()),
+        Some(h) => counted(h),
+        None => counted(backoff()),
     };
     match outcome {
         Outcome::Status {
             status: 429,
             retry_after,
-        } => with_hint(*retry_after),
+        } => match policy.rate_limit_budget {
+            None => with_hint(*retry_after),
+            Some(total) => {
+                let wait = match retry_after {
+                    Some(h) if *h > policy.max_retry_after => return Decision::GiveUp,
+                    Some(h) => *h,
+                    None => (policy.jitter)(policy.backoff_bound(spent.rate_limit_waits))
+                        .min(policy.max_delay),
+                };
+                if spent.rate_limit_waited.saturating_add(wait) > total {
+                    Decision::GiveUp
+                } else {
+                    Decision::Retry(wait, Budget::RateLimit)
+                }
+            }
+        },
         Outcome::Status {
             status: 408 | 500 | 502 | 503 | 504,
             retry_after,
         } if safe => with_hint(*retry_after),
         Outcome::Status { .. } => Decision::GiveUp,
-        Outcome::NotSent => Decision::Retry(backoff()),
-        Outcome::Timeout { sent: false } | Outcome::Transport { sent: false } => {
-            Decision::Retry(backoff())
+        Outcome::KeyInFlight if safe => {
+            let wait = (policy.jitter)(policy.in_flight_bound(spent.in_flight_waits))
+                .min(Duration::from_secs(1));
+            if policy.in_flight_budget.is_zero()
+                || spent.in_flight_waited.saturating_add(wait) > policy.in_flight_budget
+            {
+                Decision::GiveUp
+            } else {
+                Decision::Retry(wait, Budget::InFlight)
+            }
         }
+        Outcome::KeyInFlight => Decision::GiveUp,
+        Outcome::NotSent => counted(backoff()),
+        Outcome::Timeout { sent: false } | Outcome::Transport { sent: false } => counted(backoff()),
         Outcome::Timeout { sent: true } | Outcome::Transport { sent: true } if safe => {
-            Decision::Retry(backoff())
+            counted(backoff())
         }
         Outcome::Timeout { .. } | Outcome::Transport { .. } => Decision::GiveUp,
     }
@@ -269,6 +408,13 @@ mod tests {
         }
     }
 
+    fn tried(retries: u32) -> Spent {
+        Spent {
+            retries,
+            ..Spent::default()
+        }
+    }
+
     fn st(status: u16) -> Outcome {
         Outcome::Status {
             status,
@@ -282,7 +428,7 @@ mod tests {
         let get = Method::GET;
         let post = Method::POST;
         let patch = Method::PATCH;
-        let r0 = Decision::Retry(Duration::from_millis(200));
+        let r0 = Decision::Retry(Duration::from_millis(200), Budget::Retries);
         // (outcome, method, key sent, server idempotency, expected)
         let table: Vec<(Outcome, &Method, bool, bool, Decision)> = vec![
             (st(429), &get, false, false, r0),
@@ -332,10 +478,12 @@ mod tests {
             (st(409), &post, true, true, Decision::GiveUp),
             (st(422), &post, true, true, Decision::GiveUp),
             (st(501), &get, false, true, Decision::GiveUp),
+            // The default policy does not wait on a key in flight.
+            (Outcome::KeyInFlight, &post, true, true, Decision::GiveUp),
         ];
         for (i, (o, m, key, idem, want)) in table.into_iter().enumerate() {
             assert_eq!(
-                decide(&p, 0, &o, m, key, &caps(idem)),
+                decide(&p, &Spent::default(), &o, m, key, &caps(idem)),
                 want,
                 "row {i}: {o:?} {m}"
             );
@@ -346,19 +494,38 @@ mod tests {
     fn backoff_grows_and_caps_and_stops() {
         let p = RetryPolicy::default().no_jitter().max_retries(10);
         let c = caps(false);
-        let d = |n| decide(&p, n, &st(503), &Method::GET, false, &c);
-        assert_eq!(d(0), Decision::Retry(Duration::from_millis(200)));
-        assert_eq!(d(1), Decision::Retry(Duration::from_millis(400)));
-        assert_eq!(d(2), Decision::Retry(Duration::from_millis(800)));
-        assert_eq!(d(6), Decision::Retry(Duration::from_secs(10)));
+        let d = |n| decide(&p, &tried(n), &st(503), &Method::GET, false, &c);
+        assert_eq!(
+            d(0),
+            Decision::Retry(Duration::from_millis(200), Budget::Retries)
+        );
+        assert_eq!(
+            d(1),
+            Decision::Retry(Duration::from_millis(400), Budget::Retries)
+        );
+        assert_eq!(
+            d(2),
+            Decision::Retry(Duration::from_millis(800), Budget::Retries)
+        );
+        assert_eq!(
+            d(6),
+            Decision::Retry(Duration::from_secs(10), Budget::Retries)
+        );
         assert_eq!(d(10), Decision::GiveUp);
         let p3 = RetryPolicy::default();
         assert_eq!(
-            decide(&p3, 3, &st(429), &Method::GET, false, &c),
+            decide(&p3, &tried(3), &st(429), &Method::GET, false, &c),
             Decision::GiveUp
         );
         assert_eq!(
-            decide(&RetryPolicy::none(), 0, &st(429), &Method::GET, false, &c),
+            decide(
+                &RetryPolicy::none(),
+                &Spent::default(),
+                &st(429),
+                &Method::GET,
+                false,
+                &c
+            ),
             Decision::GiveUp
         );
     }
@@ -368,13 +535,13 @@ mod tests {
         let p = RetryPolicy::default().jitter(|upper| upper / 2);
         let c = caps(false);
         assert_eq!(
-            decide(&p, 1, &Outcome::NotSent, &Method::GET, false, &c),
-            Decision::Retry(Duration::from_millis(200))
+            decide(&p, &tried(1), &Outcome::NotSent, &Method::GET, false, &c),
+            Decision::Retry(Duration::from_millis(200), Budget::Retries)
         );
         let real = RetryPolicy::default();
         for _ in 0..100 {
-            match decide(&real, 2, &Outcome::NotSent, &Method::GET, false, &c) {
-                Decision::Retry(d) => assert!(d <= Duration::from_millis(800)),
+            match decide(&real, &tried(2), &Outcome::NotSent, &Method::GET, false, &c) {
+                Decision::Retry(d, _) => assert!(d <= Duration::from_millis(800)),
                 Decision::GiveUp => panic!("should retry"),
             }
         }
@@ -389,22 +556,278 @@ mod tests {
             retry_after: Some(Duration::from_secs(s)),
         };
         assert_eq!(
-            decide(&p, 0, &hint(1), &Method::POST, false, &c),
-            Decision::Retry(Duration::from_secs(1))
+            decide(&p, &Spent::default(), &hint(1), &Method::POST, false, &c),
+            Decision::Retry(Duration::from_secs(1), Budget::Retries)
         );
         assert_eq!(
-            decide(&p, 0, &hint(60), &Method::GET, false, &c),
-            Decision::Retry(Duration::from_secs(60))
+            decide(&p, &Spent::default(), &hint(60), &Method::GET, false, &c),
+            Decision::Retry(Duration::from_secs(60), Budget::Retries)
         );
         assert_eq!(
-            decide(&p, 0, &hint(61), &Method::GET, false, &c),
+            decide(&p, &Spent::default(), &hint(61), &Method::GET, false, &c),
             Decision::GiveUp
         );
         let p2 = p.max_retry_after(Duration::from_secs(5));
         assert_eq!(
-            decide(&p2, 0, &hint(6), &Method::GET, false, &c),
+            decide(&p2, &Spent::default(), &hint(6), &Method::GET, false, &c),
             Decision::GiveUp
         );
+    }
+
+    fn hinted(status: u16, secs: u64) -> Outcome {
+        Outcome::Status {
+            status,
+            retry_after: Some(Duration::from_secs(secs)),
+        }
+    }
+
+    #[test]
+    fn bulk_decision_table() {
+        let p = RetryPolicy::bulk().no_jitter();
+        let post = Method::POST;
+        let get = Method::GET;
+        let none = Spent::default();
+        let many_retries = tried(5);
+        let rate_limited = |n: u32, secs: u64| Spent {
+            rate_limit_waits: n,
+            rate_limit_waited: Duration::from_secs(secs),
+            ..Spent::default()
+        };
+        let in_flight = |n: u32, ms: u64| Spent {
+            in_flight_waits: n,
+            in_flight_waited: Duration::from_millis(ms),
+            ..Spent::default()
+        };
+        let rl = |secs: u64| Decision::Retry(Duration::from_secs(secs), Budget::RateLimit);
+        let ms = |n: u64, b: Budget| Decision::Retry(Duration::from_millis(n), b);
+        // (spent, outcome, method, key sent, server idempotency, expected)
+        let table: Vec<(Spent, Outcome, &Method, bool, bool, Decision)> = vec![
+            // 429 with a hint: waited, charged to the rate-limit budget, even for a POST
+            // without idempotency (a 429 was not processed).
+            (none, hinted(429, 7), &post, false, false, rl(7)),
+            (none, hinted(429, 300), &get, false, false, rl(300)),
+            // 429s do not use up max_retries…
+            (many_retries, hinted(429, 2), &post, true, true, rl(2)),
+            // …but the total wait is bounded: 15 min.
+            (
+                rate_limited(40, 898),
+                hinted(429, 2),
+                &get,
+                false,
+                false,
+                rl(2),
+            ),
+            (
+                rate_limited(40, 899),
+                hinted(429, 2),
+                &get,
+                false,
+                false,
+                Decision::GiveUp,
+            ),
+            // A single hint beyond 5 min gives up at once.
+            (none, hinted(429, 301), &get, false, false, Decision::GiveUp),
+            // 429 without a hint: jittered backoff counted in 429 waits.
+            (
+                none,
+                st(429),
+                &get,
+                false,
+                false,
+                ms(250, Budget::RateLimit),
+            ),
+            (
+                rate_limited(2, 1),
+                st(429),
+                &get,
+                false,
+                false,
+                ms(1000, Budget::RateLimit),
+            ),
+            (
+                rate_limited(30, 60),
+                st(429),
+                &get,
+                false,
+                false,
+                ms(10_000, Budget::RateLimit),
+            ),
+            // 5xx / transport: 5 retries where a resend is harmless.
+            (none, st(503), &post, true, true, ms(250, Budget::Retries)),
+            (
+                tried(4),
+                st(502),
+                &get,
+                false,
+                false,
+                ms(4000, Budget::Retries),
+            ),
+            (many_retries, st(503), &get, false, false, Decision::GiveUp),
+            (
+                none,
+                hinted(503, 3),
+                &get,
+                false,
+                false,
+                Decision::Retry(Duration::from_secs(3), Budget::Retries),
+            ),
+            (
+                none,
+                Outcome::Transport { sent: true },
+                &post,
+                true,
+                true,
+                ms(250, Budget::Retries),
+            ),
+            (
+                tried(2),
+                Outcome::NotSent,
+                &post,
+                false,
+                false,
+                ms(1000, Budget::Retries),
+            ),
+            // §6 stays: without `idempotency` a POST that may have arrived is never resent.
+            (none, st(503), &post, true, false, Decision::GiveUp),
+            (none, st(500), &post, true, false, Decision::GiveUp),
+            (
+                none,
+                Outcome::Timeout { sent: true },
+                &post,
+                true,
+                false,
+                Decision::GiveUp,
+            ),
+            (
+                none,
+                Outcome::Transport { sent: true },
+                &post,
+                false,
+                true,
+                Decision::GiveUp,
+            ),
+            // 409 idempotency_key_in_flight: bounded wait, 50 ms doubling to 1 s, 30 s total.
+            (
+                none,
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                true,
+                ms(50, Budget::InFlight),
+            ),
+            (
+                in_flight(3, 350),
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                true,
+                ms(400, Budget::InFlight),
+            ),
+            (
+                in_flight(10, 9_000),
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                true,
+                ms(1000, Budget::InFlight),
+            ),
+            (
+                in_flight(40, 29_000),
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                true,
+                ms(1000, Budget::InFlight),
+            ),
+            (
+                in_flight(41, 29_001),
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                true,
+                Decision::GiveUp,
+            ),
+            (
+                many_retries,
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                true,
+                ms(50, Budget::InFlight),
+            ),
+            // Without a deduplicated key there is nothing to wait for.
+            (
+                none,
+                Outcome::KeyInFlight,
+                &post,
+                false,
+                true,
+                Decision::GiveUp,
+            ),
+            (
+                none,
+                Outcome::KeyInFlight,
+                &post,
+                true,
+                false,
+                Decision::GiveUp,
+            ),
+            // Other statuses stay final.
+            (none, st(409), &post, true, true, Decision::GiveUp),
+            (none, st(422), &post, true, true, Decision::GiveUp),
+            (none, st(400), &get, false, true, Decision::GiveUp),
+        ];
+        for (i, (spent, o, m, key, idem, want)) in table.into_iter().enumerate() {
+            assert_eq!(
+                decide(&p, &spent, &o, m, key, &caps(idem)),
+                want,
+                "row {i}: {spent:?} {o:?} {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn spent_charges_the_decided_budget() {
+        let mut s = Spent::default();
+        s.charge(Decision::GiveUp);
+        assert_eq!(s, Spent::default());
+        s.charge(Decision::Retry(Duration::from_secs(2), Budget::RateLimit));
+        s.charge(Decision::Retry(Duration::from_secs(3), Budget::RateLimit));
+        s.charge(Decision::Retry(Duration::from_millis(50), Budget::InFlight));
+        s.charge(Decision::Retry(Duration::from_millis(9), Budget::Retries));
+        assert_eq!(
+            s,
+            Spent {
+                retries: 1,
+                rate_limit_waits: 2,
+                rate_limit_waited: Duration::from_secs(5),
+                in_flight_waits: 1,
+                in_flight_waited: Duration::from_millis(50),
+            }
+        );
+    }
+
+    #[test]
+    fn a_bulk_request_waits_out_a_long_throttle_then_stops() {
+        // Replays the executor's loop on a server answering 429 with Retry-After: 60 forever:
+        // exactly 15 waits (15 min), then the 429 is returned.
+        let p = RetryPolicy::bulk();
+        let c = caps(true);
+        let mut spent = Spent::default();
+        let mut waits = 0;
+        loop {
+            match decide(&p, &spent, &hinted(429, 60), &Method::POST, true, &c) {
+                Decision::GiveUp => break,
+                d => {
+                    spent.charge(d);
+                    waits += 1;
+                }
+            }
+            assert!(waits <= 100, "must stop");
+        }
+        assert_eq!(waits, 15);
+        assert_eq!(spent.rate_limit_waited, Duration::from_secs(900));
+        assert_eq!(spent.retries, 0);
     }
 
     #[test]

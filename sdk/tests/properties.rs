@@ -49,7 +49,7 @@ proptest! {
         let tail = key[6..].to_string();
         let c = Client::builder()
             .base_url("http://127.0.0.1:1")
-            .credentials(Credentials::admin_key(key.clone()))
+            .credentials(Credentials::api_key(key.clone()))
             .build()
             .unwrap();
         let shown = [

@@ -361,3 +361,163 @@ async fn timeout_after_sending_is_reported() {
     // A POST that may have arrived on a server without `idempotency` is not resent.
     assert_eq!(requests(&server).await.len(), 1);
 }
+
+/// [`RetryPolicy::bulk`] with test-sized waits.
+fn fast_bulk() -> RetryPolicy {
+    RetryPolicy::bulk()
+        .base_delay(Duration::from_millis(1))
+        .max_delay(Duration::from_millis(5))
+        .no_jitter()
+}
+
+#[tokio::test]
+async fn bulk_policy_on_one_request_waits_out_more_429s_than_the_default_allows() {
+    let server = MockServer::start().await;
+    let mut row = partner_json("p1", "a@b.c");
+    row["invited"] = json!(true);
+    // 8 throttled answers: the client's default (3 retries) would give up.
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/partners",
+        echo(429, json!({"error":"rate_limited"})),
+        8,
+        echo(201, row),
+    )
+    .await;
+    let c = client(&server);
+    let err = c
+        .partners()
+        .create("a@b.c", "A")
+        .idempotency_key("k-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_rate_limited());
+    assert_eq!(requests(&server).await.len(), 4, "default: 1 + 3 retries");
+
+    let created = c
+        .partners()
+        .create("a@b.c", "A")
+        .idempotency_key("k-1")
+        .retry(fast_bulk())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.partner.id, "p1");
+    let reqs = requests(&server).await;
+    assert_eq!(
+        reqs.len(),
+        4 + 5,
+        "the remaining 4 throttled answers, then the 201"
+    );
+    assert_eq!(all_same(&reqs[4..], "idempotency-key"), "k-1");
+    // The per-request policy did not change the client's.
+    assert_eq!(c.retry_policy().retries(), 3);
+}
+
+#[tokio::test]
+async fn bulk_policy_stops_at_its_rate_limit_budget() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "GET",
+        "/admins",
+        ResponseTemplate::new(429)
+            .set_body_json(json!({"error":"rate_limited"}))
+            .insert_header("retry-after", "1"),
+    )
+    .await;
+    let c = client(&server).with_retry(fast_bulk().rate_limit_budget(Duration::from_secs(2)));
+    let start = Instant::now();
+    let err = c.admins().list().await.unwrap_err();
+    assert!(err.is_rate_limited());
+    // Two 1 s waits fit into the 2 s budget, a third does not.
+    assert_eq!(requests(&server).await.len(), 3);
+    assert!(start.elapsed() >= Duration::from_millis(1900));
+}
+
+#[tokio::test]
+async fn bulk_policy_waits_while_the_key_is_in_flight() {
+    let server = MockServer::start().await;
+    let mut row = partner_json("p1", "a@b.c");
+    row["invited"] = json!(true);
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/partners",
+        echo_ext(
+            409,
+            json!({"error":"idempotency_key_in_flight"}),
+            "idempotency",
+        ),
+        3,
+        echo_ext(201, row, "idempotency"),
+    )
+    .await;
+    let c = client(&server);
+    // The default policy returns the 409 at once.
+    let err = c
+        .partners()
+        .create("a@b.c", "A")
+        .idempotency_key("k-2")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("idempotency_key_in_flight"));
+    assert_eq!(requests(&server).await.len(), 1);
+    let created = c
+        .partners()
+        .create("a@b.c", "A")
+        .idempotency_key("k-2")
+        .retry(fast_bulk())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.partner.id, "p1");
+    assert_eq!(requests(&server).await.len(), 1 + 3);
+}
+
+#[tokio::test]
+async fn other_409s_are_final_even_in_bulk() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "POST",
+        "/partners",
+        echo_ext(409, json!({"error":"email_taken"}), "idempotency"),
+    )
+    .await;
+    let err = client(&server)
+        .partners()
+        .create("a@b.c", "A")
+        .retry(fast_bulk())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("email_taken"));
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn bulk_policy_never_resends_a_post_without_idempotency() {
+    let server = MockServer::start().await;
+    mount_failures_then_ok(
+        &server,
+        "POST",
+        "/partners",
+        echo(503, json!({"error":"unavailable"})),
+        1,
+        echo(201, json!({})),
+    )
+    .await;
+    let err = client(&server)
+        .partners()
+        .create("a@b.c", "A")
+        .retry(fast_bulk())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(requests(&server).await.len(), 1);
+}

@@ -24,7 +24,7 @@ fn handler_futures_and_streams_are_send() {
     send(&c.partners().get("p1"));
     send(&c.partners().list().send());
     send(&c.partners().list().stream());
-    send(&c.events().track(&ev));
+    send(&c.events().track(&ev).send());
     send(&c.identify("c", "u"));
     send(&c.commissions().list().stream());
     send(&c.commissions().list().send());

@@ -278,7 +278,7 @@ fn bench_import(dir: &Path) {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     let client = Client::builder()
         .base_url(server.url.as_str())
-        .credentials(Credentials::admin_key(KEY))
+        .credentials(Credentials::api_key(KEY))
         .build()
         .expect("client");
     rt.block_on(async {
@@ -320,7 +320,7 @@ fn bench_import(dir: &Path) {
                 fraud_flag: None,
                 ts,
             };
-            client.clicks().record(&click).await.expect("click");
+            client.clicks().record(&click).send().await.expect("click");
             client
                 .identify(&click.id, format!("user-{u}"))
                 .await

@@ -110,7 +110,7 @@ impl Env {
 
     /// An SDK client with the bootstrap admin key.
     pub fn client(&self) -> Client {
-        self.client_with(Credentials::admin_key(ADMIN_KEY))
+        self.client_with(Credentials::api_key(ADMIN_KEY))
     }
 
     /// An SDK client with other credentials.
@@ -223,7 +223,7 @@ impl Env {
                             .send_invite(false)
                             .send()
                             .await
-                            .map(|c| c.partner.id)
+                            .map(|c| c.data.partner.id)
                     }
                 })
                 .buffer_unordered(concurrency)

@@ -25,7 +25,7 @@ fn rotate_scoped_key_replaces_it() {
     );
 
     let intro = |key: &str| {
-        let client = env.client_with(Credentials::scoped_key(key));
+        let client = env.client_with(Credentials::api_key(key));
         // Scopes on success, the HTTP status on failure.
         env.block_on(async move { client.auth().introspect().await })
             .map(|i| i.scopes)
@@ -88,7 +88,7 @@ fn partner_key_create_rotate_revoke() {
         "json",
     ]);
     let new_plain = new["plaintext"].as_str().expect("plaintext").to_string();
-    let client = env.client_with(Credentials::partner_key(new_plain));
+    let client = env.client_with(Credentials::api_key(new_plain));
     let me = env
         .block_on(async move { client.partners().get(&pid).await })
         .expect("new partner key reads its own partner");

@@ -75,7 +75,7 @@ fn demo_flow_survives_a_restart_and_is_idempotent() {
     let mock = start_mock(&db);
     let second = import(&mock.base_url, dir.path());
     assert_eq!(second["created"], 0, "{second}");
-    assert_eq!(second["skipped"], 295);
+    assert_eq!(second["existed"], 295);
     assert_eq!(second["failed"], 0);
 
     let out = Command::new(cli_path())

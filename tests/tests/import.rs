@@ -37,13 +37,13 @@ fn import_example_then_reimport_creates_nothing() {
         .clone();
     let s = summary(&out.stdout);
     assert_eq!(s["created"], VALID, "{s}");
-    assert_eq!(s["skipped"], 0);
+    assert_eq!(s["existed"], 0);
     assert_eq!(s["failed"], 0);
     assert_eq!(s["invalid"], INVALID);
     let stderr = String::from_utf8(out.stderr).expect("utf8");
     assert!(stderr.contains("line 42: invalid email"), "{stderr}");
     assert!(stderr.contains("line 152: name is empty"), "{stderr}");
-    assert!(stderr.contains("295 created, 0 skipped"), "{stderr}");
+    assert!(stderr.contains("295 created, 0 existed"), "{stderr}");
     assert_eq!(error_lines(&stderr).len(), 1, "{stderr}");
 
     // The server has exactly the valid rows, with their external ids and metadata.
@@ -72,34 +72,27 @@ fn import_example_then_reimport_creates_nothing() {
     let headers = rdr.headers().expect("headers").clone();
     assert_eq!(
         headers.iter().collect::<Vec<_>>(),
-        [
-            "line",
-            "email",
-            "external_id",
-            "status",
-            "partner_id",
-            "reason"
-        ]
+        ["line", "outcome", "id", "reason"]
     );
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
     assert_eq!(rows.len(), 300);
     let lines: Vec<u64> = rows.iter().map(|r| r[0].parse().expect("line")).collect();
     assert!(lines.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(lines[0], 2);
-    let created: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[3] == "created").collect();
+    let created: Vec<&csv::StringRecord> = rows.iter().filter(|r| &r[1] == "created").collect();
     assert_eq!(created.len() as u64, VALID);
     assert!(
-        created.iter().all(|r| !r[4].is_empty()),
+        created.iter().all(|r| !r[2].is_empty()),
         "created rows carry the partner id"
     );
     let invalid_lines: Vec<&str> = rows
         .iter()
-        .filter(|r| &r[3] == "invalid")
+        .filter(|r| &r[1] == "invalid")
         .map(|r| &r[0])
         .collect();
     assert_eq!(invalid_lines, ["42", "99", "152", "213", "270"]);
 
-    // Second run: nothing new, every valid row skipped (by external id or email).
+    // Second run: nothing new, every valid row existed (by external id or email).
     let out = env
         .cli()
         .args(["partners", "import", "--no-invite", "-o", "json"])
@@ -110,16 +103,16 @@ fn import_example_then_reimport_creates_nothing() {
         .clone();
     let s = summary(&out.stdout);
     assert_eq!(s["created"], 0, "{s}");
-    assert_eq!(s["skipped"], VALID);
+    assert_eq!(s["existed"], VALID);
     assert_eq!(s["failed"], 0);
     assert_eq!(s["invalid"], INVALID);
     assert_eq!(env.all_partners().len() as u64, VALID);
 }
 
 #[test]
-fn import_of_a_clean_file_exits_0_and_conflicts_count_as_skipped() {
+fn import_of_a_clean_file_exits_0_and_conflicts_count_as_existed() {
     let env = Env::start();
-    // One partner exists already with a different external id: email_taken → skipped.
+    // One partner exists already with a different external id: email_taken → existed.
     env.block_on(async {
         env.client()
             .partners()
@@ -149,17 +142,21 @@ fn import_of_a_clean_file_exits_0_and_conflicts_count_as_skipped() {
         .clone();
     let s = summary(&out.stdout);
     assert_eq!(s["created"], 2, "{s}");
-    assert_eq!(s["skipped"], 1);
-    let skipped = &s["rows"][0];
-    assert_eq!(skipped["line"], 3);
-    assert_eq!(skipped["status"], "skipped");
-    assert!(
-        skipped["reason"]
-            .as_str()
-            .unwrap_or("")
-            .contains("email_taken"),
-        "{skipped}"
+    assert_eq!(s["existed"], 1);
+    assert_eq!(
+        s["problems"],
+        serde_json::json!([]),
+        "existed is not a problem"
     );
+    let report = env.config_dir.path().join("clean-report.csv");
+    env.cli()
+        .args(["partners", "import", "-o", "json", "--report"])
+        .arg(&report)
+        .arg(&file)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(text.contains("3,existed,,exists (email_taken)"), "{text}");
     // Invites were sent by default (server default sendInvite=true): pending partners.
     let p = env
         .all_partners()
@@ -170,7 +167,7 @@ fn import_of_a_clean_file_exits_0_and_conflicts_count_as_skipped() {
 }
 
 #[test]
-fn import_with_unknown_program_reports_failed_rows() {
+fn import_with_unknown_program_reports_invalid_rows() {
     let env = Env::start();
     let file = env.config_dir.path().join("programs.csv");
     std::fs::write(
@@ -190,8 +187,10 @@ fn import_with_unknown_program_reports_failed_rows() {
         .clone();
     let s = summary(&out.stdout);
     assert_eq!(s["created"], 1, "{s}");
-    assert_eq!(s["failed"], 1);
-    let failed = &s["rows"][0];
+    // A 400 is the row's own fault: invalid (fix it), not failed (re-run).
+    assert_eq!(s["invalid"], 1);
+    assert_eq!(s["failed"], 0);
+    let failed = &s["problems"][0];
     assert_eq!(failed["line"], 3);
     assert!(
         failed["reason"]
@@ -201,7 +200,10 @@ fn import_with_unknown_program_reports_failed_rows() {
         "{failed}"
     );
     let text = std::fs::read_to_string(&report).expect("report");
-    assert!(text.contains("3,bad@example.com,,failed,,"), "{text}");
+    assert!(
+        text.contains("\n3,invalid,,") && text.contains("unknown_campaign_ids"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -220,8 +222,8 @@ fn import_with_a_bad_key_fails_fast_with_exit_4() {
 }
 
 /// A server that allows 10 requests per 2-second window: the import sends one request per
-/// row and waits out every 429 (also those whose wait is longer than the SDK's own retry
-/// budget), so all 40 rows are created and none is reported as failed.
+/// row and the SDK's bulk policy waits out every 429, so all 40 rows are created and none
+/// is reported as failed.
 #[test]
 fn import_waits_out_rate_limits_instead_of_failing_rows() {
     let env = Env::start_with(|c| {
@@ -249,7 +251,7 @@ fn import_waits_out_rate_limits_instead_of_failing_rows() {
     let s = summary(&out.stdout);
     assert_eq!(s["created"], 40, "{s}");
     assert_eq!(s["failed"], 0, "{s}");
-    // 40 rows at 10 per 2 s cannot pass without 429s: they were absorbed either by the SDK's
-    // own retries (short waits) or by the import's wait loop (waits beyond the SDK's cap).
+    // 40 rows at 10 per 2 s cannot pass without 429s: they were all waited out by the SDK's
+    // bulk retry policy.
     assert_eq!(env.all_partners().len(), 40);
 }

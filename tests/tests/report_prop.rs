@@ -113,7 +113,7 @@ fn run_case(s: &Scenario) -> Result<(), TestCaseError> {
                 fraud_flag: None,
                 ts: base + Duration::minutes(*minutes),
             };
-            sdk.clicks().record(&click).await.expect("click");
+            sdk.clicks().record(&click).send().await.expect("click");
         }
         for (user, click) in &s.stitches {
             let cref = format!("clk_prop_case_{:012}", click % s.clicks.len());
@@ -126,7 +126,7 @@ fn run_case(s: &Scenario) -> Result<(), TestCaseError> {
                 .value(Decimal::new(*cents, 2))
                 .currency(CURRENCIES[*cur])
                 .ts(base + Duration::minutes(*minutes));
-            sdk.events().track(&ev).await.expect("event");
+            sdk.events().track(&ev).send().await.expect("event");
         }
     });
     let group = GROUPS[s.group_by];

@@ -11,15 +11,18 @@
 //!   printed as is. A non-2xx status prints the body too, then ends with the exit code of
 //!   that status (`openpartner help exit-codes`).
 //! - `--paginate` (GET): follows `nextCursor` (cursor listings) or `limit`/`offset` (offset
-//!   listings) and emits the items of every page as one stream (`-o json` array by default,
-//!   `ndjson`/`csv`/`table` on request).
+//!   listings), detected by the SDK's `pagination::raw_page`, and emits the items of every
+//!   page as one stream (`-o json` array by default, `ndjson`/`csv`/`table` on request).
 //! - `-i`: status line and headers first (on stdout, like `gh api -i`); `Set-Cookie`
-//!   values are masked so a session token is not echoed.
+//!   values are masked by the SDK's `redact::mask_set_cookie` so a session token is not
+//!   echoed.
+//! - A non-2xx status ends with the SDK's own error (`RawResponse::error`).
 
 use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
 use http::Method;
+use openpartner::PageToken;
 use serde_json::{Map, Value};
 
 use crate::cli::ApiArgs;
@@ -152,43 +155,12 @@ fn with_query(path: &str, extra: &[(String, String)], replace: &[&str]) -> Strin
     }
 }
 
-/// The one-line error for a non-2xx raw response (same shape as the SDK's `Error::Api`).
+/// The error a non-2xx raw response ends with: the SDK's `Error::Api` (its one-line text,
+/// and the exit code of the status through `exit.rs`).
 fn status_error(resp: &openpartner::RawResponse) -> anyhow::Error {
-    let code = resp
-        .body
-        .get("error")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("http_{}", resp.status));
-    let rid = resp
-        .request_id
-        .as_deref()
-        .map(|r| format!(" (request id {r})"))
-        .unwrap_or_default();
-    exit::fail(
-        Code::from_http_status(resp.status),
-        format!("API error {} {code}{rid}", resp.status),
-    )
-}
-
-/// Masks the value of a `name=value` cookie in a `Set-Cookie` header.
-fn mask_cookie(header: &str) -> String {
-    match header.split_once('=') {
-        Some((name, rest)) => {
-            let (value, attrs) = match rest.split_once(';') {
-                Some((v, a)) => (v, format!(";{a}")),
-                None => (rest, String::new()),
-            };
-            let masked = if value.chars().count() > 12 {
-                format!("{}…", value.chars().take(6).collect::<String>())
-            } else if value.is_empty() {
-                String::new()
-            } else {
-                "***".into()
-            };
-            format!("{name}={masked}{attrs}")
-        }
-        None => "***".into(),
+    match resp.error() {
+        Some(e) => anyhow::Error::new(e),
+        None => exit::fail(Code::Error, "not an error response"),
     }
 }
 
@@ -201,7 +173,7 @@ fn print_headers(out: &mut impl Write, resp: &openpartner::RawResponse) -> Resul
     for (name, value) in &resp.headers {
         let text = value.to_str().unwrap_or("<binary>");
         let text = if name == http::header::SET_COOKIE {
-            mask_cookie(text)
+            openpartner::redact::mask_set_cookie(text)
         } else {
             text.to_string()
         };
@@ -230,45 +202,6 @@ fn print_body(out: &mut impl Write, body: &Value, format: Option<Format>) -> Res
         }
     }
     Ok(())
-}
-
-/// Items of a listing page and how to get the next one.
-enum Next {
-    Cursor(String),
-    Offset(u64),
-    Done,
-}
-
-fn page_items(body: &Value) -> (Vec<Value>, Next) {
-    match body {
-        Value::Array(items) => (items.clone(), Next::Done),
-        Value::Object(map) => {
-            let items = map
-                .values()
-                .find_map(|v| v.as_array().cloned())
-                .unwrap_or_default();
-            let next = if let Some(c) = map.get("nextCursor").and_then(Value::as_str) {
-                if c.is_empty() {
-                    Next::Done
-                } else {
-                    Next::Cursor(c.to_string())
-                }
-            } else if let (Some(limit), Some(offset)) = (
-                map.get("limit").and_then(Value::as_u64),
-                map.get("offset").and_then(Value::as_u64),
-            ) {
-                if limit > 0 && items.len() as u64 >= limit {
-                    Next::Offset(offset + limit)
-                } else {
-                    Next::Done
-                }
-            } else {
-                Next::Done
-            };
-            (items, next)
-        }
-        _ => (Vec::new(), Next::Done),
-    }
 }
 
 /// Runs `api`.
@@ -335,38 +268,41 @@ pub async fn run(ctx: &Ctx, args: ApiArgs) -> Result<()> {
         }
         let format = ctx.global.output.unwrap_or(Format::Json);
         let mut writer = ListWriter::new(format, Vec::new(), output::stdout());
-        let mut page_path = path.clone();
+        let mut next_path = Some(path.clone());
         let mut seen_cursors = std::collections::HashSet::new();
-        loop {
+        // One request per page, until a page says it is the last (or is empty).
+        while let Some(page_path) = next_path.take() {
             let resp = client.raw(Method::GET, &page_path, None).await?;
-            if !(200..300).contains(&resp.status) {
+            if !resp.is_success() {
                 writer.finish()?;
                 let mut err_out = std::io::stderr().lock();
                 print_body(&mut err_out, &resp.body, None)?;
                 return Err(status_error(&resp));
             }
-            let (items, next) = page_items(&resp.body);
+            let (items, next) = openpartner::pagination::raw_page(&resp.body);
             for item in &items {
                 writer.write(item)?;
             }
-            page_path = match next {
-                Next::Cursor(c) => {
+            if items.is_empty() {
+                break;
+            }
+            next_path = match next {
+                Some(PageToken::Cursor(c)) => {
                     if !seen_cursors.insert(c.clone()) {
                         return Err(exit::fail(
                             Code::Error,
                             "the server returned the same cursor twice; stopping",
                         ));
                     }
-                    with_query(&path, &[("cursor".into(), c)], &["cursor"])
+                    Some(with_query(&path, &[("cursor".into(), c)], &["cursor"]))
                 }
-                Next::Offset(o) => {
-                    with_query(&path, &[("offset".into(), o.to_string())], &["offset"])
-                }
-                Next::Done => break,
+                Some(PageToken::Offset(o)) => Some(with_query(
+                    &path,
+                    &[("offset".into(), o.to_string())],
+                    &["offset"],
+                )),
+                None => None,
             };
-            if items.is_empty() {
-                break;
-            }
         }
         return writer.finish();
     }
@@ -378,7 +314,7 @@ pub async fn run(ctx: &Ctx, args: ApiArgs) -> Result<()> {
     }
     print_body(&mut out, &resp.body, ctx.global.output)?;
     out.flush()?;
-    if (200..300).contains(&resp.status) {
+    if resp.is_success() {
         Ok(())
     } else {
         Err(status_error(&resp))
@@ -438,32 +374,5 @@ mod tests {
             "/partners?limit=2&cursor=def"
         );
         assert_eq!(with_query("/health", &[], &[]), "/health");
-    }
-
-    #[test]
-    fn pages() {
-        let (items, next) = page_items(&json!({"partners":[{"id":1}],"nextCursor":"c1"}));
-        assert_eq!(items.len(), 1);
-        assert!(matches!(next, Next::Cursor(c) if c == "c1"));
-        let (_, next) = page_items(&json!({"partners":[],"nextCursor":null}));
-        assert!(matches!(next, Next::Done));
-        let (items, next) =
-            page_items(&json!({"partnerId":"p","events":[1,2],"limit":2,"offset":4}));
-        assert_eq!(items.len(), 2);
-        assert!(matches!(next, Next::Offset(6)));
-        let (_, next) = page_items(&json!({"events":[1],"limit":2,"offset":4}));
-        assert!(matches!(next, Next::Done));
-    }
-
-    #[test]
-    fn cookies_are_masked() {
-        assert_eq!(
-            mask_cookie("op_session=ops_0123456789abcdef0123; HttpOnly; Path=/"),
-            "op_session=ops_01…; HttpOnly; Path=/"
-        );
-        assert_eq!(
-            mask_cookie("op_session=; Max-Age=0"),
-            "op_session=; Max-Age=0"
-        );
     }
 }

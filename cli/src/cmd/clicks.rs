@@ -1,19 +1,19 @@
 //! `clicks record | import | flag | unflag | flagged` and `identify` (API.md §3.3).
 //!
 //! Both are naturally idempotent on the server: a click id already recorded answers
-//! `replayed: true`, and an existing (click, user) identity answers `firstStitch: false`;
-//! the bulk forms count those as `replayed`, so re-running an import never doubles anything.
+//! `replayed: true`, and an existing (click, user) identity answers `firstStitch: false`
+//! without a new identity; the bulk forms (through [`crate::bulk`]) count those as
+//! `replayed`, so re-running an import never doubles anything.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use openpartner::types::{FraudFlag, RecordClick};
+use serde_json::Value;
 
+use crate::bulk::{self, Done, Line};
 use crate::cmd::common::parse_time;
-use crate::cmd::ndjson::{self, RowOutcome};
 use crate::cmd::to_json;
 use crate::context::Ctx;
 use crate::exit;
@@ -47,13 +47,18 @@ pub enum ClicksCmd {
         referer: Option<String>,
     },
     /// Record clicks from an NDJSON file of `POST /clicks` bodies
-    /// ({"id","linkKey","landingUrl","ts",...}); replays are counted, never doubled.
+    /// ({"id","linkKey","landingUrl","ts",...}); a click id already recorded is `replayed`,
+    /// never doubled.
+    #[command(after_long_help = crate::bulk::OUTCOMES_HELP)]
     Import {
         /// NDJSON file.
         file: PathBuf,
         /// Requests in flight at most.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
         concurrency: u32,
+        /// Write a per-line CSV report (line,outcome,id,reason).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Flag a click as manual fraud (its events stop earning).
     Flag {
@@ -85,13 +90,16 @@ pub struct IdentifyArgs {
     /// Your user id.
     #[arg(long, required_unless_present = "file")]
     pub user_id: Option<String>,
-    /// NDJSON file of {"cref","userId"} lines (the route allows 120/min per IP; the import
-    /// waits on 429).
+    /// NDJSON file of {"cref","userId"} lines (the route allows 120/min per IP; the
+    /// import waits out 429s). An identity that already exists is `replayed`.
     #[arg(long, conflicts_with_all = ["cref", "user_id"])]
     pub file: Option<PathBuf>,
     /// Requests in flight at most (with --file).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub concurrency: u32,
+    /// With --file: write a per-line CSV report (line,outcome,id,reason).
+    #[arg(long, value_name = "FILE", requires = "file")]
+    pub report: Option<PathBuf>,
 }
 
 /// Runs `clicks …`.
@@ -117,35 +125,53 @@ pub async fn run(ctx: &Ctx, cmd: ClicksCmd) -> Result<()> {
                 fraud_flag: None,
                 ts: parse_time(&ts, false)?,
             };
-            let clicks = client.clicks();
-            let r = ndjson::wait_on_429(|| clicks.record(&click)).await?;
-            output::print_object(ctx.format(), Vec::new(), &to_json(&r)?, output::stdout())
+            let r = client.clicks().record(&click).send().await?;
+            output::print_object(
+                ctx.format(),
+                Vec::new(),
+                &to_json(&r.data)?,
+                output::stdout(),
+            )
         }
-        ClicksCmd::Import { file, concurrency } => {
-            let started = Instant::now();
-            let tally = ndjson::run(
-                &file,
-                concurrency as usize,
-                &HashSet::new(),
-                |_, _, value| {
-                    let client = client.clone();
-                    async move {
-                        let click: RecordClick = match serde_json::from_value(value) {
-                            Ok(c) => c,
-                            Err(e) => return RowOutcome::Invalid(format!("not a click: {e}")),
-                        };
-                        let clicks = client.clicks();
-                        match ndjson::wait_on_429(|| clicks.record(&click)).await {
-                            Ok(r) if r.replayed => RowOutcome::Replayed,
-                            Ok(_) => RowOutcome::Created,
-                            Err(e) => RowOutcome::from_error(&e),
+        ClicksCmd::Import {
+            file,
+            concurrency,
+            report,
+        } => {
+            let opts = bulk::Options {
+                command: "clicks import",
+                concurrency: concurrency as usize,
+                report,
+                format: ctx.format(),
+            };
+            let client = bulk::bulk_client(&client);
+            let client = &client;
+            let lines = bulk::ndjson_lines(&file)?.map(|r| {
+                r.map(|(n, parsed)| Line {
+                    line: n,
+                    item: parsed.and_then(|(_, v)| {
+                        serde_json::from_value::<RecordClick>(v)
+                            .map_err(|e| format!("not a click: {e}"))
+                    }),
+                })
+            });
+            let summary = bulk::run(
+                &opts,
+                bulk::count_ndjson(&file)?,
+                lines,
+                |click| async move {
+                    match client.clicks().record(&click).send().await {
+                        Ok(r) if r.data.replayed || r.meta.replayed => {
+                            Done::replayed(r.data.id.clone())
                         }
+                        Ok(r) => Done::created(r.data.id.clone()),
+                        Err(e) => Done::from_error(&e),
                     }
                 },
-                |_, _| Ok(()),
+                |_| Ok(()),
             )
             .await?;
-            tally.finish("clicks import", started.elapsed())
+            summary.finish(&opts)
         }
         ClicksCmd::Flag { id } => {
             let r = client.clicks().flag(&id).await?;
@@ -198,44 +224,54 @@ pub async fn run(ctx: &Ctx, cmd: ClicksCmd) -> Result<()> {
     }
 }
 
+/// The `cref` and `userId` of an identify line.
+fn identify_pair(v: &Value) -> std::result::Result<(String, String), String> {
+    let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    match (get("cref"), get("userId")) {
+        (Some(c), Some(u)) => Ok((c, u)),
+        _ => Err("needs string fields cref and userId".into()),
+    }
+}
+
 /// Runs `identify`.
 pub async fn identify(ctx: &Ctx, a: IdentifyArgs) -> Result<()> {
     let (client, _) = ctx.client()?;
     if let Some(file) = &a.file {
-        let started = Instant::now();
-        let tally = ndjson::run(
-            file,
-            a.concurrency as usize,
-            &HashSet::new(),
-            |_, _, value| {
-                let client = client.clone();
-                async move {
-                    let cref = value
-                        .get("cref")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let user = value
-                        .get("userId")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string);
-                    let (Some(cref), Some(user)) = (cref, user) else {
-                        return RowOutcome::Invalid("needs string fields cref and userId".into());
-                    };
-                    match ndjson::wait_on_429(|| client.identify(&cref, &user)).await {
-                        Ok(r) if r.first_stitch || r.identity_id.is_some() => RowOutcome::Created,
-                        Ok(_) => RowOutcome::Replayed,
-                        Err(e) => RowOutcome::from_error(&e),
+        let opts = bulk::Options {
+            command: "identify",
+            concurrency: a.concurrency as usize,
+            report: a.report.clone(),
+            format: ctx.format(),
+        };
+        let client = bulk::bulk_client(&client);
+        let client = &client;
+        let lines = bulk::ndjson_lines(file)?.map(|r| {
+            r.map(|(n, parsed)| Line {
+                line: n,
+                item: parsed.and_then(|(_, v)| identify_pair(&v)),
+            })
+        });
+        let summary = bulk::run(
+            &opts,
+            bulk::count_ndjson(file)?,
+            lines,
+            |(cref, user)| async move {
+                match client.identify(&cref, &user).await {
+                    Ok(r) if r.first_stitch || r.identity_id.is_some() => {
+                        Done::created(r.identity_id.unwrap_or_default())
                     }
+                    Ok(_) => Done::replayed(""),
+                    Err(e) => Done::from_error(&e),
                 }
             },
-            |_, _| Ok(()),
+            |_| Ok(()),
         )
         .await?;
-        return tally.finish("identify", started.elapsed());
+        return summary.finish(&opts);
     }
     let (Some(cref), Some(user)) = (&a.cref, &a.user_id) else {
         return Err(exit::usage("give --cref and --user-id, or --file"));
     };
-    let r = ndjson::wait_on_429(|| client.identify(cref, user)).await?;
+    let r = client.identify(cref, user).await?;
     output::print_object(ctx.format(), Vec::new(), &to_json(&r)?, output::stdout())
 }

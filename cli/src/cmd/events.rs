@@ -5,50 +5,48 @@
 //! The base API does not deduplicate events, so importing the same file twice would double
 //! every commission unless the CLI prevents it. Two mechanisms were weighed:
 //!
-//! 1. **Idempotency keys derived from the event** — used whenever the server advertises the
-//!    `idempotency` extension. Each line is sent with `Idempotency-Key: events-import:id:<id>`
-//!    when the line has an `id` field, else `events-import:sha256:<hex>` of the line's bytes.
-//!    A re-run sends the same keys; the server answers the stored response with
-//!    `Idempotent-Replayed: true`, which is counted as `replayed` and writes nothing. This is
-//!    chosen first because the server itself guarantees exactly-once (also across machines,
-//!    concurrent runs and a crash between "sent" and "recorded locally"), and because it lets
-//!    the CLI safely retry timeouts and 5xx answers. Limits: keys are stored per credential
-//!    and for 24 h (API.md §5); two byte-identical lines without `id` count as one event
-//!    (give them distinct `id`s if they are really two); a line whose `id` was already
-//!    imported with a different body fails with 422 `idempotency_key_reused` instead of
-//!    silently overwriting or doubling.
+//! 1. **Idempotency keys derived from the line** — used whenever the server advertises the
+//!    `idempotency` extension ([`LineKeys`]). A line with an `id` field is sent with
+//!    `Idempotency-Key: events-import:id:<id>`; a line without one with
+//!    `events-import:sha256:<hex of the trimmed line>` for the first occurrence of that
+//!    content in the file and `…:<hex>:<n>` for its n-th occurrence. Identical lines are
+//!    ordinary (the same user buying the same thing again), so each is its own event, while
+//!    a re-run of the same file sends the same keys: the server answers the stored response
+//!    with `Idempotent-Replayed: true`, counted as `replayed`, and writes nothing. (The first
+//!    occurrence keeps the key of earlier versions, so re-running a file they imported adds
+//!    exactly the lines they merged.) Chosen first because the server itself guarantees
+//!    exactly-once (also across machines, concurrent runs and a crash between "sent" and
+//!    "recorded locally"), and because it lets the SDK safely resend after timeouts and
+//!    5xx. Limits: keys are stored per credential and for 24 h (API.md §5); inserting or
+//!    removing an identical line earlier in the file shifts the occurrence numbers of the
+//!    later copies (give lines an `id` when the file is edited between runs); a line whose
+//!    `id` was already imported with a different body is `invalid` (422
+//!    `idempotency_key_reused`) instead of silently overwriting or doubling.
 //! 2. **A local checkpoint file** — used only when the server lacks `idempotency`. The file
 //!    (`<FILE>.checkpoint`, or `--checkpoint PATH`) starts with the SHA-256 of the input and
-//!    lists the line numbers the server acknowledged; a re-run skips them (`skipped`). A
-//!    changed input file is refused. Without idempotency the SDK never resends an event after
-//!    it may have reached the server (API.md §6), so a line that failed that way is not in
-//!    the checkpoint and is re-sent on the next run — the one case that can double, and the
-//!    reason keys are preferred.
+//!    lists the line numbers the server acknowledged; a re-run does not send them
+//!    (`replayed`). A changed input file is refused. Without idempotency the SDK never
+//!    resends an event after it may have reached the server (API.md §6), so a line that
+//!    failed that way is not in the checkpoint and is re-sent on the next run — the one case
+//!    that can double, and the reason keys are preferred.
 //!
-//! HTTP 429 never fails a row: the import waits for `Retry-After` and resends (a 429 was not
-//! processed). Exit code 5 when any line is invalid or failed; the summary counts created,
-//! replayed, skipped, invalid (fix the line: not JSON, not an event, 400/404/422) and failed
-//! (re-run: network or server errors after retries) lines.
-//!
-//! In key mode every line goes through the SDK's `Events::track_keyed`, which reports the
-//! server's `Idempotent-Replayed` answer.
+//! Every line goes through the bulk runner ([`crate::bulk`]) and the SDK's
+//! `events().track(..).idempotency_key(..).retry(RetryPolicy::bulk())`, which waits out
+//! rate limits and keys in flight and reports the server's `Idempotent-Replayed` answer.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use openpartner::capabilities::Extension;
 use openpartner::types::TrackEvent;
-use openpartner::Client;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::bulk::{self, Done, Line};
 use crate::cmd::common::{parse_decimal, parse_time};
-use crate::cmd::ndjson::{self, RowOutcome};
 use crate::cmd::to_json;
 use crate::context::Ctx;
 use crate::exit;
@@ -62,14 +60,14 @@ pub enum EventsCmd {
     /// Import conversion events from an NDJSON file, idempotently.
     ///
     /// One JSON object per line: {"id"?, "userId", "type", "value"?, "currency"?, "ts"?,
-    /// "metadata"?}. Re-running the same file never doubles an event: when the server
-    /// advertises the `idempotency` extension every line is sent with an Idempotency-Key
-    /// derived from its `id` (else from a SHA-256 of the line), and replays are counted as
-    /// `replayed`; otherwise a checkpoint file of completed line numbers (FILE.checkpoint)
-    /// is written and completed lines are skipped on the next run. Keys are preferred
-    /// because the server then guarantees exactly-once even after a crash or a timeout.
-    /// Rate-limited requests (429) wait for Retry-After instead of failing. Exit code 5 when
-    /// any line failed.
+    /// "metadata"?}. Every line is its own event, also when identical lines repeat.
+    /// Re-running the same file never doubles an event: when the server advertises the
+    /// `idempotency` extension every line is sent with an Idempotency-Key derived from its
+    /// `id` (else from a SHA-256 of the line plus the occurrence number of that content in
+    /// the file), and replays are counted as `replayed`; otherwise a checkpoint file of
+    /// completed line numbers (FILE.checkpoint) is written and completed lines are not sent
+    /// again on the next run.
+    #[command(after_long_help = crate::bulk::OUTCOMES_HELP)]
     Import(ImportArgs),
 }
 
@@ -110,6 +108,9 @@ pub struct ImportArgs {
     /// Checkpoint file (used only when the server lacks `idempotency`; default FILE.checkpoint).
     #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<PathBuf>,
+    /// Write a per-line CSV report (line,outcome,id,reason).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Runs `events …`.
@@ -137,31 +138,52 @@ async fn track(ctx: &Ctx, a: TrackArgs) -> Result<()> {
         ev = ev.metadata(v);
     }
     let (client, _) = ctx.client()?;
-    let events = client.events();
-    let r = match &a.idempotency_key {
-        Some(k) => ndjson::wait_on_429(|| events.track_with_key(&ev, k.clone())).await,
-        None => ndjson::wait_on_429(|| events.track(&ev)).await,
+    let mut req = client.events().track(&ev);
+    if let Some(k) = &a.idempotency_key {
+        req = req.idempotency_key(k);
     }
-    .context("tracking the event")?;
-    output::print_object(ctx.format(), Vec::new(), &to_json(&r)?, output::stdout())
+    let r = req.send().await.context("tracking the event")?;
+    output::print_object(
+        ctx.format(),
+        Vec::new(),
+        &to_json(&r.data)?,
+        output::stdout(),
+    )
 }
 
-/// The idempotency key of an import line: from its `id` field, else a SHA-256 of the line.
-pub fn line_key(raw: &str, value: &Value) -> String {
-    let id = match value.get("id") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    match id {
-        Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => {
-            format!("events-import:id:{id}")
+/// The idempotency keys of an import file's lines, in file order: from the line's `id`
+/// field, else from a SHA-256 of the trimmed line and the occurrence number of that
+/// content so far (see the module docs).
+#[derive(Debug, Default)]
+pub struct LineKeys {
+    seen: HashMap<[u8; 32], u64>,
+}
+
+impl LineKeys {
+    /// The key of the next line (call once per line, in file order).
+    pub fn next_key(&mut self, raw: &str, value: &Value) -> String {
+        let id = match value.get("id") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        match id {
+            Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => {
+                format!("events-import:id:{id}")
+            }
+            Some(id) => format!("events-import:idsha256:{}", hex::encode(Sha256::digest(id))),
+            None => {
+                let digest: [u8; 32] = Sha256::digest(raw.trim().as_bytes()).into();
+                let n = self.seen.entry(digest).or_insert(0);
+                *n += 1;
+                let hex = hex::encode(digest);
+                if *n == 1 {
+                    format!("events-import:sha256:{hex}")
+                } else {
+                    format!("events-import:sha256:{hex}:{n}")
+                }
+            }
         }
-        Some(id) => format!("events-import:idsha256:{}", hex::encode(Sha256::digest(id))),
-        None => format!(
-            "events-import:sha256:{}",
-            hex::encode(Sha256::digest(raw.trim().as_bytes()))
-        ),
     }
 }
 
@@ -173,31 +195,60 @@ fn parse_event(value: Value) -> std::result::Result<TrackEvent, String> {
     serde_json::from_value::<TrackEvent>(v).map_err(|e| format!("not an event: {e}"))
 }
 
+/// What to do with one valid line.
+enum Work {
+    /// Send the event, with this idempotency key (none in checkpoint mode).
+    Track(TrackEvent, Option<String>),
+    /// The checkpoint says an earlier run completed it.
+    Completed,
+}
+
 async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
     let (client, _) = ctx.client()?;
     let caps = client.refresh_capabilities().await?;
-    let started = Instant::now();
-    let concurrency = a.concurrency as usize;
-    let tally = if caps.has(Extension::Idempotency) {
-        output::note("the server supports idempotency keys: re-runs are replayed, not doubled");
-        let sender = Arc::new(KeyedSender::new(&client));
-        ndjson::run(
-            &a.file,
-            concurrency,
-            &HashSet::new(),
-            |_, raw, value| {
-                let sender = sender.clone();
-                async move {
-                    let key = line_key(&raw, &value);
-                    match parse_event(value) {
-                        Ok(ev) => sender.send(&ev, &key).await,
-                        Err(e) => RowOutcome::Invalid(e),
+    let client = bulk::bulk_client(&client);
+    let opts = bulk::Options {
+        command: "events import",
+        concurrency: a.concurrency as usize,
+        report: a.report.clone(),
+        format: ctx.format(),
+    };
+    let total = bulk::count_ndjson(&a.file)?;
+    let lines = bulk::ndjson_lines(&a.file)?;
+    let send = |w: Work| {
+        let client = &client;
+        async move {
+            match w {
+                Work::Completed => Done::replayed(""),
+                Work::Track(ev, key) => {
+                    let mut req = client.events().track(&ev);
+                    if let Some(k) = key {
+                        req = req.idempotency_key(k);
+                    }
+                    match req.send().await {
+                        Ok(r) if r.meta.replayed => Done::replayed(r.data.event_id),
+                        Ok(r) => Done::created(r.data.event_id),
+                        Err(e) => Done::from_error(&e),
                     }
                 }
-            },
-            |_, _| Ok(()),
-        )
-        .await?
+            }
+        }
+    };
+    let summary = if caps.has(Extension::Idempotency) {
+        output::note("the server supports idempotency keys: re-runs are replayed, not doubled");
+        let mut keys = LineKeys::default();
+        let lines = lines.map(move |r| {
+            r.map(|(n, parsed)| Line {
+                line: n,
+                item: parsed.and_then(|(raw, value)| {
+                    // Every valid-JSON line takes its occurrence number, also if it is not
+                    // an event: the numbering must not depend on validity.
+                    let key = keys.next_key(&raw, &value);
+                    parse_event(value).map(|ev| Work::Track(ev, Some(key)))
+                }),
+            })
+        });
+        bulk::run(&opts, total, lines, send, |_| Ok(())).await?
     } else {
         let cp_path = a.checkpoint.clone().unwrap_or_else(|| {
             let mut p = a.file.clone().into_os_string();
@@ -210,87 +261,25 @@ async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         ));
         let mut cp = Checkpoint::open(&cp_path, &a.file)?;
         let done = cp.done.clone();
-        let client = client.clone();
-        ndjson::run(
-            &a.file,
-            concurrency,
-            &done,
-            |_, _, value| {
-                let events = client.events();
-                async move {
-                    match parse_event(value) {
-                        Ok(ev) => match ndjson::wait_on_429(|| events.track(&ev)).await {
-                            Ok(_) => RowOutcome::Created,
-                            Err(e) => RowOutcome::from_error(&e),
-                        },
-                        Err(e) => RowOutcome::Invalid(e),
-                    }
-                }
-            },
-            |n, o| {
-                if *o == RowOutcome::Created {
-                    cp.record(n)?;
-                }
-                Ok(())
-            },
-        )
+        let lines = lines.map(move |r| {
+            r.map(|(n, parsed)| Line {
+                line: n,
+                item: if done.contains(&n) {
+                    Ok(Work::Completed)
+                } else {
+                    parsed.and_then(|(_, value)| parse_event(value).map(|ev| Work::Track(ev, None)))
+                },
+            })
+        });
+        bulk::run(&opts, total, lines, send, |l| {
+            if l.outcome == bulk::Outcome::Created {
+                cp.record(l.line)?;
+            }
+            Ok(())
+        })
         .await?
     };
-    tally.finish("events import", started.elapsed())
-}
-
-/// Sends events through the SDK with an explicit idempotency key and reports replays
-/// (`Events::track_keyed`). The SDK already retries within its budget; on top of that a
-/// line waits out long 429s, waits while the same key is in flight (an identical line),
-/// and resends after transport errors or 408/5xx — safe, because the key turns a second
-/// delivery into a replay.
-struct KeyedSender {
-    client: Client,
-}
-
-impl KeyedSender {
-    fn new(client: &Client) -> KeyedSender {
-        KeyedSender {
-            client: client.clone(),
-        }
-    }
-
-    async fn send(&self, ev: &TrackEvent, key: &str) -> RowOutcome {
-        let mut failures = 0u32;
-        loop {
-            let err = match self.client.events().track_keyed(ev, key).await {
-                Ok(t) if t.replayed => return RowOutcome::Replayed,
-                Ok(_) => return RowOutcome::Created,
-                Err(e) => e,
-            };
-            match err.status() {
-                Some(429) => {
-                    let wait = err
-                        .retry_after()
-                        .unwrap_or(Duration::from_secs(1))
-                        .clamp(Duration::from_secs(1), Duration::from_secs(300));
-                    tokio::time::sleep(wait).await;
-                }
-                Some(409) if err.code() == Some("idempotency_key_in_flight") => {
-                    // The same key (e.g. an identical line) is being processed right now.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Some(408) | Some(500..=599) | None if !err.is_unsupported() => {
-                    failures += 1;
-                    if failures > 6 {
-                        return RowOutcome::Failed(ndjson::reason(&err));
-                    }
-                    backoff(failures).await;
-                }
-                _ => return RowOutcome::from_error(&err),
-            }
-        }
-    }
-}
-
-async fn backoff(attempt: u32) {
-    let ms = 100u64.saturating_mul(1 << attempt.min(6));
-    tokio::time::sleep(Duration::from_millis(ms)).await;
+    summary.finish(&opts)
 }
 
 /// The checkpoint file of completed line numbers (servers without `idempotency`).
@@ -355,15 +344,28 @@ mod tests {
 
     #[test]
     fn keys_are_stable_and_prefer_ids() {
+        let mut keys = LineKeys::default();
         let v: Value = serde_json::from_str(r#"{"id":"ord-1","userId":"u"}"#).expect("json");
-        assert_eq!(line_key("x", &v), "events-import:id:ord-1");
+        assert_eq!(keys.next_key("x", &v), "events-import:id:ord-1");
+        // The same id again is the same event (a replay), not a second one.
+        assert_eq!(keys.next_key("x", &v), "events-import:id:ord-1");
         let v: Value = serde_json::from_str(r#"{"userId":"u"}"#).expect("json");
-        let k1 = line_key(r#"{"userId":"u"}"#, &v);
-        let k2 = line_key("  {\"userId\":\"u\"}\n", &v);
-        assert_eq!(k1, k2);
+        let k1 = keys.next_key(r#"{"userId":"u"}"#, &v);
         assert!(k1.starts_with("events-import:sha256:") && k1.len() < 255);
-        let other = line_key(r#"{"userId":"v"}"#, &v);
-        assert_ne!(k1, other);
+        // Identical content again (whitespace aside) is the 2nd, 3rd… occurrence: own keys.
+        let k2 = keys.next_key("  {\"userId\":\"u\"}\n", &v);
+        let k3 = keys.next_key(r#"{"userId":"u"}"#, &v);
+        assert_eq!(k2, format!("{k1}:2"));
+        assert_eq!(k3, format!("{k1}:3"));
+        let other = keys.next_key(r#"{"userId":"v"}"#, &v);
+        assert!(!other.ends_with(":2") && other != k1);
+        // A re-run of the same file computes the same keys.
+        let mut again = LineKeys::default();
+        let rerun: Vec<String> = [r#"{"userId":"u"}"#, r#"{"userId":"u"}"#]
+            .iter()
+            .map(|l| again.next_key(l, &v))
+            .collect();
+        assert_eq!(rerun, [k1, k2]);
     }
 
     #[test]

@@ -15,7 +15,6 @@ pub mod events;
 pub mod export;
 pub mod links;
 pub mod me;
-pub mod ndjson;
 pub mod partners;
 pub mod payouts;
 pub mod platform;

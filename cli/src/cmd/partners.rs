@@ -129,8 +129,12 @@ pub async fn run(ctx: &Ctx, cmd: PartnersCmd) -> Result<()> {
                 },
                 dry_run: args.dry_run,
                 report: args.report,
+                columns: import::Columns {
+                    metadata: args.metadata_columns,
+                    strict: args.strict,
+                },
             };
-            import::run(&args.file, &opts, ctx.global.output, || async {
+            import::run(&args.file, &opts, ctx.format(), || async {
                 Ok(ctx.client()?.0)
             })
             .await
@@ -170,7 +174,7 @@ async fn create(ctx: &Ctx, args: PartnerCreateArgs) -> Result<()> {
         req = req.idempotency_key(key);
     }
     let created = req.send().await.context("creating the partner")?;
-    let value = to_json(&created)?;
+    let value = to_json(&created.data)?;
     output::print_object(ctx.format(), partner_columns(), &value, output::stdout())
 }
 

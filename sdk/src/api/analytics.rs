@@ -203,6 +203,7 @@ pub struct DashboardQuery {
 }
 
 impl DashboardQuery {
+    retry_setter!();
     /// Window start (server default: 30 days ago).
     pub fn since(mut self, t: DateTime<Utc>) -> Self {
         self.since = Some(t);
@@ -232,6 +233,7 @@ pub struct TimeseriesQuery {
 }
 
 impl TimeseriesQuery {
+    retry_setter!();
     /// Range start.
     pub fn since(mut self, t: DateTime<Utc>) -> Self {
         self.since = Some(t);
@@ -285,6 +287,7 @@ pub struct PartnerEventsQuery {
 const DEFAULT_OFFSET_PAGE: u32 = 50;
 
 impl PartnerEventsQuery {
+    retry_setter!();
     /// Only this program.
     pub fn program_id(mut self, id: impl Into<String>) -> Self {
         self.program_id = Some(id.into());
@@ -337,6 +340,7 @@ pub struct CustomersQuery {
 }
 
 impl CustomersQuery {
+    retry_setter!();
     /// Only this program.
     pub fn program_id(mut self, id: impl Into<String>) -> Self {
         self.program_id = Some(id.into());

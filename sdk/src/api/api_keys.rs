@@ -88,6 +88,7 @@ pub struct CreateApiKey {
 }
 
 impl CreateApiKey {
+    retry_setter!();
     /// A label for the key.
     pub fn label(mut self, l: impl Into<String>) -> Self {
         self.label = Some(l.into());
@@ -151,6 +152,7 @@ pub struct ListApiKeys {
 }
 
 impl ListApiKeys {
+    retry_setter!();
     /// Only keys holding this scope.
     pub fn scope(mut self, s: impl Into<String>) -> Self {
         self.scope = Some(s.into());

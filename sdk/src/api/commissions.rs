@@ -201,6 +201,7 @@ pub struct ListCommissions {
 }
 
 impl ListCommissions {
+    retry_setter!();
     /// Only this status.
     pub fn status(mut self, s: impl Into<CommissionStatus>) -> Self {
         self.status = Some(s.into());

@@ -114,7 +114,12 @@ impl Client {
         format: impl Into<ExportFormat>,
     ) -> Result<BoxStream<'static, Result<Bytes>>> {
         let req = Req::get(export_path(&table.into(), &format.into()));
-        let (resp, request_id, _, _) = self.execute_streaming(&req).await?;
+        let attempted = self.execute_streaming(&req).await?;
+        let request_id = attempted.request_id;
+        let resp = match attempted.answer {
+            Ok(resp) => resp,
+            Err(read) => return Err(api_error(&read)),
+        };
         let status = resp.status();
         if !status.is_success() {
             let headers = resp.headers().clone();

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::capabilities::Extension;
-use crate::client::{seg, Client, Req};
+use crate::client::{seg, Client, Req, WithMeta};
 use crate::error::{Error, Result};
 use crate::pagination::{CursorPage, Listing, PageToken};
 use crate::types::{CreatedPartner, Partner, RevokeResult, SnapshotInput};
@@ -117,6 +117,7 @@ pub struct CreatePartner {
 }
 
 impl CreatePartner {
+    retry_setter!();
     /// Free-form metadata (a JSON object).
     pub fn metadata(mut self, m: Value) -> Self {
         self.metadata = Some(m);
@@ -148,12 +149,13 @@ impl CreatePartner {
         self
     }
 
-    /// Sends `POST /partners` → 201 row + `invited`.
+    /// Sends `POST /partners` → 201 row + `invited`, with [`ResponseMeta`](crate::ResponseMeta): `replayed` is
+    /// `true` when the same `Idempotency-Key` was already answered (nothing created now).
     ///
     /// Errors: [`Error::Unsupported`] (`external-id`) before sending when an external id is
     /// set and the server lacks the extension; 400 `invalid_body` / `unknown_campaign_ids`
     /// (with `missing`); 409 `email_taken` / `external_id_taken`.
-    pub async fn send(self) -> Result<CreatedPartner> {
+    pub async fn send(self) -> Result<WithMeta<CreatedPartner>> {
         if self.external_id.is_some() {
             self.client.require_extension(Extension::ExternalId).await?;
         }
@@ -178,7 +180,7 @@ impl CreatePartner {
             body.insert("commissionSnapshot".into(), v);
         }
         self.client
-            .send_json(
+            .send_json_meta(
                 Req::post("/partners")
                     .json(Value::Object(body))
                     .idempotency_key(self.idempotency_key),
@@ -207,6 +209,7 @@ pub struct ListPartners {
 }
 
 impl ListPartners {
+    retry_setter!();
     /// Exact, case-insensitive email filter (kept on every page).
     pub fn email(mut self, e: impl Into<String>) -> Self {
         self.email = Some(e.into());
@@ -291,6 +294,7 @@ pub struct RevokePartner {
 }
 
 impl RevokePartner {
+    retry_setter!();
     /// Reason (≤ 500 chars), stored as `revokeReason`.
     pub fn reason(mut self, r: impl Into<String>) -> Self {
         self.reason = Some(r.into());

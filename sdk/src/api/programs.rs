@@ -88,6 +88,7 @@ pub struct ProgramWrite {
 }
 
 impl ProgramWrite {
+    retry_setter!();
     /// Name.
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.fields.insert("name".into(), json!(n.into()));

@@ -4,11 +4,11 @@ use std::borrow::Borrow;
 
 use serde_json::{json, Map, Value};
 
-use crate::client::{seg, Client, Req};
+use crate::client::{seg, Client, Req, WithMeta};
 use crate::error::{Error, Result};
 use crate::types::{
     ClickRecorded, FlagResult, FlaggedBody, FlaggedClick, FraudFlag, IdentifyResult, Link,
-    LinksBody, RecordClick, TrackEvent, TrackResult, Tracked, UnflagResult,
+    LinksBody, RecordClick, TrackEvent, TrackResult, UnflagResult,
 };
 
 /// Links handler; obtain with [`Client::links`].
@@ -63,6 +63,7 @@ pub struct CreateLink {
 }
 
 impl CreateLink {
+    retry_setter!();
     /// Destination override (its host must be allowed by the program's deep-link domains).
     pub fn destination_url(mut self, u: impl Into<String>) -> Self {
         self.destination_url = Some(u.into());
@@ -101,14 +102,14 @@ pub struct Clicks {
 }
 
 impl Clicks {
-    /// `POST /clicks` (admin, `clicks:write`): records a click from your own redirector. The
-    /// same click id again is answered as a replay (`replayed: true`).
-    ///
-    /// Errors: 404 `link_not_found`; 400 `invalid_body`.
-    pub async fn record(&self, click: impl Borrow<RecordClick>) -> Result<ClickRecorded> {
-        let body = serde_json::to_value(click.borrow())
-            .map_err(|e| Error::Config(format!("cannot serialise click: {e}")))?;
-        self.client.send_json(Req::post("/clicks").json(body)).await
+    /// Describes `POST /clicks` (admin, `clicks:write`): records a click from your own
+    /// redirector; finish with [`RecordClickRequest::send`].
+    pub fn record(&self, click: impl Borrow<RecordClick>) -> RecordClickRequest {
+        RecordClickRequest {
+            client: self.client.clone(),
+            body: serde_json::to_value(click.borrow())
+                .map_err(|e| format!("cannot serialise click: {e}")),
+        }
     }
 
     /// `POST /clicks/:id/flag` (admin): marks a click `manual` fraud.
@@ -155,6 +156,7 @@ pub struct ListFlagged {
 }
 
 impl ListFlagged {
+    retry_setter!();
     /// 1–500 (server default 100).
     pub fn limit(mut self, n: u32) -> Self {
         self.limit = Some(n);
@@ -188,79 +190,79 @@ pub struct Events {
 }
 
 impl Events {
-    /// `POST /attribution/events` (admin, `events:write`): records an event and runs
-    /// attribution → `{eventId, attribution:{status, model?, touches?}}`. An auto-generated
-    /// `Idempotency-Key` protects retries; use [`Events::track_with_key`] to make re-runs of
+    /// Describes `POST /attribution/events` (admin, `events:write`) for `event`; finish with
+    /// [`TrackRequest::send`]. Without [`TrackRequest::idempotency_key`] a fresh key still
+    /// protects the SDK's own retries; give one (e.g. the source row id) to make re-runs of
     /// an import idempotent too.
-    ///
-    /// Errors: 400 `invalid_body`; 403 for partner keys.
-    pub async fn track(&self, event: impl Borrow<TrackEvent>) -> Result<TrackResult> {
-        self.send(event.borrow(), None).await
-    }
-
-    /// Like [`Events::track`] with your own `Idempotency-Key` (e.g. the source row id).
-    pub async fn track_with_key(
-        &self,
-        event: impl Borrow<TrackEvent>,
-        idempotency_key: impl Into<String>,
-    ) -> Result<TrackResult> {
-        self.send(event.borrow(), Some(idempotency_key.into()))
-            .await
-    }
-
-    /// Like [`Events::track_with_key`], and also says whether the server replayed a stored
-    /// answer (`Idempotent-Replayed: true`) instead of storing the event again — what a
-    /// re-runnable bulk import counts as "already sent". `POST /attribution/events`.
-    ///
-    /// Errors: as [`Events::track`].
-    pub async fn track_keyed(
-        &self,
-        event: impl Borrow<TrackEvent>,
-        idempotency_key: impl Into<String>,
-    ) -> Result<Tracked> {
-        let body = serde_json::to_value(event.borrow())
-            .map_err(|e| Error::Config(format!("cannot serialise event: {e}")))?;
-        let resp = self
-            .client
-            .execute(
-                Req::post("/attribution/events")
-                    .json(body)
-                    .idempotency_key(Some(idempotency_key.into())),
-            )
-            .await?;
-        if !resp.status.is_success() {
-            return Err(crate::client::api_error(&resp));
+    pub fn track(&self, event: impl Borrow<TrackEvent>) -> TrackRequest {
+        TrackRequest {
+            client: self.client.clone(),
+            body: serde_json::to_value(event.borrow())
+                .map_err(|e| format!("cannot serialise event: {e}")),
+            idempotency_key: None,
         }
-        let replayed = resp
-            .headers
-            .get("idempotent-replayed")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        Ok(Tracked {
-            result: crate::client::decode(&resp)?,
-            replayed,
-        })
     }
+}
 
-    async fn send(&self, event: &TrackEvent, key: Option<String>) -> Result<TrackResult> {
-        let body = serde_json::to_value(event)
-            .map_err(|e| Error::Config(format!("cannot serialise event: {e}")))?;
+/// Builder for `POST /clicks`.
+#[derive(Debug, Clone)]
+#[must_use = "call .send()"]
+pub struct RecordClickRequest {
+    client: Client,
+    body: std::result::Result<Value, String>,
+}
+
+impl RecordClickRequest {
+    retry_setter!();
+
+    /// Sends it → `{id, replayed}` with [`ResponseMeta`](crate::ResponseMeta). The same click id again is
+    /// answered as a replay (`replayed: true` in the body, 200 instead of 201).
+    ///
+    /// Errors: 404 `link_not_found`; 400 `invalid_body`; [`Error::Config`] when the click
+    /// cannot be serialised.
+    pub async fn send(self) -> Result<WithMeta<ClickRecorded>> {
+        let body = self.body.map_err(Error::Config)?;
         self.client
-            .send_json(
-                Req::post("/attribution/events")
-                    .json(body)
-                    .idempotency_key(key),
-            )
+            .send_json_meta(Req::post("/clicks").json(body))
             .await
     }
+}
 
-    /// Same as [`Client::identify`].
-    pub async fn identify(
-        &self,
-        cref: impl AsRef<str>,
-        user_id: impl AsRef<str>,
-    ) -> Result<IdentifyResult> {
-        self.client.identify(cref, user_id).await
+/// Builder for `POST /attribution/events`.
+#[derive(Debug, Clone)]
+#[must_use = "call .send()"]
+pub struct TrackRequest {
+    client: Client,
+    body: std::result::Result<Value, String>,
+    idempotency_key: Option<String>,
+}
+
+impl TrackRequest {
+    retry_setter!();
+
+    /// The `Idempotency-Key` to send (1–255 printable ASCII characters). With the
+    /// `idempotency` extension the same key never records the event twice: the repeat is
+    /// answered from the store and [`ResponseMeta::replayed`](crate::ResponseMeta::replayed) is `true`.
+    pub fn idempotency_key(mut self, k: impl Into<String>) -> Self {
+        self.idempotency_key = Some(k.into());
+        self
+    }
+
+    /// Sends it → `{eventId, attribution:{status, model?, touches?}}` with
+    /// [`ResponseMeta`](crate::ResponseMeta) (replayed or not, request id).
+    ///
+    /// Errors: 400 `invalid_body`; 403 for partner keys; 422 `idempotency_key_reused` when
+    /// the key was used with another body; [`Error::Config`] for an invalid key or an event
+    /// that cannot be serialised.
+    pub async fn send(self) -> Result<WithMeta<TrackResult>> {
+        let body = self.body.map_err(Error::Config)?;
+        self.client
+            .send_json_meta(
+                Req::post("/attribution/events")
+                    .json(body)
+                    .idempotency_key(self.idempotency_key),
+            )
+            .await
     }
 }
 
@@ -279,7 +281,7 @@ impl Client {
         }
     }
 
-    /// Conversion events: track (and identify).
+    /// Conversion events: track (identify is [`Client::identify`]).
     pub fn events(&self) -> Events {
         Events {
             client: self.clone(),

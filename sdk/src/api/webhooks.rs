@@ -129,6 +129,7 @@ pub struct CreateEndpoint {
 }
 
 impl CreateEndpoint {
+    retry_setter!();
     /// Label (≤ 80 chars).
     pub fn label(mut self, l: impl Into<String>) -> Self {
         self.label = Some(l.into());
@@ -160,6 +161,7 @@ pub struct UpdateEndpoint {
 }
 
 impl UpdateEndpoint {
+    retry_setter!();
     /// New URL.
     pub fn url(mut self, u: impl Into<String>) -> Self {
         self.fields.insert("url".into(), json!(u.into()));

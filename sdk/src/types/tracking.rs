@@ -223,16 +223,6 @@ pub struct TrackResult {
     pub attribution: AttributionOutcome,
 }
 
-/// A [`TrackResult`] plus whether the server answered from its idempotency store
-/// (`Idempotent-Replayed: true`, \[EXT\] `idempotency`): a replay stored nothing new.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tracked {
-    /// The (original) result.
-    pub result: TrackResult,
-    /// `true` when this answer is a replay of an earlier request with the same key.
-    pub replayed: bool,
-}
-
 /// `attribution` of a [`TrackResult`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

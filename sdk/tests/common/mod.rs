@@ -45,7 +45,7 @@ pub fn fast_retry() -> RetryPolicy {
 pub fn admin_builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
         .base_url(server.uri())
-        .credentials(Credentials::admin_key(ADMIN_KEY))
+        .credentials(Credentials::api_key(ADMIN_KEY))
         .retry(fast_retry())
 }
 

@@ -1,5 +1,5 @@
-//! Phase-2 handlers against wiremock: programs, grants, snapshots, links, clicks, identify,
-//! events, commissions (incl. the API.md §6 fallback), payouts, analytics, export.
+//! Programs, grants, snapshots, links, clicks, identify, events, commissions (incl. the
+//! API.md §6 fallback), payouts, analytics and export handlers against wiremock.
 
 mod common;
 
@@ -246,7 +246,12 @@ async fn links_clicks_identify() {
         fraud_flag: None,
         ts: "2026-11-20T10:30:00Z".parse().unwrap(),
     };
-    assert!(c.clicks().record(&click).await.unwrap().replayed);
+    let recorded = c.clicks().record(&click).send().await.unwrap();
+    assert!(
+        recorded.replayed,
+        "the body says the click id was already recorded"
+    );
+    assert!(!recorded.meta.replayed, "no Idempotent-Replayed header");
     assert_eq!(c.clicks().flag("c1").await.unwrap().click_id, "c1");
     assert_eq!(
         c.clicks().unflag("c1").await.unwrap().reattributed_events,
@@ -309,7 +314,13 @@ async fn track_event_money_is_exact() {
         .currency("EUR")
         .metadata(json!({"order":"o-1"}))
         .ts("2026-11-20T10:30:00.5Z".parse().unwrap());
-    let r = c.events().track_with_key(&ev, "order-o-1").await.unwrap();
+    let r = c
+        .events()
+        .track(&ev)
+        .idempotency_key("order-o-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.attribution.status, AttributionStatus::Attributed);
     assert_eq!(r.attribution.model, Some(AttributionModel::Linear));
     assert_eq!(r.attribution.touches[0].weight, dec!(0.3333));
@@ -320,7 +331,8 @@ async fn track_event_money_is_exact() {
     assert_eq!(r.attribution.touches[1].commission_id, None);
     let r2 = c
         .events()
-        .track(&TrackEvent::new("u", "lead"))
+        .track(TrackEvent::new("u", "lead"))
+        .send()
         .await
         .unwrap();
     assert_eq!(
@@ -337,7 +349,7 @@ async fn track_event_money_is_exact() {
 }
 
 #[tokio::test]
-async fn track_keyed_reports_idempotent_replays() {
+async fn track_reports_idempotent_replays_and_the_request_id() {
     let server = common::server().await;
     let body = json!({"ok":true,"eventId":"e1","attribution":{"status":"no_identity"}});
     route("POST", "/attribution/events")
@@ -356,12 +368,19 @@ async fn track_keyed_reports_idempotent_replays() {
     .await;
     let c = client(&server);
     let ev = TrackEvent::new("u", "sale").value(dec!(9.99));
-    let first = c.events().track_keyed(&ev, "line-1").await.unwrap();
-    assert!(!first.replayed);
-    assert_eq!(first.result.event_id, "e1");
-    let again = c.events().track_keyed(&ev, "line-1").await.unwrap();
-    assert!(again.replayed);
+    let track = || c.events().track(&ev).idempotency_key("line-1").send();
+    let first = track().await.unwrap();
+    assert!(!first.meta.replayed);
+    assert_eq!(first.data.event_id, "e1");
+    let again = track().await.unwrap();
+    assert!(again.meta.replayed);
+    assert_eq!(again.event_id, "e1", "derefs to the body");
     let reqs = requests(&server).await;
+    // No X-Request-Id echoed: the meta carries the one the SDK sent.
+    assert_eq!(
+        again.meta.request_id.as_deref(),
+        header(&reqs[1], "x-request-id")
+    );
     assert_eq!(header(&reqs[0], "idempotency-key"), Some("line-1"));
     assert_eq!(header(&reqs[1], "idempotency-key"), Some("line-1"));
 }
