@@ -47,7 +47,7 @@ impl Sandbox {
     fn client(&self) -> Client {
         Client::builder()
             .base_url(self.base_url.as_str())
-            .credentials(Credentials::admin_key(ADMIN_KEY))
+            .credentials(Credentials::api_key(ADMIN_KEY))
             .build()
             .expect("client")
     }
@@ -75,6 +75,7 @@ impl Sandbox {
                 .send()
                 .await
                 .expect("partner")
+                .data
                 .partner;
             client
                 .links()
@@ -93,6 +94,7 @@ impl Sandbox {
                 client
                     .clicks()
                     .record(&click)
+                    .send()
                     .await
                     .expect("click recorded");
                 client

@@ -372,7 +372,7 @@ fn fast_bulk() -> RetryPolicy {
 
 #[tokio::test]
 async fn bulk_policy_on_one_request_waits_out_more_429s_than_the_default_allows() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut row = partner_json("p1", "a@b.c");
     row["invited"] = json!(true);
     // 8 throttled answers: the client's default (3 retries) would give up.
@@ -418,7 +418,7 @@ async fn bulk_policy_on_one_request_waits_out_more_429s_than_the_default_allows(
 
 #[tokio::test]
 async fn bulk_policy_stops_at_its_rate_limit_budget() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "GET",
@@ -439,7 +439,7 @@ async fn bulk_policy_stops_at_its_rate_limit_budget() {
 
 #[tokio::test]
 async fn bulk_policy_waits_while_the_key_is_in_flight() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     let mut row = partner_json("p1", "a@b.c");
     row["invited"] = json!(true);
     mount_failures_then_ok(
@@ -480,7 +480,7 @@ async fn bulk_policy_waits_while_the_key_is_in_flight() {
 
 #[tokio::test]
 async fn other_409s_are_final_even_in_bulk() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount(
         &server,
         "POST",
@@ -501,7 +501,7 @@ async fn other_409s_are_final_even_in_bulk() {
 
 #[tokio::test]
 async fn bulk_policy_never_resends_a_post_without_idempotency() {
-    let server = MockServer::start().await;
+    let server = common::server().await;
     mount_failures_then_ok(
         &server,
         "POST",

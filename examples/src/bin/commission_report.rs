@@ -36,7 +36,7 @@ async fn main() -> Result<()> {
     let api_key = std::env::var("OPENPARTNER_API_KEY").context("set OPENPARTNER_API_KEY")?;
     let mut builder = Client::builder()
         .base_url(base_url.as_str())
-        .credentials(Credentials::admin_key(api_key));
+        .credentials(Credentials::api_key(api_key));
     if let Ok(tenant) = std::env::var("OPENPARTNER_TENANT") {
         builder = builder.tenant(tenant);
     }

@@ -30,7 +30,7 @@ async fn main() -> Result<()> {
     let api_key = std::env::var("OPENPARTNER_API_KEY").context("set OPENPARTNER_API_KEY")?;
     let mut builder = Client::builder()
         .base_url(base_url.as_str())
-        .credentials(Credentials::admin_key(api_key));
+        .credentials(Credentials::api_key(api_key));
     if let Ok(tenant) = std::env::var("OPENPARTNER_TENANT") {
         builder = builder.tenant(tenant);
     }
@@ -59,24 +59,26 @@ async fn main() -> Result<()> {
             serde_json::from_value(row).with_context(|| format!("line {lineno}: not an event"))?;
         let tracked = client
             .events()
-            .track_keyed(&event, format!("track-events-example:{id}"))
+            .track(&event)
+            .idempotency_key(format!("track-events-example:{id}"))
+            .send()
             .await
             .with_context(|| format!("line {lineno} ({id})"))?;
-        let status = tracked.result.attribution.status.as_str().to_string();
-        if tracked.replayed {
+        let status = tracked.data.attribution.status.as_str().to_string();
+        if tracked.meta.replayed {
             replayed += 1;
         } else {
             stored += 1;
         }
         println!(
             "{id}: event {} {} ({status}, {} touch(es))",
-            tracked.result.event_id,
-            if tracked.replayed {
+            tracked.data.event_id,
+            if tracked.meta.replayed {
                 "replayed"
             } else {
                 "stored"
             },
-            tracked.result.attribution.touches.len()
+            tracked.data.attribution.touches.len()
         );
         *outcomes.entry(status).or_default() += 1;
     }
