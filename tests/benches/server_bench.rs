@@ -9,16 +9,18 @@
 //! ```
 //!
 //! In one run, on loopback only, each load with `wrk -t2 -c16 -d<BENCH_SECONDS>s` (default
-//! 10 s):
+//! 5 s), every load once per round for `BENCH_ROUNDS` rounds (default 3) one after the
+//! other, so that what else runs on the machine touches every load alike; the figures
+//! compared are the medians over the rounds:
 //! 1. the limit: a hello-world axum server that this bench binary starts as a child process
 //!    of itself (`server_bench hello-server`): `GET /` and `POST /` answer `{"ok":true}`
 //!    and do nothing else (the POST body is read, not parsed);
 //! 2. the release `openpartner-mock` (file database, default `--synchronous full`,
-//!    `--rate-limit off`), a fresh database per load: `POST /attribution/events` with a
-//!    fresh `Idempotency-Key` per request (what `events import` sends), the same POST
-//!    without a key, and `GET /partners?limit=20` with 200 partners created first. The POST
-//!    bodies are built by `benches/wrk/event.lua` (a distinct anonymous `userId` per
-//!    request; the hello-world POST gets the same bodies);
+//!    `--rate-limit off`): `POST /attribution/events` with a fresh `Idempotency-Key` per
+//!    request (what `events import` sends) and the same POST without a key, each against a
+//!    fresh server and database, and `GET /partners?limit=20` against one server with 200
+//!    partners. The POST bodies are built by `benches/wrk/event.lua` (a distinct anonymous
+//!    `userId` per request; the hello-world POST gets the same bodies);
 //! 3. `openpartner events import --concurrency 16` of 50,000 distinct events (`BENCH_EVENTS`)
 //!    against a fresh server, and the official Node SDK's sequential `trackEvent` loop over
 //!    the same file against another fresh server (`scripts/node-sdk-track-loop.cjs`, with
@@ -27,9 +29,9 @@
 //!
 //! Every wrk run must answer 2xx only (a load that counts errors as throughput would lie);
 //! the stored events of each POST load are counted afterwards through the export and must
-//! be at least wrk's completed requests. Prints req/s, latency and the ratios with their
-//! targets: keyed/unkeyed ≥ 0.8, unkeyed/hello POST ≥ 0.35, GET/hello GET ≥ 0.5, import /
-//! Node loop ≥ 10.
+//! be at least wrk's completed requests. Prints req/s, latency, the server's CPU time per
+//! request and the ratios with their targets: keyed/unkeyed ≥ 0.8, unkeyed/hello POST ≥
+//! 0.35, GET/hello GET ≥ 0.5, import / Node loop ≥ 10.
 
 #[macro_use]
 mod common;
@@ -71,7 +73,6 @@ fn hello_server() {
 struct Load {
     rps: f64,
     requests: u64,
-    latency: String,
 }
 
 /// Runs wrk against `server` (at `url`, its base URL or a path under it) for the
@@ -87,7 +88,7 @@ fn wrk(
 ) -> Load {
     let cpu_before = server.cpu();
     let started = Instant::now();
-    let secs = std::env::var("BENCH_SECONDS").unwrap_or_else(|_| "10".into());
+    let secs = std::env::var("BENCH_SECONDS").unwrap_or_else(|_| "5".into());
     let mut cmd = Command::new("wrk");
     cmd.args(["-t", THREADS, "-c", CONNECTIONS, "-d"])
         .arg(format!("{secs}s"))
@@ -155,11 +156,7 @@ fn wrk(
         cpu * 1e6 / requests.max(1) as f64,
         100.0 * cpu / wall
     );
-    Load {
-        rps,
-        requests,
-        latency,
-    }
+    Load { rps, requests }
 }
 
 fn client(url: &str) -> Client {
@@ -175,6 +172,24 @@ fn stored_events(rt: &tokio::runtime::Runtime, url: &str) -> usize {
     rt.block_on(client(url).export_json(ExportTable::Event))
         .expect("export events")
         .len()
+}
+
+/// The median of `v` (not empty).
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// `[a, b, c]` with `digits` decimals.
+fn rounds_text(v: &[f64], digits: usize) -> String {
+    let parts: Vec<String> = v.iter().map(|x| format!("{x:.digits$}")).collect();
+    format!("[{}]", parts.join(", "))
 }
 
 /// The 1/5/15-minute load averages (other processes share the 2 cores).
@@ -254,31 +269,42 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     let run = std::process::id().to_string();
 
-    // 1. The limit.
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+
+    // 1. The limit, and 2. the reference server: every load once per round, the rounds
+    // one after the other, so that a change in what else runs on the machine touches
+    // every load alike; each figure below is the median over the rounds.
     let hello = {
         let mut cmd = Command::new(std::env::current_exe().expect("exe"));
         cmd.arg("hello-server");
         Server::spawn(cmd, "hello-world axum")
     };
-    let hello_get = wrk("hello-world GET /", &hello, &hello.url, false, None);
-    let hello_post = wrk(
-        "hello-world POST /",
-        &hello,
-        &hello.url,
-        false,
-        Some((&lua, &["unkeyed", "/", &run])),
-    );
-    drop(hello);
-
-    // 2. The reference server, a fresh database per load.
-    let post = |name: &str, mode: &str| {
-        let server = start_mock(&dir.path().join(format!("{mode}.db")), &[]);
+    let partners = start_mock(&dir.path().join("partners.db"), &[]);
+    rt.block_on(async {
+        let c = client(&partners.url);
+        for p in 0..200 {
+            c.partners()
+                .create(format!("bench{p}@example.com"), format!("Bench {p}"))
+                .send_invite(false)
+                .send()
+                .await
+                .expect("partner");
+        }
+    });
+    let partners_url = format!("{}/partners?limit=20", partners.url);
+    // A keyed or unkeyed event load against a fresh server (a fresh database).
+    let post = |name: &str, mode: &str, tag: &str| {
+        let server = start_mock(&dir.path().join(format!("{mode}-{tag}.db")), &[]);
         let load = wrk(
             name,
             &server,
             &server.url,
             true,
-            Some((&lua, &[mode, "/attribution/events", &run])),
+            Some((&lua, &[mode, "/attribution/events", tag])),
         );
         let stored = stored_events(&rt, &server.url);
         assert!(
@@ -292,29 +318,35 @@ fn main() {
         );
         load
     };
-    let keyed = post("mock POST /attribution/events keyed", "keyed");
-    let unkeyed = post("mock POST /attribution/events", "unkeyed");
-    let get = {
-        let server = start_mock(&dir.path().join("partners.db"), &[]);
-        let c = client(&server.url);
-        rt.block_on(async {
-            for p in 0..200 {
-                c.partners()
-                    .create(format!("bench{p}@example.com"), format!("Bench {p}"))
-                    .send_invite(false)
-                    .send()
-                    .await
-                    .expect("partner");
-            }
-        });
-        wrk(
+    let mut loads: [Vec<Load>; 5] = Default::default();
+    for round in 1..=rounds {
+        say!(
+            "round {round} of {rounds} (load average {})",
+            load_average()
+        );
+        let tag = format!("{run}-{round}");
+        loads[0].push(wrk("hello-world GET /", &hello, &hello.url, false, None));
+        loads[1].push(wrk(
+            "hello-world POST /",
+            &hello,
+            &hello.url,
+            false,
+            Some((&lua, &["unkeyed", "/", &tag])),
+        ));
+        loads[2].push(post("mock POST /attribution/events keyed", "keyed", &tag));
+        loads[3].push(post("mock POST /attribution/events", "unkeyed", &tag));
+        loads[4].push(wrk(
             "mock GET /partners?limit=20",
-            &server,
-            &format!("{}/partners?limit=20", server.url),
+            &partners,
+            &partners_url,
             true,
             None,
-        )
-    };
+        ));
+    }
+    drop(hello);
+    drop(partners);
+    let [hello_get, hello_post, keyed, unkeyed, get] =
+        loads.map(|l| l.iter().map(|l| l.rps).collect::<Vec<f64>>());
 
     // 3. events import vs the Node SDK's sequential loop.
     let n: usize = std::env::var("BENCH_EVENTS")
@@ -325,7 +357,7 @@ fn main() {
     write_events(&file, "srv", n, 100);
     let import_rate = {
         let server = start_mock(&dir.path().join("import.db"), &[]);
-        let started = Instant::now();
+        let cpu_before = server.cpu();
         let m = measure(
             &server.url,
             &[
@@ -339,9 +371,11 @@ fn main() {
         let s: serde_json::Value = serde_json::from_str(m.stdout.trim()).expect("summary");
         assert_eq!(s["created"], n, "{s}");
         let rate = n as f64 / m.wall.as_secs_f64();
+        let server_cpu = server.cpu().saturating_sub(cpu_before).as_secs_f64();
         say!(
-            "events import --concurrency 16          {rate:>9.0} events/s  ({n} events in {:.2}s; CLI CPU {:.2}s)",
-            started.elapsed().as_secs_f64(),
+            "events import --concurrency 16          {rate:>9.0} events/s  ({n} events in {:.2}s; server CPU {:.0} µs/event; CLI CPU {:.2}s)",
+            m.wall.as_secs_f64(),
+            server_cpu * 1e6 / n as f64,
             m.cpu.as_secs_f64()
         );
         assert_eq!(
@@ -377,33 +411,35 @@ fn main() {
     );
 
     say!("load average at the end: {}", load_average());
-    say!("\nratios (target):");
-    let r = keyed.rps / unkeyed.rps;
-    say!(
-        "  keyed / unkeyed POST          {r:.3} (≥ 0.80): {}",
-        verdict(r, 0.8)
-    );
-    let r = unkeyed.rps / hello_post.rps;
-    say!(
-        "  unkeyed POST / hello POST     {r:.3} (≥ 0.35): {}",
-        verdict(r, 0.35)
-    );
-    let r = get.rps / hello_get.rps;
-    say!(
-        "  GET /partners / hello GET     {r:.3} (≥ 0.50): {}",
-        verdict(r, 0.5)
-    );
+    say!("\nmedians over {rounds} round(s), req/s (each round's figure in brackets):");
+    for (name, v) in [
+        ("hello-world GET /", &hello_get),
+        ("hello-world POST /", &hello_post),
+        ("POST /attribution/events keyed", &keyed),
+        ("POST /attribution/events unkeyed", &unkeyed),
+        ("GET /partners?limit=20", &get),
+    ] {
+        say!("  {name:<34} {:>9.0}  {}", median(v), rounds_text(v, 0));
+    }
+    say!("\nratios of the medians (target; each round's ratio in brackets):");
+    let ratio = |name: &str, a: &[f64], b: &[f64], target: f64| {
+        let r = median(a) / median(b);
+        let per_round: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+        say!(
+            "  {name:<30} {r:.3} (≥ {target:.2}): {}  {}",
+            verdict(r, target),
+            rounds_text(&per_round, 3)
+        );
+    };
+    ratio("keyed / unkeyed POST", &keyed, &unkeyed, 0.8);
+    ratio("unkeyed POST / hello POST", &unkeyed, &hello_post, 0.35);
+    ratio("GET /partners / hello GET", &get, &hello_get, 0.5);
     if let Some(node) = node_rate {
         let r = import_rate / node;
         say!(
-            "  events import / Node loop     {r:.2} (≥ 10): {}",
+            "  {:<30} {r:.2} (≥ 10): {}",
+            "events import / Node loop",
             verdict(r, 10.0)
         );
     }
-    say!(
-        "  (latency: keyed {}; unkeyed {}; GET {})",
-        keyed.latency,
-        unkeyed.latency,
-        get.latency
-    );
 }
