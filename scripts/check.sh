@@ -11,3 +11,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test (unit, integration, end-to-end, doc tests)"
 cargo test --workspace --locked
+
+echo "==> scripts/crash-import.sh (SIGKILL during imports: exactly-once, debug binaries)"
+SANDBOX_PROFILE=debug ./scripts/crash-import.sh

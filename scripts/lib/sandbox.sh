@@ -5,16 +5,24 @@
 
 say() { printf '\n==> %s\n' "$*" >&2; }
 
-# Builds openpartner-mock and openpartner (release); sets $mock and $op.
-# Environment: CARGO (default cargo), CARGO_TARGET_DIR (default $root/target).
+# Builds openpartner-mock and openpartner (release unless SANDBOX_PROFILE=debug); sets
+# $mock and $op.
+# Environment: CARGO (default cargo), CARGO_TARGET_DIR (default $root/target),
+# SANDBOX_PROFILE (release | debug, default release).
 build_binaries() {
   local cargo_bin=${CARGO:-cargo}
   local target_dir=${CARGO_TARGET_DIR:-$root/target}
-  say "Building openpartner-mock and openpartner (release; the first build takes a few minutes)"
-  "$cargo_bin" build --release --quiet -p openpartner-mock -p openpartner-cli \
+  local profile=${SANDBOX_PROFILE:-release} flags=()
+  case "$profile" in
+    release) flags=(--release) ;;
+    debug) ;;
+    *) die "SANDBOX_PROFILE must be release or debug, not $profile" ;;
+  esac
+  say "Building openpartner-mock and openpartner ($profile; the first build takes a few minutes)"
+  "$cargo_bin" build "${flags[@]}" --quiet -p openpartner-mock -p openpartner-cli \
     || die "cargo build failed"
-  mock="$target_dir/release/openpartner-mock"
-  op="$target_dir/release/openpartner"
+  mock="$target_dir/$profile/openpartner-mock"
+  op="$target_dir/$profile/openpartner"
   [ -x "$mock" ] || die "missing $mock"
   [ -x "$op" ] || die "missing $op"
 }
@@ -41,14 +49,15 @@ stop_server() {
   fi
 }
 
-# start_server DB LOGDIR [FLAG…]: starts $mock on a free port with database DB and the
+# start_server DB LOGDIR [FLAG…]: starts $mock on a free port (or on SANDBOX_PORT when
+# set, e.g. to restart a server on the port it had) with database DB and the
 # admin key, rate limit off, stdout/stderr in LOGDIR/server.out|err; waits up to 10 s for
 # its address; sets $server_pid and $base_url and exports OPENPARTNER_BASE_URL and
 # OPENPARTNER_API_KEY (and unsets OPENPARTNER_TENANT / OPENPARTNER_PROFILE).
 start_server() {
   local db=$1 logs=$2
   shift 2
-  "$mock" --port 0 --db "$db" --admin-key "$admin_key" --rate-limit off "$@" \
+  "$mock" --port "${SANDBOX_PORT:-0}" --db "$db" --admin-key "$admin_key" --rate-limit off "$@" \
     > "$logs/server.out" 2> "$logs/server.err" &
   server_pid=$!
   base_url=""

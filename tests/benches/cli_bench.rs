@@ -24,167 +24,36 @@
 //! sends the imports through an in-bench TCP proxy delaying each chunk by d ms each way;
 //! `BENCH_EVENTS=n` changes the 50,000 events per run.
 //!
-//! Binaries: `$OPENPARTNER_BIN` / `$OPENPARTNER_MOCK_BIN`, else `<target>/release/…`.
+//! Binaries: `$OPENPARTNER_BIN` / `$OPENPARTNER_MOCK_BIN`, else `<target>/release/…`
+//! (`common/mod.rs`, shared with `server_bench`).
+
+#[macro_use]
+mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
+use common::{measure, start_mock, utc_now, write_events, Server, KEY};
 use openpartner::{Client, Credentials, ExportTable};
 use rust_decimal::Decimal;
 
-/// Prints a result line on stdout at once (the bench may be watched through a pipe).
-macro_rules! say {
-    ($($t:tt)*) => {{
-        println!($($t)*);
-        let _ = std::io::Write::flush(&mut std::io::stdout());
-    }};
-}
-
-const KEY: &str = "op_bench_admin_key_000000000000000000000000000000000";
-
-fn target_release() -> PathBuf {
-    // <target>/release/deps/cli_bench-… → <target>/release
-    let exe = std::env::current_exe().expect("exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .expect("target dir")
-}
-
-fn bin(env: &str, name: &str) -> PathBuf {
-    std::env::var_os(env)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_release().join(name))
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    /// CPU time (user + system) the server process has used so far, from /proc.
-    fn cpu(&self) -> Duration {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the `(comm)`: state is field 3; utime 14 and stime 15 (1-based).
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-            + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-        let hz = Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .unwrap_or(100);
-        Duration::from_millis(ticks * 1000 / hz.max(1))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server(db: &Path, seed: Option<&str>) -> Server {
-    let mut cmd = Command::new(bin("OPENPARTNER_MOCK_BIN", "openpartner-mock"));
-    cmd.args([
-        "--port",
-        "0",
-        "--admin-key",
-        KEY,
-        "--rate-limit",
-        "off",
-        "--log",
-        "warn",
-        "--db",
-    ])
-    .arg(db)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    let mut extra: Vec<String> = Vec::new();
     if let Some(s) = seed {
-        cmd.args(["--seed", s]);
+        extra.extend(["--seed".into(), s.to_string()]);
     }
     // Diagnostic: BENCH_NO_EXTENSIONS=1 runs the server as the base API (no idempotency
     // records; the import then uses its checkpoint file).
     if std::env::var_os("BENCH_NO_EXTENSIONS").is_some() {
-        cmd.arg("--no-extensions");
+        extra.push("--no-extensions".into());
     }
     // Diagnostic: BENCH_SYNCHRONOUS=normal|off lowers the server's durability (default full).
-    if let Some(v) = std::env::var_os("BENCH_SYNCHRONOUS") {
-        cmd.arg("--synchronous").arg(v);
+    if let Ok(v) = std::env::var("BENCH_SYNCHRONOUS") {
+        extra.extend(["--synchronous".into(), v]);
     }
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .expect("start openpartner-mock (build it with --release)");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read url");
-    let url = line.trim().to_string();
-    assert!(url.starts_with("http://"), "server said {url:?}");
-    eprintln!(
-        "server {url} ready in {:.1}s (seed {seed:?})",
-        started.elapsed().as_secs_f64()
-    );
-    Server { child, url }
-}
-
-struct Measured {
-    wall: Duration,
-    max_rss_kb: u64,
-    /// User + system CPU time of the CLI process.
-    cpu: Duration,
-    stdout: String,
-}
-
-/// Runs the CLI under `/usr/bin/time -v`.
-fn measure(url: &str, args: &[&str]) -> Measured {
-    let started = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(bin("OPENPARTNER_BIN", "openpartner"))
-        .args(args)
-        .env("OPENPARTNER_BASE_URL", url)
-        .env("OPENPARTNER_API_KEY", KEY)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run /usr/bin/time");
-    let wall = started.elapsed();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "openpartner {args:?} failed: {err}");
-    let max_rss_kb = err
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("Maximum resident set size in /usr/bin/time -v output");
-    let secs = |label: &str| {
-        err.lines()
-            .find_map(|l| l.trim().strip_prefix(label))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let cpu =
-        Duration::from_secs_f64(secs("User time (seconds):") + secs("System time (seconds):"));
-    Measured {
-        wall,
-        max_rss_kb,
-        cpu,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    start_mock(db, &extra)
 }
 
 fn totals(csv_text: &str) -> BTreeMap<String, (u64, Decimal)> {
@@ -239,33 +108,6 @@ fn bench_report(dir: &Path) {
         "report RSS ratio 1M/10k = {ratio:.3} (requirement ≤ 1.5): {}",
         if ratio <= 1.5 { "PASS" } else { "FAIL" }
     );
-}
-
-/// Writes `n` events: every 50th goes to one of the `users` identified users (so it is
-/// attributed and earns a commission), the others to distinct anonymous users (stored,
-/// `no_identity`). Keeping each identified user's history short stops the attribution
-/// cost per event from growing during the run, which would otherwise penalise whichever
-/// import runs second on the same server.
-fn write_events(path: &Path, tag: &str, n: usize, users: usize) -> (Decimal, usize) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
-    let mut sum = Decimal::ZERO;
-    for i in 0..n {
-        let cents = (i as i64 * 7919) % 100_000 + 1;
-        let v = Decimal::new(cents, 2);
-        sum += v;
-        writeln!(
-            f,
-            "{{\"id\":\"{tag}-{i}\",\"userId\":\"{}\",\"type\":\"sale\",\"value\":{v},\"currency\":\"{}\",\"ts\":\"2026-10-{:02}T{:02}:{:02}:00.000Z\"}}",
-            if i % 50 == 0 { format!("user-{}", (i / 50) % users) } else { format!("anon-{tag}-{i}") },
-            if (i / 7) % 5 == 0 { "EUR" } else { "USD" },
-            10 + i % 15,
-            i % 24,
-            i % 60
-        )
-        .expect("write");
-    }
-    f.flush().expect("flush");
-    (sum, n)
 }
 
 fn bench_import(dir: &Path) {
@@ -329,8 +171,8 @@ fn bench_import(dir: &Path) {
     });
     let a = dir.join("events-c1.ndjson");
     let b = dir.join("events-c16.ndjson");
-    let (sum_a, _) = write_events(&a, "c1", n, users);
-    let (sum_b, _) = write_events(&b, "c16", n, users);
+    let sum_a = write_events(&a, "c1", n, users);
+    let sum_b = write_events(&b, "c16", n, users);
     // Diagnostic: BENCH_LATENCY_MS=d puts a proxy in front of the server that delays every
     // chunk by d ms in each direction (a round trip of 2d ms, like a real network).
     let latency_ms: u64 = std::env::var("BENCH_LATENCY_MS")
@@ -506,7 +348,7 @@ fn main() {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),
-        chrono_now()
+        utc_now()
     );
     if want("report") {
         bench_report(dir.path());
@@ -514,12 +356,4 @@ fn main() {
     if want("import") {
         bench_import(dir.path());
     }
-}
-
-fn chrono_now() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }
