@@ -119,7 +119,7 @@ fn redirect(routed: &Routed) -> ApiResult<Response> {
 
 /// The click router (no credential): records a click on the link and redirects to the
 /// link's destination (else the program's) with `cref=<clickId>` appended to its query.
-#[utoipa::path(get, path = "/r/{linkKey}", tag = "clicks", security(()),
+#[utoipa::path(get, path = "/r/{linkKey}", operation_id = "routeClick", tag = "clicks", security(()),
     params(("linkKey" = String, Path, description = "The link's key (3–64 of [A-Za-z0-9_-])")),
     responses(
         (status = 302, description = "Redirect to the destination; the click is recorded",
@@ -307,7 +307,7 @@ fn validate_click(b: ClickBody) -> ApiResult<ClickInput> {
 
 /// Records a click from the caller's own router (`clicks:write`). Re-posting an id of
 /// this tenant answers 200 with `replayed: true` and writes nothing.
-#[utoipa::path(post, path = "/clicks", tag = "clicks", request_body = ClickBody,
+#[utoipa::path(post, path = "/clicks", operation_id = "postClick", tag = "clicks", request_body = ClickBody,
     responses((status = 201, description = "The click is recorded", body = ClickAck),
         (status = 200, description = "The id was already recorded (`replayed: true`)", body = ClickAck),
         (status = 404, description = "link_not_found", body = ErrorBody),
@@ -387,7 +387,7 @@ pub struct FlaggedList {
 }
 
 /// Flagged clicks for fraud review (admin).
-#[utoipa::path(get, path = "/admin/clicks/flagged", tag = "clicks", params(FlaggedQuery),
+#[utoipa::path(get, path = "/admin/clicks/flagged", operation_id = "listFlaggedClicks", tag = "clicks", params(FlaggedQuery),
     responses((status = 200, description = "Flagged clicks, newest first", body = FlaggedList)))]
 async fn flagged(
     State(state): State<AppState>,
@@ -430,7 +430,7 @@ pub struct FlagAck {
 }
 
 /// Flags a click `manual` (admin); its commissions stop counting from the next run.
-#[utoipa::path(post, path = "/clicks/{id}/flag", tag = "clicks",
+#[utoipa::path(post, path = "/clicks/{id}/flag", operation_id = "flagClick", tag = "clicks",
     params(("id" = String, Path, description = "Click id")),
     responses((status = 200, description = "The click is flagged", body = FlagAck),
         (status = 404, description = "click_not_found", body = ErrorBody),
@@ -471,7 +471,7 @@ pub struct UnflagAck {
 
 /// Clears a click's flag (admin) and re-attributes the affected users' events in the
 /// same job (their webhook events are recorded with it).
-#[utoipa::path(post, path = "/clicks/{id}/unflag", tag = "clicks",
+#[utoipa::path(post, path = "/clicks/{id}/unflag", operation_id = "unflagClick", tag = "clicks",
     params(("id" = String, Path, description = "Click id")),
     responses((status = 200, description = "The flag is cleared and events re-attributed", body = UnflagAck),
         (status = 404, description = "click_not_found", body = ErrorBody),

@@ -52,7 +52,7 @@ pub struct Added {
 }
 
 /// Every program of the tenant with whether the partner holds it (admin).
-#[utoipa::path(get, path = "/partners/{id}/campaigns", tag = "grants",
+#[utoipa::path(get, path = "/partners/{id}/campaigns", operation_id = "listCampaigns", tag = "grants",
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "The programs with the partner's grant state", body = CampaignList),
         (status = 404, description = "not_found: no such partner", body = ErrorBody)))]
@@ -72,7 +72,7 @@ async fn list(
 }
 
 /// Grants programs to the partner (admin; grant source `manual`).
-#[utoipa::path(post, path = "/partners/{id}/campaigns", tag = "grants", request_body = AddCampaigns,
+#[utoipa::path(post, path = "/partners/{id}/campaigns", operation_id = "addCampaigns", tag = "grants", request_body = AddCampaigns,
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 201, description = "The ids newly granted", body = Added),
         (status = 404, description = "not_found: no such partner; no_valid_campaigns: none of the ids is a program", body = ErrorBody)))]
@@ -103,7 +103,7 @@ async fn add(
 }
 
 /// Removes the partner's grant of a program (admin) → `{"ok":true}`.
-#[utoipa::path(delete, path = "/partners/{id}/programs/{programId}", tag = "grants",
+#[utoipa::path(delete, path = "/partners/{id}/programs/{programId}", operation_id = "removeGrant", tag = "grants",
     params(("id" = String, Path, description = "Partner id"),
         ("programId" = String, Path, description = "Program id")),
     responses((status = 200, description = "`{\"ok\":true}`", body = Object),

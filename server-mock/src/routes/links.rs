@@ -133,7 +133,7 @@ fn validate(body: CreateLink) -> ApiResult<LinkInput> {
 }
 
 /// The partner's links, newest first (admin, or the partner itself).
-#[utoipa::path(get, path = "/partners/{id}/links", tag = "links",
+#[utoipa::path(get, path = "/partners/{id}/links", operation_id = "listLinks", tag = "links",
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "The partner's links", body = LinkList),
         (status = 404, description = "partner_not_found", body = ErrorBody)))]
@@ -155,7 +155,7 @@ async fn list(
 
 /// Creates a tracking link (admin, `links:write`, or the partner itself, which needs a
 /// grant of the program).
-#[utoipa::path(post, path = "/partners/{id}/links", tag = "links", request_body = CreateLink,
+#[utoipa::path(post, path = "/partners/{id}/links", operation_id = "createLink", tag = "links", request_body = CreateLink,
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 201, description = "The new link", body = Link),
         (status = 400, description = "destination_override_not_allowed: the host is not in the program's deepLinkAllowedDomains", body = ErrorBody),

@@ -42,7 +42,7 @@ pub struct MyPrograms {
 }
 
 /// Every program of the tenant (admin).
-#[utoipa::path(get, path = "/programs", tag = "programs",
+#[utoipa::path(get, path = "/programs", operation_id = "listPrograms", tag = "programs",
     responses((status = 200, description = "Every program, oldest first", body = ProgramList)))]
 async fn list(
     State(state): State<AppState>,
@@ -59,7 +59,7 @@ async fn list(
 }
 
 /// Creates a program (admin); `grantToAllPartners: true` also grants it to every partner.
-#[utoipa::path(post, path = "/programs", tag = "programs", request_body = ProgramBody,
+#[utoipa::path(post, path = "/programs", operation_id = "createProgram", tag = "programs", request_body = ProgramBody,
     responses((status = 201, description = "The new program", body = Program)))]
 async fn create(
     State(state): State<AppState>,
@@ -77,7 +77,7 @@ async fn create(
 }
 
 /// Changes the given fields of a program (admin).
-#[utoipa::path(patch, path = "/programs/{id}", tag = "programs", request_body = ProgramBody,
+#[utoipa::path(patch, path = "/programs/{id}", operation_id = "updateProgram", tag = "programs", request_body = ProgramBody,
     params(("id" = String, Path, description = "Program id")),
     responses((status = 200, description = "The updated program", body = Program),
         (status = 404, description = "not_found: no such program", body = crate::error::ErrorBody)))]
@@ -98,7 +98,7 @@ async fn update(
 }
 
 /// A partner's granted programs that are active now; every program for an admin.
-#[utoipa::path(get, path = "/me/programs", tag = "programs",
+#[utoipa::path(get, path = "/me/programs", operation_id = "listMyPrograms", tag = "programs",
     responses((status = 200, description = "The caller's programs, oldest first", body = MyPrograms)))]
 async fn me_programs(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The partner's snapshot (admin, or the partner itself); `snapshot: null` when none.
-#[utoipa::path(get, path = "/partners/{id}/commission-snapshot", tag = "snapshots",
+#[utoipa::path(get, path = "/partners/{id}/commission-snapshot", operation_id = "getCommissionSnapshot", tag = "snapshots",
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "The snapshot, or null", body = SnapshotEnvelope),
         (status = 404, description = "partner_not_found", body = ErrorBody)))]
@@ -41,7 +41,7 @@ async fn get_one(
 }
 
 /// Writes (replaces) the partner's snapshot (admin; source `amendment`).
-#[utoipa::path(put, path = "/partners/{id}/commission-snapshot", tag = "snapshots",
+#[utoipa::path(put, path = "/partners/{id}/commission-snapshot", operation_id = "putCommissionSnapshot", tag = "snapshots",
     request_body = SnapshotBody,
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "The stored snapshot", body = SnapshotEnvelope),
@@ -65,7 +65,7 @@ async fn put(
 }
 
 /// Deletes the partner's snapshot (admin) → `{"ok":true}`.
-#[utoipa::path(delete, path = "/partners/{id}/commission-snapshot", tag = "snapshots",
+#[utoipa::path(delete, path = "/partners/{id}/commission-snapshot", operation_id = "deleteCommissionSnapshot", tag = "snapshots",
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "`{\"ok\":true}`", body = Object),
         (status = 404, description = "partner_not_found", body = ErrorBody)))]

@@ -111,16 +111,21 @@ pub struct FlaggedClick {
     /// When the click happened.
     pub ts: String,
     /// SHA-256 hex of the client address, or null.
+    #[schema(required = true)]
     pub ip_hash: Option<String>,
     /// `User-Agent`, or null.
+    #[schema(required = true)]
     pub user_agent: Option<String>,
     /// `Referer`, or null.
+    #[schema(required = true)]
     pub referer: Option<String>,
     /// Landing URL, or null.
+    #[schema(required = true)]
     pub landing_url: Option<String>,
     /// Partner credited.
     pub partner_id: String,
     /// The partner's name, or null.
+    #[schema(required = true)]
     pub partner_name: Option<String>,
     /// Link id.
     pub link_id: String,

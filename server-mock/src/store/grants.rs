@@ -75,12 +75,15 @@ pub struct Campaign {
     /// Program destination.
     pub destination_url: String,
     /// Comma-separated deep-link hosts, or null.
+    #[schema(required = true)]
     pub deep_link_allowed_domains: Option<String>,
     /// True when the partner holds a grant of this program.
     pub granted: bool,
     /// How the grant came about (`manual`, `all`, …), null when not granted.
+    #[schema(required = true)]
     pub grant_source: Option<String>,
     /// When it was granted, null when not granted.
+    #[schema(required = true)]
     pub granted_at: Option<String>,
 }
 

@@ -26,6 +26,7 @@ pub struct Link {
     /// The program it promotes.
     pub program_id: String,
     /// Deep-link override of the program's destination, or null.
+    #[schema(required = true)]
     pub destination_url: Option<String>,
     /// Creation time (ISO-8601).
     pub created_at: String,

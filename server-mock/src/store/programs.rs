@@ -44,10 +44,13 @@ pub struct ProgramSummary {
     /// Default destination (absolute http(s) URL).
     pub destination_url: String,
     /// Comma-separated deep-link hosts, or null.
+    #[schema(required = true)]
     pub deep_link_allowed_domains: Option<String>,
     /// Start of the active period, or null.
+    #[schema(required = true)]
     pub starts_at: Option<String>,
     /// End of the active period, or null.
+    #[schema(required = true)]
     pub ends_at: Option<String>,
 }
 

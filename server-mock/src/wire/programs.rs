@@ -104,13 +104,17 @@ pub struct Program {
     #[schema(pattern = "^https?://")]
     pub destination_url: String,
     /// Comma-separated hosts a link may deep-link to (subdomains included), or null.
+    #[schema(required = true)]
     pub deep_link_allowed_domains: Option<String>,
     /// Days (0–365) commissions are held before they can be approved, or null.
     #[schema(minimum = 0, maximum = 365)]
+    #[schema(required = true)]
     pub holdback_days: Option<i64>,
     /// Start of the active period (ISO-8601), or null.
+    #[schema(required = true)]
     pub starts_at: Option<String>,
     /// End of the active period (ISO-8601, after `startsAt`), or null.
+    #[schema(required = true)]
     pub ends_at: Option<String>,
     /// Creation time (ISO-8601).
     pub created_at: String,
@@ -131,8 +135,10 @@ pub struct Snapshot {
     /// Whether later events of a user earn again.
     pub recurring: bool,
     /// Normalised sub-rules replacing the flat terms, or null.
+    #[schema(required = true)]
     pub commission_rules: Option<Vec<SubRule>>,
     /// Holdback days (0–365), or null.
+    #[schema(required = true)]
     pub holdback_days: Option<i64>,
     /// Where the snapshot came from (`amendment` for every write through the API).
     pub source: String,
@@ -144,6 +150,7 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SnapshotEnvelope {
     /// The snapshot, or null.
+    #[schema(required = true)]
     pub snapshot: Option<Snapshot>,
 }
 
