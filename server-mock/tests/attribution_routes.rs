@@ -861,7 +861,7 @@ async fn openapi_documents_programs_grants_snapshots_links_and_clicks() {
     assert!(body["destinationUrl"]["pattern"]
         .as_str()
         .unwrap()
-        .contains("https?"));
+        .contains("[Hh][Tt][Tt][Pp][Ss]?://"));
     let one_of = body["commissionRule"]["oneOf"].as_array().expect("oneOf");
     assert_eq!(
         one_of.len(),
@@ -890,6 +890,25 @@ async fn openapi_documents_programs_grants_snapshots_links_and_clicks() {
         .unwrap();
     let limit = flagged.iter().find(|p| p["name"] == "limit").unwrap();
     assert_eq!(limit["schema"]["maximum"], json!(500));
+    // What the schema admits, the server accepts: an upper-case scheme, an empty reason.
+    let r = t
+        .post(
+            "/programs",
+            json!({"name": "Caps", "destinationUrl": "HTTPS://caps.example/",
+                   "commissionRule": [{"type": "fixed", "value": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(t.get("/admin/clicks/flagged?reason=").await.status, 200);
+    let r = t
+        .post("/programs", json!({"name": format!(" {}", "n".repeat(200)),
+            "destinationUrl": "https://a.example/", "commissionRule": {"type": "fixed", "value": 1}}))
+        .await;
+    assert!(
+        r.body["detail"]["fieldErrors"]["name"].is_array(),
+        "201 characters: {}",
+        r.text
+    );
 }
 
 #[tokio::test]

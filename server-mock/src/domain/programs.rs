@@ -1,7 +1,7 @@
 //! Programs (API.md §3.2): validation of a [`ProgramBody`], creation and update.
 //!
 //! Choices where API.md is silent:
-//! - `name` is 1–200 characters (trimmed); `destinationUrl` must be an absolute http(s)
+//! - `name` is at most 200 characters and not blank (stored trimmed); `destinationUrl` must be an absolute http(s)
 //!   URL with a host;
 //! - `deepLinkAllowedDomains` is a comma-separated string of hosts (≤ 2000 characters) or
 //!   null, stored as given (blank = null);
@@ -61,7 +61,7 @@ pub fn validate(body: ProgramBody, create: bool) -> ApiResult<ProgramInput> {
     let mut v = Validation::new();
     let mut p = ProgramInput::default();
     match body.name {
-        Some(s) if (1..=200).contains(&s.trim().chars().count()) => {
+        Some(s) if s.chars().count() <= 200 && !s.trim().is_empty() => {
             p.name = Some(s.trim().to_owned());
         }
         None if !create => {}

@@ -182,10 +182,10 @@ pub struct ClickBody {
     /// The caller's click id, 20–40 characters, unique (required).
     #[schema(min_length = 20, max_length = 40)]
     pub id: Option<String>,
-    /// Key of an existing link of the tenant, 1–64 bytes (required).
+    /// Key of an existing link of the tenant, 1–64 characters (required).
     #[schema(min_length = 1, max_length = 64)]
     pub link_key: Option<String>,
-    /// Where the visitor landed, 1–4096 bytes (required).
+    /// Where the visitor landed, 1–4096 characters (required).
     #[schema(min_length = 1, max_length = 4096)]
     pub landing_url: Option<String>,
     /// Hash of the client address, at most 256 characters.
@@ -253,13 +253,13 @@ fn validate_click(b: ClickBody) -> ApiResult<ClickInput> {
     let link_key = required(
         "linkKey",
         b.link_key,
-        &|s| !s.is_empty() && s.len() <= 64,
+        &|s| !s.is_empty() && s.chars().count() <= 64,
         "Expected a link key",
     );
     let landing_url = required(
         "landingUrl",
         b.landing_url,
-        &|s| !s.is_empty() && s.len() <= 4096,
+        &|s| !s.is_empty() && s.chars().count() <= 4096,
         "Expected a non-empty string",
     );
     let ts = match b.ts {
@@ -374,8 +374,8 @@ pub struct FlaggedQuery {
     /// Most clicks to return, 1–500 (default 100).
     #[param(minimum = 1, maximum = 500, default = 100)]
     pub limit: Option<i64>,
-    /// Only clicks flagged `velocity` or `manual`; absent = every flagged click.
-    #[param(pattern = "^(velocity|manual)$")]
+    /// Only clicks flagged `velocity` or `manual`; absent or empty = every flagged click.
+    #[param(pattern = "^(velocity|manual)?$")]
     pub reason: Option<String>,
 }
 

@@ -6,7 +6,7 @@
 //! `destination_override_not_allowed` → 409 `linkKey_taken`.
 //!
 //! Limits API.md does not state: `linkKey` is 3–64 of `[A-Za-z0-9_-]` (unique in the
-//! tenant); `destinationUrl` is an absolute http(s) URL of at most 2048 bytes.
+//! tenant); `destinationUrl` is an absolute http(s) URL of at most 2048 characters.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -27,7 +27,7 @@ use crate::store::{grants, programs};
 use crate::tenancy::Tenant;
 use crate::util::new_id;
 
-/// Most bytes of a link's `destinationUrl`.
+/// Most characters of a link's `destinationUrl`.
 pub const MAX_DESTINATION: usize = 2048;
 
 /// Routes of this module.
@@ -77,9 +77,9 @@ pub struct CreateLink {
     /// The program to promote (required).
     #[schema(min_length = 1)]
     pub program_id: Option<String>,
-    /// Deep-link override: an absolute http(s) URL (≤ 2048 bytes) whose host is in the
+    /// Deep-link override: an absolute http(s) URL (≤ 2048 characters) whose host is in the
     /// program's `deepLinkAllowedDomains`.
-    #[schema(pattern = "^https?://", max_length = 2048)]
+    #[schema(pattern = "^[\\x00-\\x20]*[Hh][Tt][Tt][Pp][Ss]?://", max_length = 2048)]
     pub destination_url: Option<String>,
 }
 
@@ -118,7 +118,7 @@ fn validate(body: CreateLink) -> ApiResult<LinkInput> {
     );
     let destination = match body.destination_url {
         None => None,
-        Some(s) if is_http_url(&s) && s.len() <= MAX_DESTINATION => Some(s),
+        Some(s) if is_http_url(&s) && s.chars().count() <= MAX_DESTINATION => Some(s),
         Some(_) => {
             v.push("destinationUrl", "Expected an absolute http(s) URL");
             None

@@ -4,9 +4,9 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Schema};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 
 /// When a sub-rule applies: to every matching event, only the user's first, or every
 /// later one.
@@ -63,22 +63,93 @@ pub struct SubRule {
     pub recurring_months: Option<u32>,
 }
 
+/// Schema of a decimal given as a JSON number or a numeric string (exact; never a float),
+/// with `minimum` when given.
+fn decimal_input(minimum: Option<f64>) -> OneOfBuilder {
+    let mut number = ObjectBuilder::new().schema_type(Type::Number);
+    if let Some(m) = minimum {
+        number = number.minimum(Some(m));
+    }
+    OneOfBuilder::new().item(number).item(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A numeric string, e.g. \"12.50\"")),
+    )
+}
+
+/// Schema of a non-negative decimal request value (`commissionValue`).
+pub fn non_negative_decimal_schema() -> impl Into<RefOr<Schema>> {
+    decimal_input(Some(0.0)).description(Some("≥ 0, a JSON number or a numeric string"))
+}
+
+/// Schema of one sub-rule as a request accepts it: `trigger` optional (→ `every`),
+/// `value` a number or numeric string (> 0), `recurring` optional (→ false). The request
+/// is read by [`crate::rules::parse_rules`], whose messages name the rule's position.
+fn sub_rule_input() -> ObjectBuilder {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "trigger",
+            string()
+                .enum_values(Some(["every", "first", "subsequent"]))
+                .description(Some(
+                    "Default `every`; `first`/`subsequent` need `eventType`",
+                )),
+        )
+        .property(
+            "eventType",
+            string().min_length(Some(1)).max_length(Some(80)),
+        )
+        .property("type", string().enum_values(Some(["percent", "fixed"])))
+        .required("type")
+        .property(
+            "value",
+            decimal_input(None).description(Some("Greater than 0")),
+        )
+        .required("value")
+        .property(
+            "currency",
+            string()
+                .pattern(Some("^[A-Za-z]{3}$"))
+                .description(Some("Fixed rules only")),
+        )
+        .property("recurring", ObjectBuilder::new().schema_type(Type::Boolean))
+        .property(
+            "recurringMonths",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1.0))
+                .maximum(Some(600.0))
+                .description(Some("Needs `recurring: true`")),
+        )
+}
+
 /// Schema of a `commissionRule` / `commissionRules` request value: an array of 1–10
 /// sub-rules, or the legacy single object (normalised to one `every` rule).
 pub fn sub_rules_input_schema() -> impl Into<RefOr<Schema>> {
     OneOfBuilder::new()
         .item(
             ArrayBuilder::new()
-                .items(SubRule::schema())
+                .items(sub_rule_input())
                 .min_items(Some(1))
                 .max_items(Some(10))
                 .description(Some("1–10 sub-rules")),
         )
-        .item(SubRule::schema())
+        .item(sub_rule_input())
         .description(Some(
             "An array of 1–10 sub-rules, or (legacy form) one rule object, read as a single \
              `every` rule",
         ))
+}
+
+/// Schema of `commissionRules` in a snapshot body: an array of 1–10 sub-rules, or null.
+pub fn sub_rules_array_schema() -> impl Into<RefOr<Schema>> {
+    ArrayBuilder::new()
+        .items(sub_rule_input())
+        .min_items(Some(1))
+        .max_items(Some(10))
+        .description(Some("1–10 sub-rules"))
 }
 
 /// A program row (`GET /programs`, `POST /programs`, `PATCH /programs/{id}`).
@@ -100,8 +171,7 @@ pub struct Program {
     /// `last_click` | `first_click` | `linear` | `position`.
     #[schema(pattern = "^(last_click|first_click|linear|position)$")]
     pub attribution_model: String,
-    /// Absolute http(s) URL the click router sends visitors to.
-    #[schema(pattern = "^https?://")]
+    /// Absolute http(s) URL the click router sends visitors to (as given).
     pub destination_url: String,
     /// Comma-separated hosts a link may deep-link to (subdomains included), or null.
     #[schema(required = true)]
@@ -163,12 +233,12 @@ pub struct SnapshotBody {
     #[schema(value_type = CommissionType)]
     pub commission_type: Option<String>,
     /// Rate or amount ≥ 0, a JSON number or numeric string (required).
-    #[schema(value_type = String, example = "15")]
+    #[schema(schema_with = non_negative_decimal_schema, required = true)]
     pub commission_value: Option<serde_json::Value>,
     /// Default false.
     pub recurring: Option<bool>,
     /// Sub-rules (an array of 1–10), or null.
-    #[schema(schema_with = sub_rules_input_schema)]
+    #[schema(schema_with = sub_rules_array_schema)]
     pub commission_rules: Option<serde_json::Value>,
     /// Holdback days, 0–365, or null.
     #[schema(minimum = 0, maximum = 365)]
@@ -183,14 +253,15 @@ pub struct SnapshotBody {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgramBody {
-    /// 1–200 characters (trimmed).
+    /// At most 200 characters, not blank (stored trimmed).
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Sub-rules: an array of 1–10, or the legacy single object.
     #[schema(schema_with = sub_rules_input_schema)]
     pub commission_rule: Option<serde_json::Value>,
-    /// Absolute http(s) URL with a host.
-    #[schema(pattern = "^https?://")]
+    /// Absolute http(s) URL with a host (scheme case-insensitive; leading spaces are
+    /// ignored, as URL parsing does).
+    #[schema(pattern = "^[\\x00-\\x20]*[Hh][Tt][Tt][Pp][Ss]?://")]
     pub destination_url: Option<String>,
     /// 1–365, default 60.
     #[schema(minimum = 1, maximum = 365)]
