@@ -40,7 +40,7 @@ pub fn parse(body: SnapshotBody, prefix: &str) -> ApiResult<SnapshotInput> {
             "percent"
         }
     };
-    let commission_value = match body.commission_value.as_ref().map(|x| decimal_of(x)) {
+    let commission_value = match body.commission_value.as_ref().map(decimal_of) {
         Some(Some(d)) if !d.is_sign_negative() => d.to_string(),
         None => {
             v.push(&f("commissionValue"), "Required");
