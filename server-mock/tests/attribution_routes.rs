@@ -1005,3 +1005,31 @@ async fn program_body_reports_every_field_and_null_clears_on_patch() {
         );
     }
 }
+
+#[tokio::test]
+async fn non_object_bodies_are_rejected_without_type_names() {
+    let t = T::new().await;
+    let p = t.partner("shape@example.com").await;
+    for (method, path) in [
+        (Method::POST, "/programs".to_owned()),
+        (Method::PATCH, "/programs/any".to_owned()),
+        (Method::POST, format!("/partners/{p}/campaigns")),
+        (Method::PUT, format!("/partners/{p}/commission-snapshot")),
+        (Method::POST, format!("/partners/{p}/links")),
+        (Method::POST, "/clicks".to_owned()),
+    ] {
+        for body in [json!("x"), json!(5), Value::Null] {
+            let r = t
+                .req(method.clone(), &path, Some(ADMIN), Some(body.clone()))
+                .await;
+            assert_eq!(
+                err(&r),
+                (400, json!("invalid_body")),
+                "{method} {path} {body}"
+            );
+            for rust in ["struct", "Body", "CreateLink", "AddCampaigns"] {
+                assert!(!r.text.contains(rust), "{method} {path} {body}: {}", r.text);
+            }
+        }
+    }
+}

@@ -26,6 +26,7 @@ use crate::auth::{Auth, ClientIp, Scope};
 use crate::error::{ApiError, ApiResult, ErrorBody, Validation};
 use crate::extract::{Json, Query};
 use crate::respond::{self, Reply};
+use crate::routes::common::required_field;
 use crate::state::AppState;
 use crate::store::clicks::{self as store, FlaggedClick, NewClick};
 use crate::store::links;
@@ -177,7 +178,7 @@ async fn route(
 /// `POST /clicks` body: a click recorded by the caller's own router. `null` on an
 /// optional field = absent.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct ClickBody {
     /// The caller's click id, 20–40 characters, unique (required).
     #[schema(min_length = 20, max_length = 40)]
@@ -232,43 +233,35 @@ struct ClickInput {
 
 fn validate_click(b: ClickBody) -> ApiResult<ClickInput> {
     let mut v = Validation::new();
-    let mut required =
-        |field: &str, given: Option<String>, ok: &dyn Fn(&str) -> bool, msg: &str| match given {
-            Some(s) if ok(&s) => s,
-            None => {
-                v.push(field, "Required");
-                String::new()
-            }
-            Some(_) => {
-                v.push(field, msg);
-                String::new()
-            }
-        };
-    let id = required(
+    let id = required_field(
+        &mut v,
         "id",
         b.id,
-        &|s| (20..=40).contains(&s.chars().count()),
+        |s| (20..=40).contains(&s.chars().count()),
         "Expected a string of 20-40 characters",
     );
-    let link_key = required(
+    let link_key = required_field(
+        &mut v,
         "linkKey",
         b.link_key,
-        &|s| !s.is_empty() && s.chars().count() <= 64,
+        |s| !s.is_empty() && s.chars().count() <= 64,
         "Expected a link key",
     );
-    let landing_url = required(
+    let landing_url = required_field(
+        &mut v,
         "landingUrl",
         b.landing_url,
-        &|s| !s.is_empty() && s.chars().count() <= 4096,
+        |s| !s.is_empty() && s.chars().count() <= 4096,
         "Expected a non-empty string",
     );
-    let ts = match b.ts {
-        None => required("ts", None, &|_| true, ""),
-        Some(s) => match parse_ts(&s) {
-            Some(t) => fmt_ts(t),
-            None => required("ts", Some(s), &|_| false, "Invalid datetime"),
-        },
-    };
+    let ts = required_field(
+        &mut v,
+        "ts",
+        b.ts,
+        |s| parse_ts(s).is_some(),
+        "Invalid datetime",
+    );
+    let ts = parse_ts(&ts).map(fmt_ts).unwrap_or_default();
     let mut at_most = |field: &str, given: Option<String>, max: usize| match given {
         Some(s) if s.chars().count() > max => {
             v.push(

@@ -37,7 +37,7 @@ pub struct CampaignList {
 
 /// `POST /partners/{id}/campaigns` body.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct AddCampaigns {
     /// Program ids to grant (1–1000 entries; unknown ids are skipped).
     #[schema(max_items = 1000)]

@@ -21,6 +21,7 @@ use crate::domain::programs::is_http_url;
 use crate::error::{ApiError, ApiResult, ErrorBody, Validation};
 use crate::extract::Json;
 use crate::respond::{self, Reply};
+use crate::routes::common::required_field;
 use crate::state::AppState;
 use crate::store::links::{self as store, Link};
 use crate::store::{grants, programs};
@@ -69,7 +70,7 @@ pub struct LinkList {
 
 /// `POST /partners/{id}/links` body (`null` on an optional field = absent).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct CreateLink {
     /// 3–64 of `[A-Za-z0-9_-]`, unique in the tenant (required).
     #[schema(pattern = "^[A-Za-z0-9_-]{3,64}$")]
@@ -92,25 +93,15 @@ struct LinkInput {
 
 fn validate(body: CreateLink) -> ApiResult<LinkInput> {
     let mut v = Validation::new();
-    let mut required =
-        |field: &str, given: Option<String>, ok: fn(&str) -> bool, msg: &str| match given {
-            Some(s) if ok(&s) => s,
-            None => {
-                v.push(field, "Required");
-                String::new()
-            }
-            Some(_) => {
-                v.push(field, msg);
-                String::new()
-            }
-        };
-    let link_key = required(
+    let link_key = required_field(
+        &mut v,
         "linkKey",
         body.link_key,
         is_link_key,
         "Expected 3-64 characters of [A-Za-z0-9_-]",
     );
-    let program_id = required(
+    let program_id = required_field(
+        &mut v,
         "programId",
         body.program_id,
         |s| !s.is_empty(),

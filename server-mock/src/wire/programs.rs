@@ -227,7 +227,7 @@ pub struct SnapshotEnvelope {
 /// A commission-snapshot body (`PUT /partners/{id}/commission-snapshot`, and
 /// `commissionSnapshot` of `POST /partners`). `null` on an optional field = absent.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct SnapshotBody {
     /// `percent` | `fixed` (required).
     #[schema(value_type = CommissionType)]
@@ -251,7 +251,7 @@ pub struct SnapshotBody {
 /// ones (`deepLinkAllowedDomains`, `holdbackDays`, `startsAt`, `endsAt`) where `null`
 /// clears the value.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct ProgramBody {
     /// At most 200 characters, not blank (stored trimmed).
     #[schema(min_length = 1, max_length = 200)]
