@@ -181,13 +181,13 @@ async fn route(
 #[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct ClickBody {
     /// The caller's click id, 20–40 characters, unique (required).
-    #[schema(min_length = 20, max_length = 40)]
+    #[schema(required = true, min_length = 20, max_length = 40)]
     pub id: Option<String>,
     /// Key of an existing link of the tenant, 1–64 characters (required).
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(required = true, min_length = 1, max_length = 64)]
     pub link_key: Option<String>,
     /// Where the visitor landed, 1–4096 characters (required).
-    #[schema(min_length = 1, max_length = 4096)]
+    #[schema(required = true, min_length = 1, max_length = 4096)]
     pub landing_url: Option<String>,
     /// Hash of the client address, at most 256 characters.
     #[schema(max_length = 256)]
@@ -202,7 +202,7 @@ pub struct ClickBody {
     #[schema(pattern = "^(velocity|manual|revoked)$")]
     pub fraud_flag: Option<String>,
     /// When the click happened, ISO-8601 (required).
-    #[schema(format = DateTime)]
+    #[schema(required = true, format = DateTime)]
     pub ts: Option<String>,
 }
 
@@ -412,6 +412,11 @@ async fn flagged(
     .await
 }
 
+/// The fraud flag of click `id` (`None`: not flagged). Errors: 404 `click_not_found`.
+fn current_flag(c: &rusqlite::Connection, tenant_id: &str, id: &str) -> ApiResult<Option<String>> {
+    store::flag_of(c, tenant_id, id)?.ok_or_else(|| ApiError::not_found_code("click_not_found"))
+}
+
 /// `POST /clicks/{id}/flag` answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -436,8 +441,7 @@ async fn flag(
 ) -> ApiResult<Reply<FlagAck>> {
     auth.require_admin()?;
     respond::ok(&state, move |c| {
-        let current = store::flag_of(c, &tenant.id, &id)?
-            .ok_or_else(|| ApiError::not_found_code("click_not_found"))?;
+        let current = current_flag(c, &tenant.id, &id)?;
         if let Some(f) = current {
             return Err(ApiError::conflict("already_flagged").field("flag", f));
         }
@@ -478,8 +482,7 @@ async fn unflag(
     auth.require_admin()?;
     let now = state.clock.now();
     respond::ok(&state, move |c| {
-        let current = store::flag_of(c, &tenant.id, &id)?
-            .ok_or_else(|| ApiError::not_found_code("click_not_found"))?;
+        let current = current_flag(c, &tenant.id, &id)?;
         if current.is_none() {
             return Err(ApiError::conflict("not_flagged"));
         }

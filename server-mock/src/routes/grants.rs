@@ -40,7 +40,7 @@ pub struct CampaignList {
 #[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct AddCampaigns {
     /// Program ids to grant (1–1000 entries; unknown ids are skipped).
-    #[schema(max_items = 1000)]
+    #[schema(required = true, max_items = 1000)]
     pub program_ids: Option<Vec<String>>,
 }
 

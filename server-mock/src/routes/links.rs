@@ -73,10 +73,10 @@ pub struct LinkList {
 #[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct CreateLink {
     /// 3–64 of `[A-Za-z0-9_-]`, unique in the tenant (required).
-    #[schema(pattern = "^[A-Za-z0-9_-]{3,64}$")]
+    #[schema(required = true, pattern = "^[A-Za-z0-9_-]{3,64}$")]
     pub link_key: Option<String>,
     /// The program to promote (required).
-    #[schema(min_length = 1)]
+    #[schema(required = true, min_length = 1)]
     pub program_id: Option<String>,
     /// Deep-link override: an absolute http(s) URL (≤ 2048 characters) whose host is in the
     /// program's `deepLinkAllowedDomains`.
