@@ -46,7 +46,7 @@ pub struct AddCampaigns {
 
 /// `{"added": […]}`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Added {
+pub struct AddedCampaigns {
     /// The program ids newly granted (ids already granted are not repeated).
     pub added: Vec<String>,
 }
@@ -74,7 +74,7 @@ async fn list(
 /// Grants programs to the partner (admin; grant source `manual`).
 #[utoipa::path(post, path = "/partners/{id}/campaigns", operation_id = "addCampaigns", tag = "grants", request_body = AddCampaigns,
     params(("id" = String, Path, description = "Partner id")),
-    responses((status = 201, description = "The ids newly granted", body = Added),
+    responses((status = 201, description = "The ids newly granted", body = AddedCampaigns),
         (status = 404, description = "not_found: no such partner; no_valid_campaigns: none of the ids is a program", body = ErrorBody)))]
 async fn add(
     State(state): State<AppState>,
@@ -82,7 +82,7 @@ async fn add(
     auth: Auth,
     Path(id): Path<String>,
     Json(body): Json<AddCampaigns>,
-) -> ApiResult<Reply<Added>> {
+) -> ApiResult<Reply<AddedCampaigns>> {
     auth.require_admin()?;
     let program_ids = match body.program_ids {
         Some(ids) if ids.len() <= MAX_PROGRAM_IDS => ids,
@@ -95,7 +95,7 @@ async fn add(
     };
     let now = state.now_iso();
     respond::respond(&state, StatusCode::CREATED, move |c| {
-        Ok(Added {
+        Ok(AddedCampaigns {
             added: grants::add(c, &tenant.id, &id, &program_ids, &now)?,
         })
     })
