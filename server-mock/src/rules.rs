@@ -16,9 +16,10 @@
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::engine::{self, RuleKind, Trigger};
+use crate::wire::programs::{CommissionType, RuleTrigger, SubRule};
 
 /// A validated sub-rule with everything the wire form carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,40 +188,38 @@ pub fn parse_rules(v: &Value) -> Result<Vec<RuleSpec>, Vec<String>> {
     }
 }
 
-/// The normalised wire JSON of one rule.
-pub fn rule_json(r: &RuleSpec) -> Value {
-    let mut m = Map::new();
-    let trig = match r.rule.trigger {
-        Trigger::Every => "every",
-        Trigger::First => "first",
-        Trigger::Subsequent => "subsequent",
-    };
-    m.insert("trigger".into(), json!(trig));
-    if let Some(t) = &r.rule.event_type {
-        m.insert("eventType".into(), json!(t));
+/// The normalised wire shape of one rule (`value` with trailing zeros removed).
+pub fn to_wire(r: &RuleSpec) -> SubRule {
+    SubRule {
+        trigger: match r.rule.trigger {
+            Trigger::Every => RuleTrigger::Every,
+            Trigger::First => RuleTrigger::First,
+            Trigger::Subsequent => RuleTrigger::Subsequent,
+        },
+        event_type: r.rule.event_type.clone(),
+        kind: match r.rule.kind {
+            RuleKind::Percent => CommissionType::Percent,
+            RuleKind::Fixed => CommissionType::Fixed,
+        },
+        value: r.rule.value.normalize(),
+        currency: r.currency.clone(),
+        recurring: r.rule.recurring,
+        recurring_months: r.rule.recurring_months,
     }
-    let kind = match r.rule.kind {
-        RuleKind::Percent => "percent",
-        RuleKind::Fixed => "fixed",
-    };
-    m.insert("type".into(), json!(kind));
-    m.insert("value".into(), dec_number(r.rule.value));
-    if let Some(c) = &r.currency {
-        m.insert("currency".into(), json!(c));
-    }
-    m.insert("recurring".into(), json!(r.rule.recurring));
-    if let Some(mo) = r.rule.recurring_months {
-        m.insert("recurringMonths".into(), json!(mo));
-    }
-    Value::Object(m)
 }
 
-/// The normalised wire JSON array of rules.
-pub fn rules_json(rules: &[RuleSpec]) -> Value {
-    Value::Array(rules.iter().map(rule_json).collect())
+/// The normalised wire shapes of rules.
+pub fn to_wire_all(rules: &[RuleSpec]) -> Vec<SubRule> {
+    rules.iter().map(to_wire).collect()
 }
 
-/// Reads stored rules back (the stored JSON was produced by [`rules_json`]); unreadable
+/// The stored form of rules: the JSON text of [`to_wire_all`] (read back by
+/// [`rules_from_stored`]).
+pub fn rules_stored(rules: &[RuleSpec]) -> String {
+    serde_json::to_string(&to_wire_all(rules)).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Reads stored rules back (the stored JSON was produced by [`rules_stored`]); unreadable
 /// storage yields no rules rather than a panic.
 pub fn rules_from_stored(text: &str) -> Vec<RuleSpec> {
     serde_json::from_str::<Value>(text)
@@ -238,6 +237,7 @@ pub fn engine_rules(specs: &[RuleSpec]) -> Vec<engine::SubRule> {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+    use serde_json::json;
 
     #[test]
     fn legacy_object_normalised() {
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(r[0].rule.trigger, Trigger::Every);
         assert_eq!(r[0].rule.value, dec!(20));
         assert_eq!(
-            rules_json(&r).to_string(),
+            rules_stored(&r),
             r#"[{"trigger":"every","type":"percent","value":20,"recurring":true}]"#
         );
     }
@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(r[0].currency.as_deref(), Some("EUR"));
         assert_eq!(r[0].rule.value, dec!(12.50));
         assert_eq!(r[1].rule.recurring_months, Some(12));
-        let stored = rules_json(&r).to_string();
+        let stored = rules_stored(&r);
         assert_eq!(rules_from_stored(&stored), r);
         assert!(stored.contains(r#""value":12.5"#));
     }

@@ -790,3 +790,246 @@ async fn identify_is_limited_to_120_per_minute_per_ip() {
     // other routes are not affected by identify's budget
     assert_eq!(t.get("/programs").await.status, 200);
 }
+
+#[tokio::test]
+async fn openapi_documents_programs_grants_snapshots_links_and_clicks() {
+    let t = T::new().await;
+    let r = t.req(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let doc = &r.body;
+    let paths = &doc["paths"];
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, methods) in [
+        ("/programs", &["get", "post"][..]),
+        ("/programs/{id}", &["patch"]),
+        ("/me/programs", &["get"]),
+        ("/partners/{id}/campaigns", &["get", "post"]),
+        ("/partners/{id}/programs/{programId}", &["delete"]),
+        (
+            "/partners/{id}/commission-snapshot",
+            &["get", "put", "delete"],
+        ),
+        ("/partners/{id}/links", &["get", "post"]),
+        ("/r/{linkKey}", &["get"]),
+        ("/clicks", &["post"]),
+        ("/admin/clicks/flagged", &["get"]),
+        ("/clicks/{id}/flag", &["post"]),
+        ("/clicks/{id}/unflag", &["post"]),
+    ] {
+        for m in methods {
+            assert!(paths[path][m].is_object(), "{m} {path} is documented");
+            let op_id = paths[path][m]["operationId"].as_str().unwrap().to_owned();
+            assert!(
+                operation_ids.insert(op_id),
+                "{m} {path}: unique operationId"
+            );
+        }
+    }
+    // The click router: open, 302 with Location and Set-Cookie, 404 link_not_found.
+    let router = &paths["/r/{linkKey}"]["get"];
+    assert_eq!(router["security"], json!([{}]));
+    let found = &router["responses"]["302"];
+    assert!(found["headers"]["Location"].is_object(), "{router}");
+    assert!(found["headers"]["Set-Cookie"].is_object(), "{router}");
+    assert!(router["responses"]["404"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("link_not_found"));
+    // Route-specific error codes are named.
+    let link_post = &paths["/partners/{id}/links"]["post"]["responses"];
+    for (status, code) in [
+        ("400", "destination_override_not_allowed"),
+        ("403", "campaign_not_granted"),
+        ("404", "campaign_not_found"),
+        ("409", "linkKey_taken"),
+    ] {
+        assert!(
+            link_post[status]["description"]
+                .as_str()
+                .unwrap()
+                .contains(code),
+            "{status} {code}: {link_post}"
+        );
+    }
+    // The limits the server enforces are in the schemas.
+    let schemas = &doc["components"]["schemas"];
+    let body = &schemas["ProgramBody"]["properties"];
+    assert_eq!(body["name"]["maxLength"], json!(200), "{body}");
+    assert_eq!(body["name"]["minLength"], json!(1));
+    assert_eq!(body["attributionWindowDays"]["maximum"], json!(365));
+    assert_eq!(body["attributionWindowDays"]["minimum"], json!(1));
+    assert!(body["destinationUrl"]["pattern"]
+        .as_str()
+        .unwrap()
+        .contains("[Hh][Tt][Tt][Pp][Ss]?://"));
+    let one_of = body["commissionRule"]["oneOf"].as_array().expect("oneOf");
+    assert_eq!(
+        one_of.len(),
+        2,
+        "array or legacy object: {}",
+        body["commissionRule"]
+    );
+    assert_eq!(one_of[0]["maxItems"], json!(10));
+    // Nullable response fields are always sent: required, with null allowed.
+    let program = &schemas["Program"];
+    for f in [
+        "deepLinkAllowedDomains",
+        "holdbackDays",
+        "startsAt",
+        "endsAt",
+    ] {
+        assert!(
+            program["required"].as_array().unwrap().contains(&json!(f)),
+            "{f}: {program}"
+        );
+    }
+    let link = &schemas["CreateLink"]["properties"];
+    assert_eq!(link["linkKey"]["pattern"], json!("^[A-Za-z0-9_-]{3,64}$"));
+    let flagged = paths["/admin/clicks/flagged"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let limit = flagged.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["maximum"], json!(500));
+    // What the schema admits, the server accepts: an upper-case scheme, an empty reason.
+    let r = t
+        .post(
+            "/programs",
+            json!({"name": "Caps", "destinationUrl": "HTTPS://caps.example/",
+                   "commissionRule": [{"type": "fixed", "value": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(t.get("/admin/clicks/flagged?reason=").await.status, 200);
+    let r = t
+        .post("/programs", json!({"name": format!(" {}", "n".repeat(200)),
+            "destinationUrl": "https://a.example/", "commissionRule": {"type": "fixed", "value": 1}}))
+        .await;
+    assert!(
+        r.body["detail"]["fieldErrors"]["name"].is_array(),
+        "201 characters: {}",
+        r.text
+    );
+}
+
+#[tokio::test]
+async fn program_body_reports_every_field_and_null_clears_on_patch() {
+    let t = T::new().await;
+    // Every bad field of one body is reported together.
+    let r = t
+        .post(
+            "/programs",
+            json!({"destinationUrl": "ftp://x", "attributionWindowDays": 0, "holdbackDays": 400}),
+        )
+        .await;
+    assert_eq!(err(&r), (400, json!("invalid_body")));
+    let fields = &r.body["detail"]["fieldErrors"];
+    for f in [
+        "name",
+        "commissionRule",
+        "destinationUrl",
+        "attributionWindowDays",
+        "holdbackDays",
+    ] {
+        assert!(fields.get(f).is_some(), "{f}: {}", r.text);
+    }
+    let r = t
+        .post(
+            "/programs",
+            json!({"name": "P", "destinationUrl": "https://a.example/",
+                   "commissionRule": {"type": "percent", "value": "12.50"},
+                   "holdbackDays": 7, "deepLinkAllowedDomains": "a.example",
+                   "startsAt": ts(0), "endsAt": ts(10 * DAY)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["commissionRule"][0]["value"].to_string(), "12.5");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // Absent keeps; null clears the four nullable fields.
+    let r = t
+        .req(
+            Method::PATCH,
+            &format!("/programs/{id}"),
+            Some(ADMIN),
+            Some(json!({"name": "Q"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["holdbackDays"], json!(7));
+    assert_eq!(r.body["deepLinkAllowedDomains"], json!("a.example"));
+    let r = t
+        .req(
+            Method::PATCH,
+            &format!("/programs/{id}"),
+            Some(ADMIN),
+            Some(json!({"holdbackDays": null, "deepLinkAllowedDomains": null,
+                        "startsAt": null, "endsAt": null})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for f in [
+        "holdbackDays",
+        "deepLinkAllowedDomains",
+        "startsAt",
+        "endsAt",
+    ] {
+        assert_eq!(r.body[f], Value::Null, "{f}: {}", r.text);
+    }
+    assert_eq!(r.body["name"], json!("Q"));
+    // Link and click bodies also report every field.
+    let r = t
+        .post(
+            "/partners/nope/links",
+            json!({"linkKey": "a b", "destinationUrl": "x"}),
+        )
+        .await;
+    assert_eq!(err(&r), (400, json!("invalid_body")));
+    for f in ["linkKey", "programId", "destinationUrl"] {
+        assert!(
+            r.body["detail"]["fieldErrors"].get(f).is_some(),
+            "{f}: {}",
+            r.text
+        );
+    }
+    let r = t
+        .post(
+            "/clicks",
+            json!({"id": "short", "ts": "nope", "fraudFlag": "bot"}),
+        )
+        .await;
+    assert_eq!(err(&r), (400, json!("invalid_body")));
+    for f in ["id", "linkKey", "landingUrl", "ts", "fraudFlag"] {
+        assert!(
+            r.body["detail"]["fieldErrors"].get(f).is_some(),
+            "{f}: {}",
+            r.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn non_object_bodies_are_rejected_without_type_names() {
+    let t = T::new().await;
+    let p = t.partner("shape@example.com").await;
+    for (method, path) in [
+        (Method::POST, "/programs".to_owned()),
+        (Method::PATCH, "/programs/any".to_owned()),
+        (Method::POST, format!("/partners/{p}/campaigns")),
+        (Method::PUT, format!("/partners/{p}/commission-snapshot")),
+        (Method::POST, format!("/partners/{p}/links")),
+        (Method::POST, "/clicks".to_owned()),
+    ] {
+        for body in [json!("x"), json!(5), Value::Null] {
+            let r = t
+                .req(method.clone(), &path, Some(ADMIN), Some(body.clone()))
+                .await;
+            assert_eq!(
+                err(&r),
+                (400, json!("invalid_body")),
+                "{method} {path} {body}"
+            );
+            for rust in ["struct", "Body", "CreateLink", "AddCampaigns"] {
+                assert!(!r.text.contains(rust), "{method} {path} {body}: {}", r.text);
+            }
+        }
+    }
+}

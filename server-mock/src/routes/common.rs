@@ -92,6 +92,29 @@ pub fn required_str(
     }
 }
 
+/// A required string field of a typed body (`None` = absent or null): records
+/// `Required` in `v` when it is `None` and `msg` when `ok` rejects it; returns the string,
+/// or `""` after recording an error (the typed-body counterpart of [`required_str`]).
+pub fn required_field(
+    v: &mut Validation,
+    field: &str,
+    given: Option<String>,
+    ok: impl Fn(&str) -> bool,
+    msg: &str,
+) -> String {
+    match given {
+        Some(s) if ok(&s) => s,
+        None => {
+            v.push(field, "Required");
+            String::new()
+        }
+        Some(_) => {
+            v.push(field, msg);
+            String::new()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,31 +1,39 @@
-//! Tracking links (API.md §3.3): `GET/POST /partners/:id/links`.
+//! Tracking links (API.md §3.3): `GET/POST /partners/{id}/links`.
 //!
 //! Check order of `POST` (API.md lists the errors, not their order): body validation
 //! (400 `invalid_body`) → 404 `partner_not_found` → 404 `campaign_not_found` → 403
 //! `campaign_not_granted` (partner principals only) → 409 `campaign_not_active` → 400
 //! `destination_override_not_allowed` → 409 `linkKey_taken`.
+//!
+//! Limits API.md does not state: `linkKey` is 3–64 of `[A-Za-z0-9_-]` (unique in the
+//! tenant); `destinationUrl` is an absolute http(s) URL of at most 2048 characters.
 
-use crate::db::ConnExt;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::{ApiError, ApiResult, Validation};
-use crate::routes::programs::{is_http_url, partner_exists};
+use crate::auth::{Auth, Principal, Scope};
+use crate::domain::grants::require_partner;
+use crate::domain::programs::is_http_url;
+use crate::error::{ApiError, ApiResult, ErrorBody, Validation};
+use crate::extract::Json;
+use crate::respond::{self, Reply};
+use crate::routes::common::required_field;
+use crate::state::AppState;
+use crate::store::links::{self as store, Link};
+use crate::store::{grants, programs};
+use crate::tenancy::Tenant;
 use crate::util::new_id;
 
-const LINK_COLS: &str =
-    "id, tenant_id, link_key, partner_id, program_id, destination_url, created_at";
+/// Most characters of a link's `destinationUrl`.
+pub const MAX_DESTINATION: usize = 2048;
 
-fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Value> {
-    Ok(json!({
-        "id": r.get::<_, String>(0)?,
-        "tenantId": r.get::<_, String>(1)?,
-        "linkKey": r.get::<_, String>(2)?,
-        "partnerId": r.get::<_, String>(3)?,
-        "programId": r.get::<_, String>(4)?,
-        "destinationUrl": r.get::<_, Option<String>>(5)?,
-        "createdAt": r.get::<_, String>(6)?,
-    }))
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create))
 }
 
 /// True for a valid `linkKey`: 3–64 of `[A-Za-z0-9_-]`.
@@ -53,163 +61,153 @@ pub fn host_allowed(host: &str, allowed: Option<&str>) -> bool {
         .any(|d| host == d || host.ends_with(&format!(".{d}")))
 }
 
-/// `GET /partners/:id/links`: newest first.
-pub fn list_links(conn: &Connection, tenant: &str, partner_id: &str) -> ApiResult<Value> {
-    if !partner_exists(conn, tenant, partner_id)? {
-        return Err(ApiError::not_found_code("partner_not_found"));
-    }
-    let mut st = conn.prepare(&format!(
-        "SELECT {LINK_COLS} FROM links WHERE tenant_id = ?1 AND partner_id = ?2 ORDER BY created_at DESC, id DESC"
-    ))?;
-    let rows = st.query_map(params![tenant, partner_id], link_row)?;
-    let links: Vec<Value> = rows.collect::<rusqlite::Result<_>>()?;
-    Ok(json!({ "links": links }))
+/// `{"links": […]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkList {
+    /// The partner's links, newest first.
+    pub links: Vec<Link>,
 }
 
-/// `POST /partners/:id/links`. `partner_principal` is true when the caller is the partner
-/// itself (then a grant is required).
-pub fn create_link(
-    conn: &mut Connection,
-    tenant: &str,
-    partner_id: &str,
-    body: &Value,
-    partner_principal: bool,
-    now: &str,
-) -> ApiResult<Value> {
+/// `POST /partners/{id}/links` body (`null` on an optional field = absent).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", expecting = "a JSON object")]
+pub struct CreateLink {
+    /// 3–64 of `[A-Za-z0-9_-]`, unique in the tenant (required).
+    #[schema(required = true, pattern = "^[A-Za-z0-9_-]{3,64}$")]
+    pub link_key: Option<String>,
+    /// The program to promote (required).
+    #[schema(required = true, min_length = 1)]
+    pub program_id: Option<String>,
+    /// Deep-link override: an absolute http(s) URL (≤ 2048 characters) whose host is in the
+    /// program's `deepLinkAllowedDomains`.
+    #[schema(pattern = "^[\\x00-\\x20]*[Hh][Tt][Tt][Pp][Ss]?://", max_length = 2048)]
+    pub destination_url: Option<String>,
+}
+
+/// A validated [`CreateLink`].
+struct LinkInput {
+    link_key: String,
+    program_id: String,
+    destination: Option<String>,
+}
+
+fn validate(body: CreateLink) -> ApiResult<LinkInput> {
     let mut v = Validation::new();
-    let link_key = required_str(
+    let link_key = required_field(
         &mut v,
-        body,
         "linkKey",
+        body.link_key,
         is_link_key,
         "Expected 3-64 characters of [A-Za-z0-9_-]",
     );
-    let program_id = required_str(
+    let program_id = required_field(
         &mut v,
-        body,
         "programId",
+        body.program_id,
         |s| !s.is_empty(),
         "Expected a program id",
     );
-    let destination = match body.get("destinationUrl") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if is_http_url(s) && s.len() <= 2048 => Some(s.clone()),
+    let destination = match body.destination_url {
+        None => None,
+        Some(s) if is_http_url(&s) && s.chars().count() <= MAX_DESTINATION => Some(s),
         Some(_) => {
             v.push("destinationUrl", "Expected an absolute http(s) URL");
             None
         }
     };
-    if body.as_object().is_none() {
-        v.push_form("Expected an object");
-    }
     v.finish_body()?;
-    let tx = conn.savepoint()?;
-    if !partner_exists(&tx, tenant, partner_id)? {
-        return Err(ApiError::not_found_code("partner_not_found"));
-    }
-    let program: Option<(Option<String>, Option<String>, Option<String>)> = tx
-        .query_row(
-            "SELECT deep_link_allowed_domains, starts_at, ends_at FROM programs WHERE tenant_id = ?1 AND id = ?2",
-            params![tenant, program_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((allowed, starts, ends)) = program else {
-        return Err(ApiError::not_found_code("campaign_not_found"));
-    };
-    if partner_principal {
-        let granted: bool = tx.row(
-            "SELECT EXISTS(SELECT 1 FROM partner_programs WHERE partner_id = ?1 AND program_id = ?2)",
-            params![partner_id, program_id],
-            |r| r.get(0),
-        )?;
-        if !granted {
-            return Err(ApiError::forbidden_code("campaign_not_granted"));
-        }
-    }
-    let before = starts.as_deref().is_some_and(|s| now < s);
-    let after = ends.as_deref().is_some_and(|e| now >= e);
-    if before || after {
-        return Err(ApiError::conflict("campaign_not_active").detail(if before {
-            "the program has not started yet"
-        } else {
-            "the program has ended"
-        }));
-    }
-    if let Some(d) = &destination {
-        let host = url::Url::parse(d)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        if !host_allowed(&host, allowed.as_deref()) {
-            return Err(ApiError::bad_request("destination_override_not_allowed")
-                .detail("the destination's host is not in the program's deepLinkAllowedDomains"));
-        }
-    }
-    let taken: bool = tx.row(
-        "SELECT EXISTS(SELECT 1 FROM links WHERE tenant_id = ?1 AND link_key = ?2)",
-        params![tenant, link_key],
-        |r| r.get(0),
-    )?;
-    if taken {
-        return Err(ApiError::conflict("linkKey_taken"));
-    }
-    let id = new_id();
-    tx.exec(
-        "INSERT INTO links (id, tenant_id, link_key, partner_id, program_id, destination_url, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![id, tenant, link_key, partner_id, program_id, destination, now],
-    )?;
-    let row = tx.row(
-        &format!("SELECT {LINK_COLS} FROM links WHERE id = ?1"),
-        [&id],
-        link_row,
-    )?;
-    tx.commit()?;
-    Ok(row)
+    Ok(LinkInput {
+        link_key,
+        program_id,
+        destination,
+    })
 }
 
-// ---------------------------------------------------------------------------------------
-// HTTP handlers
-
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
-
-use crate::auth::{Auth, Principal, Scope};
-use crate::extract::Json;
-use crate::routes::common::{db_json, required_str};
-use crate::state::AppState;
-use crate::tenancy::Tenant;
-
-/// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/partners/{id}/links", get(h_list).post(h_create))
-}
-
-async fn h_list(
-    State(st): State<AppState>,
+/// The partner's links, newest first (admin, or the partner itself).
+#[utoipa::path(get, path = "/partners/{id}/links", operation_id = "listLinks", tag = "links",
+    params(("id" = String, Path, description = "Partner id")),
+    responses((status = 200, description = "The partner's links", body = LinkList),
+        (status = 404, description = "partner_not_found", body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<crate::respond::Reply<Value>> {
+) -> ApiResult<Reply<LinkList>> {
     auth.require_admin_or_partner(&id)?;
-    db_json(&st, move |c| list_links(c, &tenant.id, &id)).await
+    respond::ok(&state, move |c| {
+        require_partner(c, &tenant.id, &id, "partner_not_found")?;
+        Ok(LinkList {
+            links: store::list_for_partner(c, &tenant.id, &id)?,
+        })
+    })
+    .await
 }
 
-async fn h_create(
-    State(st): State<AppState>,
+/// Creates a tracking link (admin, `links:write`, or the partner itself, which needs a
+/// grant of the program).
+#[utoipa::path(post, path = "/partners/{id}/links", operation_id = "createLink", tag = "links", request_body = CreateLink,
+    params(("id" = String, Path, description = "Partner id")),
+    responses((status = 201, description = "The new link", body = Link),
+        (status = 400, description = "destination_override_not_allowed: the host is not in the program's deepLinkAllowedDomains", body = ErrorBody),
+        (status = 403, description = "campaign_not_granted (partner callers)", body = ErrorBody),
+        (status = 404, description = "partner_not_found / campaign_not_found", body = ErrorBody),
+        (status = 409, description = "campaign_not_active / linkKey_taken", body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> ApiResult<crate::respond::Reply<Value>> {
+    Json(body): Json<CreateLink>,
+) -> ApiResult<Reply<Link>> {
     auth.require_scope_or_partner(Scope::LinksWrite, &id)?;
     let partner_principal = matches!(auth.principal, Principal::Partner { .. });
-    let now = st.now_iso();
-    crate::respond::respond(&st, StatusCode::CREATED, move |c| {
-        create_link(c, &tenant.id, &id, &body, partner_principal, &now)
+    let input = validate(body)?;
+    let now = state.now_iso();
+    respond::respond(&state, StatusCode::CREATED, move |c| {
+        let tenant_id = &tenant.id;
+        require_partner(c, tenant_id, &id, "partner_not_found")?;
+        let terms = programs::link_terms(c, tenant_id, &input.program_id)?
+            .ok_or_else(|| ApiError::not_found_code("campaign_not_found"))?;
+        if partner_principal && !grants::is_granted(c, &id, &input.program_id)? {
+            return Err(ApiError::forbidden_code("campaign_not_granted"));
+        }
+        let before = terms.starts_at.as_deref().is_some_and(|s| now.as_str() < s);
+        let after = terms.ends_at.as_deref().is_some_and(|e| now.as_str() >= e);
+        if before || after {
+            return Err(ApiError::conflict("campaign_not_active").detail(if before {
+                "the program has not started yet"
+            } else {
+                "the program has ended"
+            }));
+        }
+        if let Some(d) = &input.destination {
+            let host = url::Url::parse(d)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            if !host_allowed(&host, terms.deep_link_allowed_domains.as_deref()) {
+                return Err(
+                    ApiError::bad_request("destination_override_not_allowed").detail(
+                        "the destination's host is not in the program's deepLinkAllowedDomains",
+                    ),
+                );
+            }
+        }
+        if store::key_taken(c, tenant_id, &input.link_key)? {
+            return Err(ApiError::conflict("linkKey_taken"));
+        }
+        let link = Link {
+            id: new_id(),
+            tenant_id: tenant_id.clone(),
+            link_key: input.link_key,
+            partner_id: id,
+            program_id: input.program_id,
+            destination_url: input.destination,
+            created_at: now,
+        };
+        store::insert(c, &link)?;
+        store::get(c, &link.id)?.ok_or_else(ApiError::internal)
     })
     .await
 }

@@ -34,12 +34,14 @@ pub mod common;
 pub mod dev;
 pub mod events;
 pub mod export;
+pub mod grants;
 pub mod health;
 pub mod links;
 pub mod login_links;
 pub mod openapi;
 pub mod partners;
 pub mod programs;
+pub mod snapshots;
 
 /// Routes that need neither a tenant nor a credential.
 pub fn public() -> OpenApiRouter<AppState> {
@@ -56,9 +58,11 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(partners::router().into())
         .merge(api_keys::router().into())
         .merge(admins::router().into())
-        .merge(programs::router().into())
-        .merge(links::router().into())
-        .merge(clicks::router().into())
+        .merge(programs::router())
+        .merge(grants::router())
+        .merge(snapshots::router())
+        .merge(links::router())
+        .merge(clicks::router())
         .merge(events::router().into())
         .merge(commissions::router().into())
         .merge(analytics::router().into())
@@ -69,7 +73,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
 /// Tenant routes that never read credentials.
 pub fn tenant_open() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .merge(clicks::open_router().into())
+        .merge(clicks::open_router())
         .merge(events::open_router().into())
 }
 

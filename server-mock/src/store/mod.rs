@@ -8,5 +8,10 @@
 //! modules, middleware, the seed and the export call these functions inside one
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
+pub mod clicks;
+pub mod grants;
 pub mod idempotency;
+pub mod links;
 pub mod outbox;
+pub mod programs;
+pub mod snapshots;
