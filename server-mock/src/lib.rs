@@ -164,8 +164,10 @@ pub async fn spawn_with_routes(
     let db = db::Db::open_with(&config.db, config.synchronous)?;
     let now = util::fmt_ts(config.clock.now());
     let (tenancy, tenants) = (config.tenancy, config.tenants.clone());
+    let tenant_cache = Arc::new(tenancy::TenantCache::default());
+    let cache = tenant_cache.clone();
     db.with_blocking(move |c| -> anyhow::Result<()> {
-        tenancy::ensure_tenants(c, tenancy, &tenants, &now)?;
+        tenancy::ensure_tenants(c, &cache, tenancy, &tenants, &now)?;
         store::idempotency::clear_in_flight(c)?;
         Ok(())
     })??;
@@ -188,6 +190,8 @@ pub async fn spawn_with_routes(
         mailer,
         limits: limits.clone(),
         inflight: Arc::default(),
+        credentials: Arc::default(),
+        tenants: tenant_cache,
         base_url: Arc::from(base_url.as_str()),
     };
     let app = routes::build_with(state.clone(), extra);

@@ -8,6 +8,8 @@ mod admins;
 mod api_keys;
 #[path = "server/basics.rs"]
 mod basics;
+#[path = "server/credentials.rs"]
+mod credentials;
 #[path = "server/extras.rs"]
 mod extras;
 #[path = "server/idempotency.rs"]

@@ -24,7 +24,6 @@ use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::Json;
 use crate::mail::{purpose, Mail};
 use crate::respond::{respond, Reply};
-use crate::routes::common::{reinstate, Reinstatable};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 use crate::util::{self, is_valid_email};
@@ -35,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/admins", get(list).post(create))
         .route("/admins/{id}/invite", post(invite))
         .route("/admins/{id}/revoke", post(revoke))
-        .route("/admins/{id}/reinstate", post(reinstate::<Admin>))
+        .route("/admins/{id}/reinstate", post(reinstate))
 }
 
 /// An admin row.
@@ -261,25 +260,14 @@ async fn revoke(
                     .detail("an admin cannot revoke their own access"));
             }
         }
-        if a.activated_at.is_some() {
-            let others: i64 = tx.row(
-                "SELECT COUNT(*) FROM admins WHERE tenant_id = ?1 AND id != ?2
-                     AND activated_at IS NOT NULL AND revoked_at IS NULL",
-                params![tenant.id, a.id],
-                |r| r.get(0),
-            )?;
-            if others == 0 {
-                return Err(ApiError::conflict("cannot_revoke_last_active_admin"));
-            }
-        }
         let now = st.now_iso();
-        tx.exec(
-            "UPDATE admins SET revoked_at = ?1, updated_at = ?1 WHERE id = ?2",
-            params![now, a.id],
-        )?;
-        tx.exec(
-            "UPDATE sessions SET revoked_at = ?1 WHERE admin_id = ?2 AND revoked_at IS NULL",
-            params![now, a.id],
+        crate::domain::admins::revoke(
+            &tx,
+            &st.credentials,
+            &tenant.id,
+            &a.id,
+            a.activated_at.is_some(),
+            &now,
         )?;
         tx.commit()?;
         Ok(json!({"ok": true, "revokedAt": now}))
@@ -287,16 +275,19 @@ async fn revoke(
     .await
 }
 
-impl Reinstatable for Admin {
-    const REINSTATE_SQL: &'static str =
-        "UPDATE admins SET revoked_at = NULL, updated_at = ?1 WHERE id = ?2";
-    fn load(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Self>> {
-        load_admin(c, tenant_id, id)
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn is_revoked(&self) -> bool {
-        self.revoked_at.is_some()
-    }
+/// `POST /admins/{id}/reinstate` (admin): clears the revocation → `{"ok":true}`; 404
+/// `not_found`, 409 `not_revoked`.
+async fn reinstate(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Reply<Value>> {
+    auth.require_admin()?;
+    let st = state.clone();
+    respond(&state, StatusCode::OK, move |c| {
+        crate::domain::admins::reinstate(c, &st.credentials, &tenant.id, &id, &st.now_iso())?;
+        Ok(json!({"ok": true}))
+    })
+    .await
 }

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -354,17 +354,13 @@ async fn delete_key(
         _ => return Err(ApiError::forbidden()),
     };
     let now = state.now_iso();
+    let credentials = state.credentials.clone();
     state
         .db
         .call(move |c| {
-            let row: Option<(Option<String>, Option<String>)> = c
-                .query_row(
-                    "SELECT partner_id, revoked_at FROM api_keys WHERE tenant_id = ?1 AND id = ?2",
-                    params![tenant.id, key_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((owner, revoked_at)) = row else {
+            let Some((owner, revoked_at)) =
+                crate::store::api_keys::owner_and_revoked(c, &tenant.id, &key_id)?
+            else {
                 return Err(ApiError::not_found());
             };
             if let Some(me) = &partner_id {
@@ -373,11 +369,9 @@ async fn delete_key(
                 }
             }
             if revoked_at.is_none() {
-                c.exec(
-                    "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2",
-                    params![now, key_id],
-                )?;
+                crate::store::api_keys::revoke(c, &tenant.id, &key_id, &now)?;
             }
+            credentials.invalidate(&tenant.id, crate::auth::Revoked::Key(&key_id));
             Ok(())
         })
         .await?;

@@ -200,13 +200,13 @@ async fn signout(
 ) -> ApiResult<Response> {
     if let Some(token) = session_cookie(&headers) {
         let now = state.now_iso();
+        let credentials = state.credentials.clone();
         state
             .db
             .call(move |c| {
-                c.exec(
-                    "UPDATE sessions SET revoked_at = ?1 WHERE token_hash = ?2 AND tenant_id = ?3 AND revoked_at IS NULL",
-                    params![now, util::sha256_hex(&token), tenant.id],
-                )?;
+                let hash = util::sha256_hex(&token);
+                crate::store::sessions::revoke_by_hash(c, &tenant.id, &hash, &now)?;
+                credentials.invalidate(&tenant.id, crate::auth::Revoked::SessionToken(&hash));
                 Ok(())
             })
             .await?;

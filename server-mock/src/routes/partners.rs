@@ -27,7 +27,6 @@ use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::{Json, QueryParams};
 use crate::mail::{purpose, Mail};
 use crate::pagination;
-use crate::routes::common::{reinstate, Reinstatable};
 use crate::state::AppState;
 use crate::tenancy::Tenant;
 use crate::util::{self, is_valid_email};
@@ -43,7 +42,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/partners/{id}/invite", post(invite))
         .route("/partners/{id}/revoke", post(revoke))
-        .route("/partners/{id}/reinstate", post(reinstate::<Partner>))
+        .route("/partners/{id}/reinstate", post(reinstate))
 }
 
 /// A partner row.
@@ -490,17 +489,13 @@ async fn revoke(
                 return Err(ApiError::conflict("already_revoked"));
             }
             let now = st.now_iso();
-            tx.exec(
-                "UPDATE partners SET revoked_at = ?1, revoke_reason = ?2, updated_at = ?1 WHERE id = ?3",
-                params![now, reason, p.id],
-            )?;
-            tx.exec(
-                "UPDATE api_keys SET revoked_at = ?1 WHERE partner_id = ?2 AND revoked_at IS NULL",
-                params![now, p.id],
-            )?;
-            tx.exec(
-                "UPDATE sessions SET revoked_at = ?1 WHERE partner_id = ?2 AND revoked_at IS NULL",
-                params![now, p.id],
+            crate::domain::partners::revoke(
+                &tx,
+                &st.credentials,
+                &tenant.id,
+                &p.id,
+                reason.as_deref(),
+                &now,
             )?;
             if notify {
                 let reason_line = reason
@@ -535,16 +530,19 @@ async fn revoke(
         .await
 }
 
-impl Reinstatable for Partner {
-    const REINSTATE_SQL: &'static str =
-        "UPDATE partners SET revoked_at = NULL, revoke_reason = NULL, updated_at = ?1 WHERE id = ?2";
-    fn load(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Self>> {
-        load_partner(c, tenant_id, id)
-    }
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn is_revoked(&self) -> bool {
-        self.revoked_at.is_some()
-    }
+/// `POST /partners/{id}/reinstate` (admin): clears the revocation → `{"ok":true}`; 404
+/// `not_found`, 409 `not_revoked`.
+async fn reinstate(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<crate::respond::Reply<Value>> {
+    auth.require_admin()?;
+    let st = state.clone();
+    crate::respond::ok(&state, move |c| {
+        crate::domain::partners::reinstate(c, &st.credentials, &tenant.id, &id, &st.now_iso())?;
+        Ok(json!({"ok": true}))
+    })
+    .await
 }

@@ -8,5 +8,12 @@
 //! modules, middleware, the seed and the export call these functions inside one
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
+pub mod admins;
+pub mod api_keys;
 pub mod idempotency;
+pub mod magic_links;
+pub mod mailbox;
 pub mod outbox;
+pub mod partners;
+pub mod sessions;
+pub mod tenants;
