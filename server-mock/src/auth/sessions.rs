@@ -127,14 +127,16 @@ pub fn create_magic_link(
     Ok((token, expires))
 }
 
-/// Creates a session and returns its plaintext token. Errors: database errors.
+/// Creates a session for `token` (a fresh [`util::new_session_token`], made by the caller
+/// so that it can set the cookie whatever the job answers); stores only its hash. Errors:
+/// database errors.
 pub fn create_session(
     c: &Connection,
     tenant_id: &str,
     subject: &Subject,
+    token: &str,
     state: &AppState,
-) -> ApiResult<String> {
-    let token = util::new_session_token();
+) -> ApiResult<()> {
     let now = state.clock.now();
     let ttl = Duration::from_std(state.config.session_ttl).unwrap_or(Duration::days(30));
     let (admin_id, partner_id) = subject.ids();
@@ -143,14 +145,14 @@ pub fn create_session(
         tenant_id,
         &store::sessions::NewSession {
             id: &util::new_id(),
-            token_hash: &util::sha256_hex(&token),
+            token_hash: &util::sha256_hex(token),
             admin_id,
             partner_id,
             created_at: &util::fmt_ts(now),
             expires_at: &util::fmt_ts(now + ttl),
         },
     )?;
-    Ok(token)
+    Ok(())
 }
 
 /// The `Set-Cookie` value for a new session.

@@ -44,3 +44,26 @@ pub fn reinstate(
     credentials.invalidate(tenant_id, Revoked::Partner(id));
     Ok(())
 }
+
+/// Activates pending partner `p` at `now` (first magic-link sign-in) and records the
+/// `partner.activated` webhook event; an active partner is left as is. Errors: database
+/// errors.
+pub fn activate(
+    c: &Connection,
+    tenant_id: &str,
+    p: &store::partners::Partner,
+    now: &str,
+) -> ApiResult<()> {
+    if p.activated_at.is_some() {
+        return Ok(());
+    }
+    store::partners::set_activated(c, tenant_id, &p.id, now)?;
+    crate::outbox::emit(
+        c,
+        tenant_id,
+        "partner.activated",
+        serde_json::json!({"partnerId": p.id, "email": p.email, "name": p.name, "activatedAt": now}),
+        now,
+    )?;
+    Ok(())
+}

@@ -51,11 +51,11 @@ pub fn public() -> OpenApiRouter<AppState> {
 /// Tenant routes that authenticate (see the module docs).
 pub fn authenticated() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .merge(auth::router().into())
+        .merge(auth::router())
         .merge(dev::router().into())
         .merge(partners::router().into())
         .merge(api_keys::router().into())
-        .merge(admins::router().into())
+        .merge(admins::router())
         .merge(programs::router().into())
         .merge(links::router().into())
         .merge(clicks::router().into())

@@ -1,8 +1,97 @@
 //! `partners`: the partners of a tenant (API.md §3.1).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::db::ConnExt;
+
+/// A partner row.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// Id.
+    pub id: String,
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Email (lower-cased).
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// \[EXT\] external id.
+    pub external_id: Option<String>,
+    /// Stripe Connect account.
+    pub stripe_connect_account_id: Option<String>,
+    /// Metadata object (JSON text).
+    pub metadata: String,
+    /// Created.
+    pub created_at: String,
+    /// Updated.
+    pub updated_at: String,
+    /// Activated.
+    pub activated_at: Option<String>,
+    /// Revoked.
+    pub revoked_at: Option<String>,
+    /// Revoke reason.
+    pub revoke_reason: Option<String>,
+}
+
+/// Column list matching [`Partner::from_row`].
+pub const COLS: &str = "id, tenant_id, email, name, external_id, stripe_connect_account_id, metadata, created_at, updated_at, activated_at, revoked_at, revoke_reason";
+
+impl Partner {
+    /// Reads a row selected with [`COLS`].
+    pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Partner> {
+        Ok(Partner {
+            id: r.get(0)?,
+            tenant_id: r.get(1)?,
+            email: r.get(2)?,
+            name: r.get(3)?,
+            external_id: r.get(4)?,
+            stripe_connect_account_id: r.get(5)?,
+            metadata: r.get(6)?,
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+            activated_at: r.get(9)?,
+            revoked_at: r.get(10)?,
+            revoke_reason: r.get(11)?,
+        })
+    }
+}
+
+/// Partner `id` of `tenant_id`.
+pub fn get(c: &Connection, tenant_id: &str, id: &str) -> rusqlite::Result<Option<Partner>> {
+    c.row(
+        &format!("SELECT {COLS} FROM partners WHERE tenant_id = ?1 AND id = ?2"),
+        params![tenant_id, id],
+        Partner::from_row,
+    )
+    .optional()
+}
+
+/// The partner of `tenant_id` with (lower-cased) `email`.
+pub fn get_by_email(
+    c: &Connection,
+    tenant_id: &str,
+    email: &str,
+) -> rusqlite::Result<Option<Partner>> {
+    c.row(
+        &format!("SELECT {COLS} FROM partners WHERE tenant_id = ?1 AND email = ?2"),
+        params![tenant_id, email],
+        Partner::from_row,
+    )
+    .optional()
+}
+
+/// Marks partner `id` activated at `now`.
+pub fn set_activated(
+    c: &Connection,
+    tenant_id: &str,
+    id: &str,
+    now: &str,
+) -> rusqlite::Result<usize> {
+    c.exec(
+        "UPDATE partners SET activated_at = ?1, updated_at = ?1 WHERE id = ?2 AND tenant_id = ?3",
+        params![now, id, tenant_id],
+    )
+}
 
 /// `revoked_at` of partner `id` of `tenant_id`: `None` when there is no such partner,
 /// `Some(None)` when it is active.
