@@ -52,9 +52,9 @@ pub fn public() -> OpenApiRouter<AppState> {
 pub fn authenticated() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(auth::router())
-        .merge(dev::router().into())
+        .merge(dev::router())
         .merge(partners::router().into())
-        .merge(api_keys::router().into())
+        .merge(api_keys::router())
         .merge(admins::router())
         .merge(programs::router().into())
         .merge(links::router().into())
@@ -63,7 +63,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(commissions::router().into())
         .merge(analytics::router().into())
         .merge(export::router().into())
-        .merge(login_links::router().into())
+        .merge(login_links::router())
 }
 
 /// Tenant routes that never read credentials.

@@ -44,3 +44,44 @@ pub fn insert(c: &Connection, tenant_id: &str, m: &NewMail<'_>) -> rusqlite::Res
     )?;
     Ok(())
 }
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMail {
+    /// Recipient.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// A [`crate::mail::purpose`] value (or `partner_revoked`).
+    pub purpose: String,
+    /// The magic token, when the mail carries one.
+    pub token: Option<String>,
+    /// The magic URL, when the mail carries one.
+    pub url: Option<String>,
+}
+
+/// The messages of `tenant_id`, oldest first, only those to `to` (case-insensitive,
+/// pass it lower-cased) when given.
+pub fn list(
+    c: &Connection,
+    tenant_id: &str,
+    to: Option<&str>,
+) -> rusqlite::Result<Vec<StoredMail>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT to_addr, subject, body, purpose, token, url FROM mail
+         WHERE tenant_id = ?1 AND (?2 IS NULL OR lower(to_addr) = ?2) ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![tenant_id, to], |r| {
+        Ok(StoredMail {
+            to: r.get(0)?,
+            subject: r.get(1)?,
+            body: r.get(2)?,
+            purpose: r.get(3)?,
+            token: r.get(4)?,
+            url: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
