@@ -53,7 +53,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(auth::router())
         .merge(dev::router())
-        .merge(partners::router().into())
+        .merge(partners::router())
         .merge(api_keys::router())
         .merge(admins::router())
         .merge(programs::router().into())

@@ -141,3 +141,152 @@ pub fn clear_revoked(
         params![now, id, tenant_id],
     )
 }
+
+/// The partner of `tenant_id` with \[EXT\] external id `external_id`.
+pub fn get_by_external_id(
+    c: &Connection,
+    tenant_id: &str,
+    external_id: &str,
+) -> rusqlite::Result<Option<Partner>> {
+    c.row(
+        &format!("SELECT {COLS} FROM partners WHERE tenant_id = ?1 AND external_id = ?2"),
+        params![tenant_id, external_id],
+        Partner::from_row,
+    )
+    .optional()
+}
+
+/// One page of partners, newest first (`created_at DESC, id DESC`): at most `limit` rows
+/// strictly after the keyset position `after` = (created_at, id), only those with
+/// (lower-cased) `email` when given.
+pub fn list_page(
+    c: &Connection,
+    tenant_id: &str,
+    email: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Partner>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLS} FROM partners
+         WHERE tenant_id = ?1
+           AND (?2 IS NULL OR email = ?2)
+           AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4))
+         ORDER BY created_at DESC, id DESC
+         LIMIT ?5"
+    ))?;
+    let (ts, id) = after.unzip();
+    let rows = stmt.query_map(
+        params![tenant_id, email, ts, id, limit as i64],
+        Partner::from_row,
+    )?;
+    rows.collect()
+}
+
+/// A partner to insert.
+#[derive(Debug, Clone)]
+pub struct NewPartner<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Email (lower-cased).
+    pub email: &'a str,
+    /// Name.
+    pub name: &'a str,
+    /// \[EXT\] external id.
+    pub external_id: Option<&'a str>,
+    /// Metadata object (JSON text).
+    pub metadata: &'a str,
+    /// Creation time.
+    pub created_at: &'a str,
+    /// Activation time (`None`: pending until the invite is used).
+    pub activated_at: Option<&'a str>,
+}
+
+/// Inserts a partner.
+pub fn insert(c: &Connection, tenant_id: &str, p: &NewPartner<'_>) -> rusqlite::Result<()> {
+    c.exec(
+        "INSERT INTO partners (id, tenant_id, email, name, external_id, metadata, created_at, updated_at, activated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+        params![
+            p.id,
+            tenant_id,
+            p.email,
+            p.name,
+            p.external_id,
+            p.metadata,
+            p.created_at,
+            p.activated_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// True when a partner of `tenant_id` has (lower-cased) `email`.
+pub fn email_taken(c: &Connection, tenant_id: &str, email: &str) -> rusqlite::Result<bool> {
+    Ok(c.row(
+        "SELECT 1 FROM partners WHERE tenant_id = ?1 AND email = ?2",
+        params![tenant_id, email],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
+
+/// True when a partner of `tenant_id` has \[EXT\] external id `external_id`.
+pub fn external_id_taken(
+    c: &Connection,
+    tenant_id: &str,
+    external_id: &str,
+) -> rusqlite::Result<bool> {
+    Ok(c.row(
+        "SELECT 1 FROM partners WHERE tenant_id = ?1 AND external_id = ?2",
+        params![tenant_id, external_id],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
+
+/// Every program id of `tenant_id`, oldest first (the grants of a partner created
+/// without `programIds`).
+pub fn all_program_ids(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<String>> {
+    let mut s =
+        c.prepare_cached("SELECT id FROM programs WHERE tenant_id = ?1 ORDER BY created_at, id")?;
+    let rows = s.query_map([tenant_id], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
+
+/// True when program `id` exists in `tenant_id`.
+pub fn program_exists(c: &Connection, tenant_id: &str, id: &str) -> rusqlite::Result<bool> {
+    Ok(c.row(
+        "SELECT 1 FROM programs WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant_id, id],
+        |_| Ok(()),
+    )
+    .optional()?
+    .is_some())
+}
+
+/// Grants program `program_id` to partner `partner_id` at `now`; `source` is `all`
+/// (granted because `programIds` was omitted) or `manual`.
+pub fn insert_grant(
+    c: &Connection,
+    tenant_id: &str,
+    partner_id: &str,
+    program_id: &str,
+    source: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    c.exec(
+        "INSERT INTO partner_programs (id, tenant_id, partner_id, program_id, grant_source, granted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            format!("pc_{}", crate::util::new_id()),
+            tenant_id,
+            partner_id,
+            program_id,
+            source,
+            now
+        ],
+    )?;
+    Ok(())
+}
