@@ -16,6 +16,8 @@ mod extras;
 mod idempotency;
 #[path = "server/identity.rs"]
 mod identity;
+#[path = "server/identity_shapes.rs"]
+mod identity_shapes;
 #[path = "server/limits.rs"]
 mod limits;
 #[path = "server/matrix.rs"]

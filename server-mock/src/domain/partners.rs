@@ -45,6 +45,29 @@ pub fn reinstate(
     Ok(())
 }
 
+/// `data` of the `partner.activated` webhook event.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PartnerActivated<'a> {
+    partner_id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    activated_at: &'a str,
+}
+
+/// `data` of the `partner.created` webhook event.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PartnerCreated<'a> {
+    partner_id: &'a str,
+    email: &'a str,
+    name: &'a str,
+    /// `null` while pending.
+    activated_at: Option<&'a str>,
+    invited: bool,
+    program_ids: Vec<&'a String>,
+}
+
 /// Activates pending partner `p` at `now` (first magic-link sign-in) and records the
 /// `partner.activated` webhook event; an active partner is left as is. Errors: database
 /// errors.
@@ -58,11 +81,17 @@ pub fn activate(
         return Ok(());
     }
     store::partners::set_activated(c, tenant_id, &p.id, now)?;
+    let data = PartnerActivated {
+        partner_id: &p.id,
+        email: &p.email,
+        name: &p.name,
+        activated_at: now,
+    };
     crate::outbox::emit(
         c,
         tenant_id,
         "partner.activated",
-        serde_json::json!({"partnerId": p.id, "email": p.email, "name": p.name, "activatedAt": now}),
+        serde_json::to_value(data)?,
         now,
     )?;
     Ok(())
@@ -192,18 +221,19 @@ pub fn create(
         send_invite(c, state, tenant, &partner)?;
     }
     let program_ids: Vec<&String> = grants.iter().map(|(p, _)| p).collect();
+    let data = PartnerCreated {
+        partner_id: &partner.id,
+        email: &partner.email,
+        name: &partner.name,
+        activated_at: partner.activated_at.as_deref(),
+        invited: input.send_invite,
+        program_ids,
+    };
     crate::outbox::emit(
         c,
         &tenant.id,
         "partner.created",
-        serde_json::json!({
-            "partnerId": partner.id,
-            "email": partner.email,
-            "name": partner.name,
-            "activatedAt": partner.activated_at,
-            "invited": input.send_invite,
-            "programIds": program_ids,
-        }),
+        serde_json::to_value(data)?,
         &now,
     )?;
     Ok(partner)
