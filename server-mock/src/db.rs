@@ -101,6 +101,8 @@ type Job = Box<dyn FnOnce(&mut Connection) -> (bool, Reply) + Send>;
 #[derive(Clone)]
 pub struct Db {
     jobs: mpsc::Sender<Job>,
+    /// Jobs submitted so far (see [`Db::jobs_submitted`]).
+    submitted: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -138,7 +140,10 @@ impl Db {
         std::thread::Builder::new()
             .name("openpartner-db".into())
             .spawn(move || writer(conn, rx))?;
-        Ok(Db { jobs })
+        Ok(Db {
+            jobs,
+            submitted: Default::default(),
+        })
     }
 
     /// Runs `f` with exclusive access to the connection on the writer thread and returns
@@ -183,6 +188,12 @@ impl Db {
         }
     }
 
+    /// How many jobs were submitted through this handle and its clones since the database
+    /// was opened (a relaxed counter; tests and benchmarks count the jobs a request costs).
+    pub fn jobs_submitted(&self) -> u64 {
+        self.submitted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn submit<F, T>(
         &self,
         f: F,
@@ -204,6 +215,8 @@ impl Db {
             });
             (ok, reply)
         });
+        self.submitted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.jobs.send(job).map_err(|_| {
             tracing::error!("database thread has stopped");
             ApiError::internal()

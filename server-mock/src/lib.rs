@@ -11,9 +11,9 @@
 //! - [`error`] — [`ApiError`] (`{"error","detail"?}`) and [`error::Validation`].
 //! - [`extract`] — [`extract::Json`] / [`extract::QueryParams`] with the API's rejections.
 //! - [`tenancy`] — tenant resolution before routing, [`tenancy::Tenant`] extractor.
-//! - [`auth`] — credential resolution, [`auth::Principal`], guards on [`auth::Auth`]
-//!   (`require_admin`, `require_scope`, `require_admin_or_partner`, …), sessions and
-//!   magic links.
+//! - [`auth`] — credential resolution (through the [`auth::CredentialCache`]),
+//!   [`auth::Principal`], guards on [`auth::Auth`] (`require_admin`, `require_scope`,
+//!   `require_admin_or_partner`, …), sessions and magic links.
 //! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — \[EXT\]
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
@@ -39,8 +39,8 @@
 //! `extract::Json<T>` / `QueryParams`, call a guard first and return `ApiResult<_>`;
 //! writes happen in one `state.db.call(|c| { let tx = c.savepoint()?; …; tx.commit()?; })`.
 //! Webhook events are recorded in the same transaction with
-//! `outbox::emit(&tx, &tenant.id, "partner.created", data, &now)`. Shared row helpers:
-//! `routes::partners::{Partner, load_partner}`, `routes::admins::{Admin, load_admin}`.
+//! `outbox::emit(&tx, &tenant.id, "partner.created", data, &now)`. Shared rows:
+//! `store::partners::{Partner, get}`, `store::admins::{Admin, get}`.
 //! Per-IP route budgets go in `ratelimit::ROUTE_LIMITS`, handler-checked budgets in
 //! `ratelimit::NAMED_LIMITS`; a new extension name goes in
 //! `middleware::IMPLEMENTED_EXTENSIONS`. Tests can mount extra routes with
@@ -164,8 +164,10 @@ pub async fn spawn_with_routes(
     let db = db::Db::open_with(&config.db, config.synchronous)?;
     let now = util::fmt_ts(config.clock.now());
     let (tenancy, tenants) = (config.tenancy, config.tenants.clone());
+    let tenant_cache = Arc::new(tenancy::TenantCache::default());
+    let cache = tenant_cache.clone();
     db.with_blocking(move |c| -> anyhow::Result<()> {
-        tenancy::ensure_tenants(c, tenancy, &tenants, &now)?;
+        tenancy::ensure_tenants(c, &cache, tenancy, &tenants, &now)?;
         store::idempotency::clear_in_flight(c)?;
         Ok(())
     })??;
@@ -188,6 +190,8 @@ pub async fn spawn_with_routes(
         mailer,
         limits: limits.clone(),
         inflight: Arc::default(),
+        credentials: Arc::default(),
+        tenants: tenant_cache,
         base_url: Arc::from(base_url.as_str()),
     };
     let app = routes::build_with(state.clone(), extra);

@@ -1,8 +1,7 @@
 //! The dev mailbox: the reference server has no SMTP, it stores every message in the
 //! `mail` table, readable through `GET /dev/mailbox` (admin).
 
-use crate::db::ConnExt;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::error::ApiError;
 use crate::tenancy::Tenant;
@@ -63,7 +62,7 @@ impl Mailer {
         }
     }
 
-    /// Stores `mail` in `tenant`'s mailbox.
+    /// Stores `mail` in `tenant`'s mailbox. Errors: database errors.
     pub fn send(
         &self,
         conn: &Connection,
@@ -71,20 +70,19 @@ impl Mailer {
         mail: Mail<'_>,
         now_iso: &str,
     ) -> Result<(), ApiError> {
-        conn.exec(
-            "INSERT INTO mail (id, tenant_id, to_addr, subject, body, purpose, token, url, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                crate::util::new_id(),
-                tenant.id,
-                mail.to,
-                mail.subject,
-                mail.body,
-                mail.purpose,
-                mail.token,
-                mail.url,
-                now_iso
-            ],
+        crate::store::mailbox::insert(
+            conn,
+            &tenant.id,
+            &crate::store::mailbox::NewMail {
+                id: &crate::util::new_id(),
+                to: mail.to,
+                subject: &mail.subject,
+                body: &mail.body,
+                purpose: mail.purpose,
+                token: mail.token,
+                url: mail.url,
+                created_at: now_iso,
+            },
         )?;
         Ok(())
     }

@@ -23,6 +23,10 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// \[EXT\] Idempotency keys whose first request is running.
     pub inflight: Arc<crate::idempotency::InFlight>,
+    /// Resolved API keys and sessions by hash ([`crate::auth::cache`]).
+    pub credentials: Arc<crate::auth::CredentialCache>,
+    /// Tenants by slug (multi mode, [`crate::tenancy::TenantCache`]).
+    pub tenants: Arc<crate::tenancy::TenantCache>,
     /// The server's own origin, e.g. `http://127.0.0.1:4100`.
     pub base_url: Arc<str>,
 }

@@ -11,13 +11,11 @@
 //!   `tenant_slug_missing` ([`require_tenant`], applied to the tenant route group only, so
 //!   `/health` and `/platform/*` work without one).
 
-use crate::db::ConnExt;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::Uri;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rusqlite::OptionalExtension;
 
 use crate::config::Tenancy;
 use crate::error::ApiError;
@@ -70,20 +68,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Tenant {
     }
 }
 
-/// Looks a tenant up by slug.
-pub fn find_by_slug(conn: &rusqlite::Connection, slug: &str) -> Result<Option<Tenant>, ApiError> {
-    Ok(conn
-        .query_row(
-            "SELECT id, slug FROM tenants WHERE slug = ?1",
-            [slug],
-            |r| {
-                Ok(Tenant {
-                    id: r.get(0)?,
-                    slug: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
+/// The tenants by slug (multi mode), filled when a tenant is created
+/// ([`ensure_tenants`]) and on the first request of a tenant created by another process
+/// (a lookup that finds the row caches it). Misses are never cached: an unknown slug is
+/// looked up every time, so a tenant created later resolves at once. Tenants are never
+/// deleted, so an entry never goes stale.
+#[derive(Debug, Default)]
+pub struct TenantCache {
+    by_slug: std::sync::RwLock<std::collections::HashMap<String, Tenant>>,
+}
+
+impl TenantCache {
+    /// The cached tenant with slug `slug`.
+    pub fn get(&self, slug: &str) -> Option<Tenant> {
+        self.by_slug
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(slug)
+            .cloned()
+    }
+
+    /// Caches `tenant` (call only with a tenant whose row exists).
+    pub fn insert(&self, tenant: Tenant) {
+        self.by_slug
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant.slug.clone(), tenant);
+    }
 }
 
 /// Splits `path` into (slug, rest) for `/t/<slug>/rest` and `/api/t/<slug>/rest`.
@@ -171,16 +182,23 @@ async fn resolve(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
     }
 }
 
+/// The tenant with slug `slug`: from [`AppState::tenants`], else one lookup job (a found
+/// tenant is cached; a miss is not). Unknown or invalid slugs → 404 `route_not_found`.
 async fn lookup(state: &AppState, slug: &str) -> Result<Tenant, ApiError> {
     if !is_valid_slug(slug) {
         return Err(ApiError::route_not_found());
     }
+    if let Some(t) = state.tenants.get(slug) {
+        return Ok(t);
+    }
     let slug = slug.to_owned();
-    state
+    let tenant = state
         .db
-        .call(move |c| find_by_slug(c, &slug))
+        .call(move |c| Ok(crate::store::tenants::find_by_slug(c, &slug)?))
         .await?
-        .ok_or_else(ApiError::route_not_found)
+        .ok_or_else(ApiError::route_not_found)?;
+    state.tenants.insert(tenant.clone());
+    Ok(tenant)
 }
 
 /// Route-group middleware: tenant routes without a resolved tenant → 400
@@ -192,18 +210,26 @@ pub async fn require_tenant(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Creates the default tenant (single mode) or the configured slugs (multi mode).
+/// Creates the default tenant (single mode) or the configured slugs (multi mode) unless
+/// they exist, and caches every configured tenant in `cache` (multi mode; single mode
+/// never looks tenants up). Run it in a job that commits before the server serves.
+/// Errors: an invalid slug, database errors.
 pub fn ensure_tenants(
     conn: &rusqlite::Connection,
+    cache: &TenantCache,
     tenancy: Tenancy,
     slugs: &[String],
     now_iso: &str,
 ) -> anyhow::Result<()> {
+    use crate::store::tenants;
     match tenancy {
         Tenancy::Single => {
-            conn.exec(
-                "INSERT OR IGNORE INTO tenants (id, slug, display_name, created_at) VALUES (?1, ?2, 'Default', ?3)",
-                rusqlite::params![DEFAULT_TENANT_ID, DEFAULT_TENANT_SLUG, now_iso],
+            tenants::insert_if_absent(
+                conn,
+                DEFAULT_TENANT_ID,
+                DEFAULT_TENANT_SLUG,
+                "Default",
+                now_iso,
             )?;
         }
         Tenancy::Multi => {
@@ -213,10 +239,10 @@ pub fn ensure_tenants(
                         "invalid tenant slug '{slug}': use [a-z0-9-]+ and avoid reserved slugs"
                     );
                 }
-                conn.exec(
-                    "INSERT OR IGNORE INTO tenants (id, slug, display_name, created_at) VALUES (?1, ?2, ?2, ?3)",
-                    rusqlite::params![crate::util::new_id(), slug, now_iso],
-                )?;
+                tenants::insert_if_absent(conn, &crate::util::new_id(), slug, slug, now_iso)?;
+                let tenant = tenants::find_by_slug(conn, slug)?
+                    .ok_or_else(|| anyhow::anyhow!("tenant '{slug}' vanished after insert"))?;
+                cache.insert(tenant);
             }
         }
     }

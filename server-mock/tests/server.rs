@@ -8,12 +8,16 @@ mod admins;
 mod api_keys;
 #[path = "server/basics.rs"]
 mod basics;
+#[path = "server/credentials.rs"]
+mod credentials;
 #[path = "server/extras.rs"]
 mod extras;
 #[path = "server/idempotency.rs"]
 mod idempotency;
 #[path = "server/identity.rs"]
 mod identity;
+#[path = "server/identity_shapes.rs"]
+mod identity_shapes;
 #[path = "server/limits.rs"]
 mod limits;
 #[path = "server/matrix.rs"]

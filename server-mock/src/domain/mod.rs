@@ -4,6 +4,8 @@
 //! or an [`crate::error::ApiError`]. Routes call these modules, never each other.
 //! (The attribution engine lives in [`crate::engine`] / [`crate::attribution`].)
 
+pub mod admins;
 pub mod grants;
+pub mod partners;
 pub mod programs;
 pub mod snapshots;

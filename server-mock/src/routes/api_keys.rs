@@ -7,61 +7,143 @@
 //! key is unrestricted). Deleting an already revoked key answers `{"ok":true}` again.
 //! Creating a key for a revoked partner → 409 `partner_revoked` (it could never be used).
 
-use crate::db::ConnExt;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::Router;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::auth::{Auth, Principal};
-use crate::error::{ApiError, ApiResult, Validation};
-use crate::extract::{Json, QueryParams};
-use crate::respond::{respond, Reply};
-use crate::routes::partners::load_partner;
+use crate::auth::{Auth, Principal, Revoked};
+use crate::error::{ApiError, ApiResult, ErrorBody, Validation};
+use crate::extract::{Json, Query};
+use crate::respond::{self, respond, Reply};
 use crate::state::AppState;
+use crate::store;
+use crate::store::api_keys::KeyRow;
 use crate::tenancy::Tenant;
 use crate::util;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api-keys", post(create_admin_key).get(list_scoped))
-        .route("/api-keys/scoped", post(create_scoped_key))
-        .route("/api-keys/{key_id}", delete(delete_key))
-        .route(
-            "/partners/{id}/api-keys",
-            post(create_partner_key).get(list_partner_keys),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_admin_key, list_scoped))
+        .routes(routes!(create_scoped_key))
+        .routes(routes!(delete_key))
+        .routes(routes!(create_partner_key, list_partner_keys))
 }
 
-#[derive(Deserialize, Default)]
+/// `POST /api-keys` and `POST /partners/{id}/api-keys` body.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct KeyBody {
-    #[serde(default)]
-    label: Option<String>,
-    #[serde(default)]
-    allowed_ips: Option<Vec<String>>,
-    #[serde(default)]
-    scopes: Option<Vec<String>>,
+pub struct CreateKey {
+    /// Free-form label, at most 100 characters (trimmed; empty = none).
+    #[schema(max_length = 100)]
+    pub label: Option<String>,
+    /// \[EXT\] addresses or CIDR ranges the key may be used from (IPv4/IPv6); omitted or
+    /// empty = anywhere. Ignored with extensions off.
+    #[schema(extensions(("x-extension" = json!(true))))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
-/// Validates a label (≤ 100 chars) and the allowlist; returns (label, allowed_ips JSON).
+/// `POST /api-keys/scoped` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateScopedKey {
+    /// Free-form label, at most 100 characters (default `scoped`).
+    #[schema(max_length = 100)]
+    pub label: Option<String>,
+    /// \[EXT\] addresses or CIDR ranges the key may be used from; omitted or empty =
+    /// anywhere. Ignored with extensions off.
+    #[schema(extensions(("x-extension" = json!(true))))]
+    pub allowed_ips: Option<Vec<String>>,
+    /// Scopes (each 3–64 characters, duplicates dropped), at least one, e.g.
+    /// `events:write`.
+    #[schema(min_items = 1)]
+    pub scopes: Option<Vec<String>>,
+}
+
+/// A key just created (the plaintext is shown once).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedKey {
+    /// Key id.
+    pub id: String,
+    /// The key (`op_` + 48 hex); only its hash is stored.
+    pub plaintext: String,
+    /// Scoped keys: the scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// \[EXT\] the allowlist (`[]` when unrestricted); absent with extensions off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(extensions(("x-extension" = json!(true))))]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+/// A listed key (never its plaintext or hash).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedKey {
+    /// Key id.
+    pub id: String,
+    /// First 8 characters of the key.
+    pub prefix: String,
+    /// Label, `null` when none.
+    pub label: Option<String>,
+    /// Scoped keys: the scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Creation time (ISO 8601).
+    pub created_at: String,
+    /// Last use (refreshed at most once a minute), `null` when never used.
+    pub last_used_at: Option<String>,
+    /// Revocation time, `null` while valid.
+    pub revoked_at: Option<String>,
+    /// \[EXT\] the allowlist (`[]` when unrestricted); absent with extensions off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(extensions(("x-extension" = json!(true))))]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+impl ListedKey {
+    fn new(k: KeyRow, with_scopes: bool, ext: bool) -> ListedKey {
+        ListedKey {
+            id: k.id,
+            prefix: k.prefix,
+            label: k.label,
+            scopes: with_scopes.then_some(k.scopes),
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+            allowed_ips: ext.then_some(k.allowed_ips),
+        }
+    }
+}
+
+/// A key listing.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyList {
+    /// The keys, newest first.
+    pub api_keys: Vec<ListedKey>,
+}
+
+/// Validates a label (≤ 100 chars) and the allowlist (extensions on); returns (label or
+/// `None` when empty, allowlist).
 fn validate_common(
-    body: &KeyBody,
+    label: Option<String>,
+    allowed_ips: Option<Vec<String>>,
     ext: bool,
     v: &mut Validation,
 ) -> (Option<String>, Option<Vec<String>>) {
-    let label = body.label.as_ref().map(|l| l.trim().to_owned());
+    let label = label.map(|l| l.trim().to_owned());
     if let Some(l) = &label {
         if l.chars().count() > 100 {
             v.push("label", "must be at most 100 characters");
         }
     }
     let ips = if ext {
-        body.allowed_ips.as_ref().map(|list| {
+        allowed_ips.map(|list| {
             let mut out = Vec::new();
             for (i, raw) in list.iter().enumerate() {
                 let t = raw.trim();
@@ -78,127 +160,117 @@ fn validate_common(
     (label.filter(|l| !l.is_empty()), ips)
 }
 
-struct NewKey<'a> {
-    tenant_id: &'a str,
-    kind: &'a str,
-    partner_id: Option<&'a str>,
-    label: Option<&'a str>,
-    scopes: Option<&'a [String]>,
-    allowed_ips: Option<&'a [String]>,
-    now: &'a str,
+/// What a new key is.
+struct KeySpec {
+    /// `admin`, `scoped` or `partner`.
+    kind: &'static str,
+    /// The owning partner (partner keys).
+    partner_id: Option<String>,
+    /// Label.
+    label: Option<String>,
+    /// Scopes (scoped keys).
+    scopes: Option<Vec<String>>,
+    /// \[EXT\] allowlist.
+    ips: Option<Vec<String>>,
 }
 
-/// Inserts a key; returns (id, plaintext).
-fn insert_key(c: &Connection, k: NewKey<'_>) -> ApiResult<(String, String)> {
+/// Inserts the key `k` and answers it (`allowedIps` only with extensions on).
+fn insert_key(
+    c: &rusqlite::Connection,
+    tenant_id: &str,
+    k: KeySpec,
+    now: &str,
+    ext: bool,
+) -> ApiResult<CreatedKey> {
     let id = util::new_id();
     let plaintext = util::new_api_key();
-    let scopes = k.scopes.map(|s| json!(s).to_string());
-    let ips = k
-        .allowed_ips
-        .filter(|l| !l.is_empty())
-        .map(|l| json!(l).to_string());
-    c.exec(
-        "INSERT INTO api_keys (id, tenant_id, kind, partner_id, prefix, key_hash, label, scopes, allowed_ips, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            id,
-            k.tenant_id,
-            k.kind,
-            k.partner_id,
-            util::key_prefix(&plaintext),
-            util::sha256_hex(&plaintext),
-            k.label,
-            scopes,
-            ips,
-            k.now
-        ],
+    store::api_keys::insert(
+        c,
+        tenant_id,
+        &store::api_keys::NewKey {
+            id: &id,
+            kind: k.kind,
+            partner_id: k.partner_id.as_deref(),
+            prefix: &util::key_prefix(&plaintext),
+            key_hash: &util::sha256_hex(&plaintext),
+            label: k.label.as_deref(),
+            scopes: k.scopes.as_deref(),
+            allowed_ips: k.ips.as_deref(),
+            created_at: now,
+        },
     )?;
-    Ok((id, plaintext))
-}
-
-/// 201 `{id, plaintext[, scopes][, allowedIps]}`: `scopes` for scoped keys, `allowedIps`
-/// (`[]` when none) when the extensions are on.
-fn created(
-    id: String,
-    plaintext: String,
-    scopes: Option<Vec<String>>,
-    ext: bool,
-    ips: Option<Vec<String>>,
-) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(id));
-    m.insert("plaintext".into(), json!(plaintext));
-    if let Some(scopes) = scopes {
-        m.insert("scopes".into(), json!(scopes));
-    }
-    if ext {
-        m.insert("allowedIps".into(), json!(ips.unwrap_or_default()));
-    }
-    Value::Object(m)
-}
-
-async fn create_admin_key(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Json(body): Json<KeyBody>,
-) -> ApiResult<Reply<Value>> {
-    auth.require_admin()?;
-    create_unscoped_key(state, tenant, body, None).await
+    Ok(CreatedKey {
+        id,
+        plaintext,
+        scopes: k.scopes,
+        allowed_ips: ext.then(|| k.ips.unwrap_or_default()),
+    })
 }
 
 /// Creates an admin key (`partner_id` `None`) or a key of partner `partner_id` (404
-/// `partner_not_found`, 409 `partner_revoked`) from `body` → 201 (see [`created`]).
+/// `partner_not_found`, 409 `partner_revoked`) → 201.
 async fn create_unscoped_key(
     state: AppState,
     tenant: Tenant,
-    body: KeyBody,
+    body: CreateKey,
     partner_id: Option<String>,
-) -> ApiResult<Reply<Value>> {
+) -> ApiResult<Reply<CreatedKey>> {
     let ext = state.ext();
     let mut v = Validation::new();
-    let (label, ips) = validate_common(&body, ext, &mut v);
+    let (label, ips) = validate_common(body.label, body.allowed_ips, ext, &mut v);
     v.finish_body()?;
     let now = state.now_iso();
     respond(&state, StatusCode::CREATED, move |c| {
         if let Some(pid) = &partner_id {
-            let p = load_partner(c, &tenant.id, pid)?
+            let p = store::partners::get(c, &tenant.id, pid)?
                 .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
             if p.revoked_at.is_some() {
                 return Err(ApiError::conflict("partner_revoked"));
             }
         }
-        let (id, plaintext) = insert_key(
-            c,
-            NewKey {
-                tenant_id: &tenant.id,
-                kind: if partner_id.is_some() {
-                    "partner"
-                } else {
-                    "admin"
-                },
-                partner_id: partner_id.as_deref(),
-                label: label.as_deref(),
-                scopes: None,
-                allowed_ips: ips.as_deref(),
-                now: &now,
-            },
-        )?;
-        Ok(created(id, plaintext, None, ext, ips))
+        let kind = if partner_id.is_some() {
+            "partner"
+        } else {
+            "admin"
+        };
+        let spec = KeySpec {
+            kind,
+            partner_id,
+            label,
+            scopes: None,
+            ips,
+        };
+        insert_key(c, &tenant.id, spec, &now, ext)
     })
     .await
 }
 
+/// Creates an admin key (admin only).
+#[utoipa::path(post, path = "/api-keys", tag = "api-keys", request_body = CreateKey,
+    responses((status = 201, description = "The key (plaintext shown once)", body = CreatedKey)))]
+async fn create_admin_key(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Json(body): Json<CreateKey>,
+) -> ApiResult<Reply<CreatedKey>> {
+    auth.require_admin()?;
+    create_unscoped_key(state, tenant, body, None).await
+}
+
+/// Creates a scoped key (admin only).
+#[utoipa::path(post, path = "/api-keys/scoped", tag = "api-keys", request_body = CreateScopedKey,
+    responses((status = 201, description = "The key (plaintext shown once)", body = CreatedKey)))]
 async fn create_scoped_key(
     State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
-    Json(body): Json<KeyBody>,
-) -> ApiResult<Reply<Value>> {
+    Json(body): Json<CreateScopedKey>,
+) -> ApiResult<Reply<CreatedKey>> {
     auth.require_admin()?;
     let ext = state.ext();
     let mut v = Validation::new();
-    let (label, ips) = validate_common(&body, ext, &mut v);
+    let (label, ips) = validate_common(body.label, body.allowed_ips, ext, &mut v);
     let mut scopes: Vec<String> = Vec::new();
     match &body.scopes {
         None => v.push("scopes", "Required"),
@@ -219,167 +291,126 @@ async fn create_scoped_key(
     let label = label.unwrap_or_else(|| "scoped".to_owned());
     let now = state.now_iso();
     respond(&state, StatusCode::CREATED, move |c| {
-        let (id, plaintext) = insert_key(
-            c,
-            NewKey {
-                tenant_id: &tenant.id,
-                kind: "scoped",
-                partner_id: None,
-                label: Some(&label),
-                scopes: Some(&scopes),
-                allowed_ips: ips.as_deref(),
-                now: &now,
-            },
-        )?;
-        Ok(created(id, plaintext, Some(scopes), ext, ips))
+        let spec = KeySpec {
+            kind: "scoped",
+            partner_id: None,
+            label: Some(label),
+            scopes: Some(scopes),
+            ips,
+        };
+        insert_key(c, &tenant.id, spec, &now, ext)
     })
     .await
 }
 
-fn key_json(r: &rusqlite::Row<'_>, with_scopes: bool, ext: bool) -> rusqlite::Result<Value> {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(r.get::<_, String>("id")?));
-    m.insert("prefix".into(), json!(r.get::<_, String>("prefix")?));
-    m.insert("label".into(), json!(r.get::<_, Option<String>>("label")?));
-    if with_scopes {
-        let scopes: Vec<String> = r
-            .get::<_, Option<String>>("scopes")?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        m.insert("scopes".into(), json!(scopes));
-    }
-    m.insert("createdAt".into(), json!(r.get::<_, String>("created_at")?));
-    m.insert(
-        "lastUsedAt".into(),
-        json!(r.get::<_, Option<String>>("last_used_at")?),
-    );
-    m.insert(
-        "revokedAt".into(),
-        json!(r.get::<_, Option<String>>("revoked_at")?),
-    );
-    if ext {
-        let ips: Vec<String> = r
-            .get::<_, Option<String>>("allowed_ips")?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        m.insert("allowedIps".into(), json!(ips));
-    }
-    Ok(Value::Object(m))
+/// `GET /api-keys` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScopedKeysQuery {
+    /// Only keys holding this scope.
+    pub scope: Option<String>,
 }
 
+/// Lists the scoped keys, newest first (admin only).
+#[utoipa::path(get, path = "/api-keys", tag = "api-keys", params(ScopedKeysQuery),
+    responses((status = 200, description = "Scoped keys, newest first", body = KeyList)))]
 async fn list_scoped(
     State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
-    q: QueryParams,
-) -> ApiResult<axum::Json<Value>> {
+    Query(q): Query<ScopedKeysQuery>,
+) -> ApiResult<Reply<KeyList>> {
     auth.require_admin()?;
-    let scope = q.string("scope");
+    let scope = q.scope.filter(|s| !s.is_empty());
     let ext = state.ext();
-    let keys = state
-        .db
-        .call(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT id, prefix, label, scopes, created_at, last_used_at, revoked_at, allowed_ips
-                 FROM api_keys WHERE tenant_id = ?1 AND kind = 'scoped'
-                 ORDER BY created_at DESC, id DESC",
-            )?;
-            let rows = stmt
-                .query_map([&tenant.id], |r| {
-                    let scopes: Vec<String> = r
-                        .get::<_, Option<String>>("scopes")?
-                        .and_then(|s| serde_json::from_str(&s).ok())
-                        .unwrap_or_default();
-                    Ok((scopes, key_json(r, true, ext)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows
+    respond::ok(&state, move |c| {
+        let keys = store::api_keys::list_scoped(c, &tenant.id)?;
+        Ok(KeyList {
+            api_keys: keys
                 .into_iter()
-                .filter(|(s, _)| scope.as_ref().is_none_or(|want| s.contains(want)))
-                .map(|(_, v)| v)
-                .collect::<Vec<_>>())
+                .filter(|k| scope.as_ref().is_none_or(|want| k.scopes.contains(want)))
+                .map(|k| ListedKey::new(k, true, ext))
+                .collect(),
         })
-        .await?;
-    Ok(axum::Json(json!({ "apiKeys": keys })))
+    })
+    .await
 }
 
+/// Creates a key for a partner (admin, or the partner itself).
+#[utoipa::path(post, path = "/partners/{id}/api-keys", tag = "api-keys", request_body = CreateKey,
+    params(("id" = String, Path, description = "Partner id")),
+    responses((status = 201, description = "The key (plaintext shown once)", body = CreatedKey),
+        (status = 404, description = "partner_not_found", body = ErrorBody),
+        (status = 409, description = "partner_revoked", body = ErrorBody)))]
 async fn create_partner_key(
     State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-    Json(body): Json<KeyBody>,
-) -> ApiResult<Reply<Value>> {
+    Json(body): Json<CreateKey>,
+) -> ApiResult<Reply<CreatedKey>> {
     auth.require_admin_or_partner(&id)?;
     create_unscoped_key(state, tenant, body, Some(id)).await
 }
 
+/// Lists a partner's keys, newest first (admin, or the partner itself).
+#[utoipa::path(get, path = "/partners/{id}/api-keys", tag = "api-keys",
+    params(("id" = String, Path, description = "Partner id")),
+    responses((status = 200, description = "The partner's keys, newest first", body = KeyList),
+        (status = 404, description = "partner_not_found", body = ErrorBody)))]
 async fn list_partner_keys(
     State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Reply<KeyList>> {
     auth.require_admin_or_partner(&id)?;
     let ext = state.ext();
-    let keys = state
-        .db
-        .call(move |c| {
-            load_partner(c, &tenant.id, &id)?
-                .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
-            let mut stmt = c.prepare(
-                "SELECT id, prefix, label, scopes, created_at, last_used_at, revoked_at, allowed_ips
-                 FROM api_keys WHERE tenant_id = ?1 AND kind = 'partner' AND partner_id = ?2
-                 ORDER BY created_at DESC, id DESC",
-            )?;
-            let rows = stmt
-                .query_map(params![tenant.id, id], |r| key_json(r, false, ext))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+    respond::ok(&state, move |c| {
+        store::partners::get(c, &tenant.id, &id)?
+            .ok_or_else(|| ApiError::not_found_code("partner_not_found"))?;
+        let keys = store::api_keys::list_for_partner(c, &tenant.id, &id)?;
+        Ok(KeyList {
+            api_keys: keys
+                .into_iter()
+                .map(|k| ListedKey::new(k, false, ext))
+                .collect(),
         })
-        .await?;
-    Ok(axum::Json(json!({ "apiKeys": keys })))
+    })
+    .await
 }
 
+/// Revokes a key at once, also for requests answered from the credential cache (admin,
+/// or the partner owning it); deleting a revoked key answers `{"ok":true}` again.
+#[utoipa::path(delete, path = "/api-keys/{key_id}", tag = "api-keys",
+    params(("key_id" = String, Path, description = "Key id")),
+    responses((status = 200, description = "Revoked", body = crate::wire::Ok),
+        (status = 404, description = "not_found", body = ErrorBody)))]
 async fn delete_key(
     State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
     Path(key_id): Path<String>,
-) -> ApiResult<axum::Json<Value>> {
-    let principal = auth.require_authenticated()?.clone();
-    let partner_id = match &principal {
+) -> ApiResult<Reply<crate::wire::Ok>> {
+    let partner_id = match auth.require_authenticated()? {
         Principal::Admin(_) => None,
         Principal::Partner { partner_id, .. } => Some(partner_id.clone()),
         _ => return Err(ApiError::forbidden()),
     };
-    let now = state.now_iso();
-    state
-        .db
-        .call(move |c| {
-            let row: Option<(Option<String>, Option<String>)> = c
-                .query_row(
-                    "SELECT partner_id, revoked_at FROM api_keys WHERE tenant_id = ?1 AND id = ?2",
-                    params![tenant.id, key_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((owner, revoked_at)) = row else {
-                return Err(ApiError::not_found());
-            };
-            if let Some(me) = &partner_id {
-                if owner.as_deref() != Some(me.as_str()) {
-                    return Err(ApiError::forbidden());
-                }
+    let st = state.clone();
+    respond::ok(&state, move |c| {
+        let (owner, revoked_at) = store::api_keys::owner_and_revoked(c, &tenant.id, &key_id)?
+            .ok_or_else(ApiError::not_found)?;
+        if let Some(me) = &partner_id {
+            if owner.as_deref() != Some(me.as_str()) {
+                return Err(ApiError::forbidden());
             }
-            if revoked_at.is_none() {
-                c.exec(
-                    "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2",
-                    params![now, key_id],
-                )?;
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(axum::Json(json!({"ok": true})))
+        }
+        if revoked_at.is_none() {
+            store::api_keys::revoke(c, &tenant.id, &key_id, &st.now_iso())?;
+        }
+        st.credentials.invalidate(&tenant.id, Revoked::Key(&key_id));
+        Ok(crate::wire::Ok::TRUE)
+    })
+    .await
 }

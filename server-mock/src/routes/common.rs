@@ -1,48 +1,14 @@
 //! Handler pieces shared by several route modules.
 
 use axum::extract::{Path, State};
-use rusqlite::{params, Connection};
-use serde_json::{json, Value};
+use rusqlite::Connection;
+use serde_json::Value;
 
 use crate::auth::Auth;
-use crate::db::ConnExt;
-use crate::error::{ApiError, ApiResult, Validation};
+use crate::error::{ApiResult, Validation};
 use crate::respond::Reply;
 use crate::state::AppState;
 use crate::tenancy::Tenant;
-
-/// A tenant row with a `revoked_at` that an admin can clear again (admins, partners).
-pub trait Reinstatable: Sized + Send + 'static {
-    /// `UPDATE` that clears the revocation: `?1` is now, `?2` the row id.
-    const REINSTATE_SQL: &'static str;
-    /// The row `id` of tenant `tenant_id`, `None` when there is none.
-    fn load(c: &Connection, tenant_id: &str, id: &str) -> ApiResult<Option<Self>>;
-    /// The row id.
-    fn id(&self) -> &str;
-    /// True while the row is revoked.
-    fn is_revoked(&self) -> bool;
-}
-
-/// `POST /<rows>/{id}/reinstate` (admin only): clears the revocation of row `id` →
-/// `{"ok":true}`; 404 when there is no such row, 409 `not_revoked` when it is not revoked.
-pub async fn reinstate<R: Reinstatable>(
-    State(state): State<AppState>,
-    tenant: Tenant,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Reply<Value>> {
-    auth.require_admin()?;
-    let st = state.clone();
-    crate::respond::ok(&state, move |c| {
-        let row = R::load(c, &tenant.id, &id)?.ok_or_else(ApiError::not_found)?;
-        if !row.is_revoked() {
-            return Err(ApiError::conflict("not_revoked"));
-        }
-        c.exec(R::REINSTATE_SQL, params![st.now_iso(), row.id()])?;
-        Ok(json!({"ok": true}))
-    })
-    .await
-}
 
 /// Runs `f` on the database as the request's one job and answers 200 with its value as
 /// JSON ([`crate::respond::ok`]). Errors: `f`'s own, or a 500 from the database layer.
@@ -118,6 +84,7 @@ pub fn required_field(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn required_str_accepts_and_reports() {

@@ -2,52 +2,96 @@
 //! filters by recipient (case-insensitive).
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::QueryParams;
+use crate::extract::Query;
+use crate::respond::{self, Reply};
 use crate::state::AppState;
+use crate::store::mailbox::StoredMail;
 use crate::tenancy::Tenant;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/dev/mailbox", get(mailbox))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(mailbox))
 }
 
+/// `GET /dev/mailbox` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MailboxQuery {
+    /// Only messages to this address (case-insensitive).
+    pub to: Option<String>,
+}
+
+/// `GET /dev/mailbox` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Mailbox {
+    /// The messages, oldest first.
+    pub messages: Vec<Message>,
+}
+
+/// One stored message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Message {
+    /// Recipient.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// What the message is for.
+    pub metadata: MessageMetadata,
+}
+
+/// `metadata` of a stored message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageMetadata {
+    /// `partner_invite`, `partner_signin`, `admin_invite`, `admin_signin` or
+    /// `partner_revoked`.
+    #[schema(example = "partner_invite")]
+    pub purpose: String,
+    /// The magic-link token, `null` when the mail carries none.
+    pub token: Option<String>,
+    /// The magic-link URL, `null` when the mail carries none.
+    pub url: Option<String>,
+}
+
+impl From<StoredMail> for Message {
+    fn from(m: StoredMail) -> Message {
+        Message {
+            to: m.to,
+            subject: m.subject,
+            body: m.body,
+            metadata: MessageMetadata {
+                purpose: m.purpose,
+                token: m.token,
+                url: m.url,
+            },
+        }
+    }
+}
+
+/// The dev mailbox (the reference server sends no mail; admin only).
+#[utoipa::path(get, path = "/dev/mailbox", tag = "dev", params(MailboxQuery),
+    responses((status = 200, description = "Stored messages, oldest first", body = Mailbox)))]
 async fn mailbox(
     State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
-    q: QueryParams,
-) -> ApiResult<Json<Value>> {
+    Query(q): Query<MailboxQuery>,
+) -> ApiResult<Reply<Mailbox>> {
     auth.require_admin()?;
-    let to = q.string("to").map(|s| s.to_lowercase());
-    let messages = state
-        .db
-        .call(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT to_addr, subject, body, purpose, token, url FROM mail
-                 WHERE tenant_id = ?1 AND (?2 IS NULL OR lower(to_addr) = ?2) ORDER BY seq",
-            )?;
-            let rows = stmt
-                .query_map(rusqlite::params![tenant.id, to], |r| {
-                    Ok(json!({
-                        "to": r.get::<_, String>(0)?,
-                        "subject": r.get::<_, String>(1)?,
-                        "body": r.get::<_, String>(2)?,
-                        "metadata": {
-                            "purpose": r.get::<_, String>(3)?,
-                            "token": r.get::<_, Option<String>>(4)?,
-                            "url": r.get::<_, Option<String>>(5)?,
-                        }
-                    }))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+    let to = q.to.filter(|s| !s.is_empty()).map(|s| s.to_lowercase());
+    respond::ok(&state, move |c| {
+        let messages = crate::store::mailbox::list(c, &tenant.id, to.as_deref())?;
+        Ok(Mailbox {
+            messages: messages.into_iter().map(Message::from).collect(),
         })
-        .await?;
-    Ok(Json(json!({ "messages": messages })))
+    })
+    .await
 }

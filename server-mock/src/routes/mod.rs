@@ -53,11 +53,11 @@ pub fn public() -> OpenApiRouter<AppState> {
 /// Tenant routes that authenticate (see the module docs).
 pub fn authenticated() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .merge(auth::router().into())
-        .merge(dev::router().into())
-        .merge(partners::router().into())
-        .merge(api_keys::router().into())
-        .merge(admins::router().into())
+        .merge(auth::router())
+        .merge(dev::router())
+        .merge(partners::router())
+        .merge(api_keys::router())
+        .merge(admins::router())
         .merge(programs::router())
         .merge(grants::router())
         .merge(snapshots::router())
@@ -67,7 +67,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(commissions::router().into())
         .merge(analytics::router().into())
         .merge(export::router().into())
-        .merge(login_links::router().into())
+        .merge(login_links::router())
 }
 
 /// Tenant routes that never read credentials.

@@ -8,10 +8,17 @@
 //! modules, middleware, the seed and the export call these functions inside one
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
+pub mod admins;
+pub mod api_keys;
 pub mod clicks;
 pub mod grants;
 pub mod idempotency;
 pub mod links;
+pub mod magic_links;
+pub mod mailbox;
 pub mod outbox;
+pub mod partners;
 pub mod programs;
+pub mod sessions;
 pub mod snapshots;
+pub mod tenants;

@@ -3,4 +3,21 @@
 //! `utoipa::ToSchema`, so `/openapi.json` describes exactly what is sent. A shape used by
 //! one route module only lives in that module.
 
+pub mod admins;
+pub mod partners;
 pub mod programs;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `{"ok": true}`: the answer of an action that returns nothing else.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct Ok {
+    /// Always `true`.
+    pub ok: bool,
+}
+
+impl Ok {
+    /// `{"ok": true}`.
+    pub const TRUE: Ok = Ok { ok: true };
+}
