@@ -63,6 +63,13 @@ impl EventRun {
     pub fn new_attributions(&self) -> usize {
         self.touches.len()
     }
+
+    /// True when the run ended `attributed` (it wrote at least one new touch). An identify
+    /// backfill counts these runs, one per event however many touches each wrote
+    /// (`backfilledAttributions`, API.md §3.3).
+    pub fn is_attributed(&self) -> bool {
+        matches!(self.decision, Decision::Attributed { .. })
+    }
 }
 
 /// Milliseconds since the epoch of a stored ISO timestamp (`None` if unreadable).

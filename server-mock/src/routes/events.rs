@@ -160,9 +160,9 @@ pub fn identify(
         );
     }
     let runs = attribution::rerun_user_events(&tx, tenant, &user_id, now)?;
-    let mut backfilled = 0usize;
+    // One per re-run event that ended `attributed` (API.md §3.3), not per touch written.
+    let backfilled = runs.iter().filter(|run| run.is_attributed()).count();
     for run in &runs {
-        backfilled += run.new_attributions();
         for e in &run.emits {
             crate::outbox::emit(&tx, tenant, e.event_type, e.data.clone(), &now_iso)?;
         }
