@@ -59,7 +59,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(programs::router().into())
         .merge(links::router().into())
         .merge(clicks::router().into())
-        .merge(events::router().into())
+        .merge(events::router())
         .merge(commissions::router().into())
         .merge(analytics::router().into())
         .merge(export::router().into())
@@ -70,7 +70,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
 pub fn tenant_open() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(clicks::open_router().into())
-        .merge(events::open_router().into())
+        .merge(events::open_router())
 }
 
 /// The OpenAPI document of every route (what `GET /openapi.json` serves).

@@ -8,5 +8,11 @@
 //! modules, middleware, the seed and the export call these functions inside one
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
+pub mod attribution;
+pub mod attributions;
+pub mod commissions;
+pub mod events;
 pub mod idempotency;
+pub mod identities;
 pub mod outbox;
+pub mod payouts;

@@ -2,3 +2,5 @@
 //! type derives `Serialize` (responses) or `Deserialize` (request bodies) and
 //! `utoipa::ToSchema`, so `/openapi.json` describes exactly what is sent. A shape used by
 //! one route module only lives in that module.
+pub mod lenient;
+pub mod money;
