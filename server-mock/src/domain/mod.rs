@@ -3,3 +3,4 @@
 //! write, records webhook events with [`crate::outbox::emit`], and returns typed results
 //! or an [`crate::error::ApiError`]. Routes call these modules, never each other.
 //! (The attribution engine lives in [`crate::engine`] / [`crate::attribution`].)
+pub mod payouts;

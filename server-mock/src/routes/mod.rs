@@ -60,7 +60,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(links::router().into())
         .merge(clicks::router().into())
         .merge(events::router())
-        .merge(commissions::router().into())
+        .merge(commissions::router())
         .merge(analytics::router().into())
         .merge(export::router().into())
         .merge(login_links::router().into())

@@ -201,13 +201,19 @@ pub struct Approved {
     pub amount: String,
 }
 
-/// Every approved commission of the tenant, by partner, currency, accrual time, id.
-pub fn approved(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<Approved>> {
+/// The approved commissions of the tenant (only those accrued strictly before ISO
+/// `accrued_before`, when given), by partner, currency, accrual time, id.
+pub fn approved(
+    c: &Connection,
+    tenant_id: &str,
+    accrued_before: Option<&str>,
+) -> rusqlite::Result<Vec<Approved>> {
     let mut st = c.prepare_cached(
         "SELECT id, partner_id, currency, amount FROM commissions
-         WHERE tenant_id = ?1 AND status = 'approved' ORDER BY partner_id, currency, accrued_at, id",
+         WHERE tenant_id = ?1 AND status = 'approved' AND (?2 IS NULL OR accrued_at < ?2)
+         ORDER BY partner_id, currency, accrued_at, id",
     )?;
-    let rows = st.query_map([tenant_id], |r| {
+    let rows = st.query_map(params![tenant_id, accrued_before], |r| {
         Ok(Approved {
             id: r.get(0)?,
             partner_id: r.get(1)?,
@@ -235,4 +241,37 @@ pub fn count(c: &Connection, tenant_id: &str) -> rusqlite::Result<usize> {
         |r| r.get::<_, i64>(0),
     )
     .map(|n| usize::try_from(n).unwrap_or(0))
+}
+
+/// `(id, accrued_at)` of every commission of the tenant, oldest accrual first.
+pub fn ids_by_accrual(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut st = c.prepare_cached(
+        "SELECT id, accrued_at FROM commissions WHERE tenant_id = ?1 ORDER BY accrued_at, id",
+    )?;
+    let rows = st.query_map([tenant_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Inserts a load-test commission with a given `status` and no holdback, payout or
+/// attribution row behind it (`--seed commissions:N`).
+#[allow(clippy::too_many_arguments)]
+pub fn insert_fixture(
+    c: &Connection,
+    id: &str,
+    tenant_id: &str,
+    attribution_id: &str,
+    partner_id: &str,
+    program_id: &str,
+    amount: &str,
+    currency: &str,
+    status: &str,
+    accrued_at: &str,
+) -> rusqlite::Result<()> {
+    c.exec(
+        "INSERT INTO commissions (id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status,
+            holdback_days, accrued_at, mature_at, paid_at, payout_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, NULL, NULL, NULL)",
+        params![id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status, accrued_at],
+    )?;
+    Ok(())
 }
