@@ -61,7 +61,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(clicks::router().into())
         .merge(events::router())
         .merge(commissions::router())
-        .merge(analytics::router().into())
+        .merge(analytics::router())
         .merge(export::router().into())
         .merge(login_links::router().into())
 }

@@ -8,6 +8,7 @@
 //! modules, middleware, the seed and the export call these functions inside one
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
+pub mod analytics;
 pub mod attribution;
 pub mod attributions;
 pub mod commissions;
