@@ -4,9 +4,9 @@
 //! [`programs::create_program`] (so rules are validated), and every event through
 //! [`attribution::insert_event`] + [`attribution::attribute_stored_event`] (the engine),
 //! so every commission is one the server itself would have computed. Partners, links,
-//! clicks and identities are plain rows. Events are attributed in time order with the
-//! accrual time set to the event time, so commissions spread over the months like a live
-//! system's would. Then older commissions are approved or reversed, a payout run pays the
+//! clicks and identities are plain rows ([`store::fixtures`], [`store::identities`]).
+//! Events are attributed in time order with the accrual time set to the event time, so
+//! commissions spread over the months like a live system's would. Then older commissions are approved or reversed, a payout run pays the
 //! approved ones ([`payouts::run`]) and part of its payouts are confirmed;
 //! newer commissions stay accrued / approved. No webhook events are emitted.
 //!
@@ -20,11 +20,10 @@
 //! benchmarks. Those rows reference synthetic attribution ids (`bench_<n>`): they are a
 //! load-test fixture, not an attribution history.
 
-use crate::db::ConnExt;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::attribution::{self, NewEvent};
@@ -118,22 +117,26 @@ fn insert_partner(
     let created_s = fmt_ts(created);
     let activated = rng.random_bool(0.9).then(|| created_s.clone());
     let revoked = i % 53 == 7;
-    conn.exec(
-        "INSERT INTO partners (id, tenant_id, email, name, external_id, metadata, created_at, updated_at,
-            activated_at, revoked_at, revoke_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
-        params![
-            id,
-            tenant,
-            format!("{}.{}{}@{}.example", first.to_lowercase(), last.to_lowercase(), i, site),
-            format!("{first} {last}"),
-            format!("crm-{:05}", i + 1),
-            json!({"site": format!("https://{site}.example"), "tier": TIERS[i % 3]}).to_string(),
-            created_s,
-            activated,
-            revoked.then(|| created_s.clone()),
-            revoked.then_some("terms violation (demo)"),
-        ],
+    store::fixtures::insert_partner(
+        conn,
+        &store::fixtures::FixturePartner {
+            id: &id,
+            tenant_id: tenant,
+            email: &format!(
+                "{}.{}{}@{}.example",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                i,
+                site
+            ),
+            name: &format!("{first} {last}"),
+            external_id: &format!("crm-{:05}", i + 1),
+            metadata: &json!({"site": format!("https://{site}.example"), "tier": TIERS[i % 3]})
+                .to_string(),
+            created_at: &created_s,
+            activated_at: activated.as_deref(),
+            revoked: revoked.then_some((created_s.as_str(), "terms violation (demo)")),
+        },
     )?;
     Ok((id, revoked))
 }
@@ -191,18 +194,17 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
                 .map_err(api_err)?;
             let link_id = new_id();
             let key = format!("p{i:03}-{k}");
-            tx.exec(
-                "INSERT INTO links (id, tenant_id, link_key, partner_id, program_id, destination_url, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    link_id,
-                    tenant,
-                    key,
-                    pid,
-                    prog,
-                    (k == 1).then(|| format!("https://shop.example.com/deal/{i}")),
-                    fmt_ts(created)
-                ],
+            store::fixtures::insert_link(
+                &tx,
+                &link_id,
+                tenant,
+                &key,
+                &pid,
+                prog,
+                (k == 1)
+                    .then(|| format!("https://shop.example.com/deal/{i}"))
+                    .as_deref(),
+                &fmt_ts(created),
             )?;
             links.push((link_id, pid.clone(), prog.clone()));
             report.links += 1;
@@ -211,52 +213,49 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
     // Clicks: popularity is skewed (a few partners bring most traffic).
     let total_ms = (anchor - start).num_milliseconds();
     let mut clicks: Vec<(String, i64)> = Vec::new();
-    {
-        let mut ins = tx.prepare(
-            "INSERT INTO clicks (id, tenant_id, link_id, link_key, partner_id, program_id, landing_url, ip_hash,
-                user_agent, referer, fraud_flag, ts, created_at)
-             SELECT ?1, ?2, l.id, l.link_key, l.partner_id, l.program_id,
-                    COALESCE(l.destination_url, p.destination_url) || '?cref=' || ?1, ?3, ?4, ?5, ?6, ?7, ?7
-             FROM links l JOIN programs p ON p.id = l.program_id WHERE l.id = ?8",
+    for _ in 0..30_000 {
+        let r: f64 = rng.random();
+        let li = ((r * r * r) * links.len() as f64) as usize % links.len();
+        let (link_id, _, _) = &links[li];
+        let ts = start + Duration::milliseconds(rng.random_range(0..total_ms));
+        let id = new_id();
+        let flag = match rng.random_range(0..1000) {
+            0..=9 => Some("velocity"),
+            10..=12 => Some("manual"),
+            _ => None,
+        };
+        let ip_hash = crate::util::sha256_hex(format!(
+            "10.{}.{}.{}",
+            rng.random_range(0..255),
+            rng.random_range(0..255),
+            rng.random_range(1..255)
+        ));
+        let user_agent = [
+            "Mozilla/5.0 (Macintosh)",
+            "Mozilla/5.0 (iPhone)",
+            "Mozilla/5.0 (Windows NT 10.0)",
+        ][rng.random_range(0..3)];
+        let referer = [
+            "https://www.google.com/",
+            "https://t.co/x",
+            "https://news.example/",
+            "",
+        ][rng.random_range(0..4)];
+        store::fixtures::insert_click(
+            &tx,
+            &store::fixtures::FixtureClick {
+                id: &id,
+                tenant_id: tenant,
+                link_id,
+                ip_hash: &ip_hash,
+                user_agent,
+                referer,
+                fraud_flag: flag,
+                ts: &fmt_ts(ts),
+            },
         )?;
-        for _ in 0..30_000 {
-            let r: f64 = rng.random();
-            let li = ((r * r * r) * links.len() as f64) as usize % links.len();
-            let (link_id, _, _) = &links[li];
-            let ts = start + Duration::milliseconds(rng.random_range(0..total_ms));
-            let id = new_id();
-            let flag = match rng.random_range(0..1000) {
-                0..=9 => Some("velocity"),
-                10..=12 => Some("manual"),
-                _ => None,
-            };
-            ins.execute(params![
-                id,
-                tenant,
-                crate::util::sha256_hex(format!(
-                    "10.{}.{}.{}",
-                    rng.random_range(0..255),
-                    rng.random_range(0..255),
-                    rng.random_range(1..255)
-                )),
-                [
-                    "Mozilla/5.0 (Macintosh)",
-                    "Mozilla/5.0 (iPhone)",
-                    "Mozilla/5.0 (Windows NT 10.0)"
-                ][rng.random_range(0..3)],
-                [
-                    "https://www.google.com/",
-                    "https://t.co/x",
-                    "https://news.example/",
-                    ""
-                ][rng.random_range(0..4)],
-                flag,
-                fmt_ts(ts),
-                link_id
-            ])?;
-            clicks.push((id, ts.timestamp_millis()));
-            report.clicks += 1;
-        }
+        clicks.push((id, ts.timestamp_millis()));
+        report.clicks += 1;
     }
     // Identities: 12 000 users, each stitched to 1–2 clicks.
     let mut users: Vec<(String, i64)> = Vec::new(); // (user, earliest click ms)
@@ -441,6 +440,7 @@ fn bulk_commissions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::ConnExt;
 
     fn db() -> Connection {
         let mut c = Connection::open_in_memory().unwrap();

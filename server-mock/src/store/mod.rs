@@ -13,6 +13,7 @@ pub mod attribution;
 pub mod attributions;
 pub mod commissions;
 pub mod events;
+pub mod fixtures;
 pub mod idempotency;
 pub mod identities;
 pub mod outbox;
