@@ -1,26 +1,29 @@
-//! Database side of attribution: gathers the facts of one stored event, runs the pure
-//! [`engine::attribute`], writes the attributions and commissions, and returns the
-//! response touches plus the webhook events to emit.
+//! Database side of attribution: gathers the facts of one stored event
+//! ([`crate::store::attribution`] and friends), runs the pure [`engine::attribute`],
+//! writes the attributions and commissions, and returns the response touches plus the
+//! webhook events to emit.
 //!
 //! Used by `POST /attribution/events`, the identify backfill, the fraud-review unflag and
-//! the demo seed, so every path writes money the same way. All functions take a
-//! `&Connection` that the caller has inside a transaction; nothing here commits.
+//! the demo seed, so every path writes money the same way. Every function takes the
+//! `&Connection` of the caller's one job ([`crate::db::Db::call`], all-or-nothing);
+//! nothing here commits.
 //!
 //! Webhook events are *returned* ([`Emit`]) instead of emitted, so the caller emits them
-//! through the core's outbox hook inside the same transaction (or drops them, for the
-//! seed).
+//! through the outbox inside the same job ([`EventRun::emit`]) or drops them (the seed).
 
-use crate::db::ConnExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
-use crate::engine::{self, Decision, EngineInput, Model, RuleKind, Terms, Trigger};
-use crate::rules::{self, dec_number};
+use crate::engine::{self, Decision, EngineInput, Model};
+use crate::error::ApiResult;
+use crate::store;
 use crate::util::{fmt_ts, new_id, parse_ts};
 
 /// A webhook event produced by attribution: `(type, data)`.
@@ -32,36 +35,154 @@ pub struct Emit {
     pub data: Value,
 }
 
+/// `data` of the `attribution.created` webhook event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttributionCreated<'a> {
+    attribution_id: &'a str,
+    event_id: &'a str,
+    partner_id: &'a str,
+    program_id: &'a str,
+    click_id: &'a str,
+    model: &'a str,
+    #[serde(serialize_with = "crate::wire::money::number")]
+    weight: Decimal,
+    event_type: &'a str,
+    event_value: &'a str,
+    commission_id: Option<&'a str>,
+    commission_currency: Option<&'a str>,
+}
+
+/// `data` of the `commission.accrued` webhook event.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CommissionAccrued<'a> {
+    commission_id: &'a str,
+    partner_id: &'a str,
+    attribution_id: &'a str,
+    click_id: &'a str,
+    event_id: &'a str,
+    program_id: &'a str,
+    /// Exact decimal string.
+    amount: String,
+    currency: &'a str,
+    event_type: &'a str,
+    event_value: &'a str,
+}
+
+impl Emit {
+    fn of(event_type: &'static str, data: impl Serialize) -> rusqlite::Result<Emit> {
+        let data = serde_json::to_value(data)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Emit { event_type, data })
+    }
+}
+
+/// `attribution.status` of an event answer (API.md §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionStatus {
+    /// No identity has the user id.
+    NoIdentity,
+    /// No usable click (none, or all flagged / of revoked partners).
+    NoClick,
+    /// Usable clicks exist but none inside its program's window.
+    OutsideWindow,
+    /// Every touch the model picks exists already.
+    AlreadyAttributed,
+    /// New touches were written.
+    Attributed,
+}
+
+/// One touch of an `attributed` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Touch {
+    /// The click credited.
+    pub click_id: String,
+    /// Its partner.
+    pub partner_id: String,
+    /// The stored 4-dp weight, as a JSON number (`0.3333`).
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64, example = 0.5)]
+    pub weight: Decimal,
+    /// The attribution written.
+    pub attribution_id: String,
+    /// Its first commission, when the touch earned one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission_id: Option<String>,
+}
+
+/// The `attribution` object of an event answer: `{status, model?, touches?}` — `model`
+/// when a model was applied (`attributed`, `already_attributed`), `touches` when
+/// `attributed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AttributionOutcome {
+    /// What the engine decided.
+    pub status: AttributionStatus,
+    /// The model applied (`last_click`, `first_click`, `linear`, `position`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "last_click")]
+    pub model: Option<&'static str>,
+    /// The new touches (new attributions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub touches: Option<Vec<Touch>>,
+}
+
 /// Result of attributing one event.
 #[derive(Debug, Clone)]
 pub struct EventRun {
     /// The engine's decision (status, model).
     pub decision: Decision,
     /// Response `touches` (new attributions only).
-    pub touches: Vec<Value>,
+    pub touches: Vec<Touch>,
     /// Webhook events, in order.
     pub emits: Vec<Emit>,
 }
 
 impl EventRun {
-    /// The response `attribution` object: `{status, model?, touches?}`.
-    pub fn attribution_json(&self) -> Value {
-        match &self.decision {
-            Decision::Attributed { model, .. } => json!({
-                "status": "attributed",
-                "model": model.as_str(),
-                "touches": self.touches,
-            }),
-            Decision::AlreadyAttributed { model } => {
-                json!({"status": "already_attributed", "model": model.as_str()})
-            }
-            other => json!({"status": other.status()}),
+    /// The response `attribution` object.
+    pub fn outcome(&self) -> AttributionOutcome {
+        let (status, model, touches) = match &self.decision {
+            Decision::Attributed { model, .. } => (
+                AttributionStatus::Attributed,
+                Some(model.as_str()),
+                Some(self.touches.clone()),
+            ),
+            Decision::AlreadyAttributed { model } => (
+                AttributionStatus::AlreadyAttributed,
+                Some(model.as_str()),
+                None,
+            ),
+            Decision::NoIdentity => (AttributionStatus::NoIdentity, None, None),
+            Decision::NoClick => (AttributionStatus::NoClick, None, None),
+            Decision::OutsideWindow => (AttributionStatus::OutsideWindow, None, None),
+        };
+        AttributionOutcome {
+            status,
+            model,
+            touches,
         }
     }
 
     /// Number of new attributions written.
     pub fn new_attributions(&self) -> usize {
         self.touches.len()
+    }
+
+    /// True when the run ended `attributed` (it wrote at least one new touch). An identify
+    /// backfill counts these runs, one per event however many touches each wrote
+    /// (`backfilledAttributions`, API.md §3.3).
+    pub fn is_attributed(&self) -> bool {
+        matches!(self.decision, Decision::Attributed { .. })
+    }
+
+    /// Records this run's webhook events in the outbox of `tenant_id` (same job).
+    pub fn emit(&self, c: &Connection, tenant_id: &str, now_iso: &str) -> ApiResult<()> {
+        for e in &self.emits {
+            crate::outbox::emit(c, tenant_id, e.event_type, e.data.clone(), now_iso)?;
+        }
+        Ok(())
     }
 }
 
@@ -100,133 +221,31 @@ pub struct NewEvent {
 
 /// Stores an event (value rounded half-up to 2 dp).
 pub fn insert_event(conn: &Connection, ev: &NewEvent, now: DateTime<Utc>) -> rusqlite::Result<()> {
-    let value = engine::stored_event_value(ev.value);
-    conn.exec(
-        "INSERT INTO events (id, tenant_id, user_id, type, value, currency, metadata, ts, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            ev.id,
-            ev.tenant_id,
-            ev.user_id,
-            ev.event_type,
-            value.to_string(),
-            ev.currency,
-            ev.metadata.as_ref().map(Value::to_string),
-            fmt_ts(ev.ts),
-            fmt_ts(now)
-        ],
-    )?;
-    Ok(())
-}
-
-/// Loads a program's engine facts.
-pub fn program_facts(
-    conn: &Connection,
-    program_id: &str,
-) -> rusqlite::Result<Option<engine::ProgramFacts>> {
-    conn.row(
-        "SELECT attribution_window_days, attribution_model, starts_at, ends_at, commission_rule, holdback_days
-         FROM programs WHERE id = ?1",
-        [program_id],
-        |r| {
-            let model: String = r.get(1)?;
-            let starts: Option<String> = r.get(2)?;
-            let ends: Option<String> = r.get(3)?;
-            let rule_text: String = r.get(4)?;
-            Ok(engine::ProgramFacts {
-                window_days: r.get(0)?,
-                model: Model::parse(&model).unwrap_or(Model::LastClick),
-                starts_at_ms: starts.as_deref().and_then(ts_ms),
-                ends_at_ms: ends.as_deref().and_then(ts_ms),
-                terms: Terms {
-                    rules: rules::engine_rules(&rules::rules_from_stored(&rule_text)),
-                    holdback_days: r.get(5)?,
-                },
-            })
+    let value = engine::stored_event_value(ev.value).to_string();
+    let metadata = ev.metadata.as_ref().map(Value::to_string);
+    store::events::insert(
+        conn,
+        &store::events::NewEventRow {
+            id: &ev.id,
+            tenant_id: &ev.tenant_id,
+            user_id: &ev.user_id,
+            event_type: &ev.event_type,
+            value: &value,
+            currency: &ev.currency,
+            metadata: metadata.as_deref(),
+            ts: &fmt_ts(ev.ts),
+            created_at: &fmt_ts(now),
         },
     )
-    .optional()
-}
-
-/// Loads a partner's commission snapshot as engine terms (`commissionRules` when present,
-/// else the single legacy rule).
-pub fn snapshot_terms(conn: &Connection, partner_id: &str) -> rusqlite::Result<Option<Terms>> {
-    conn.row(
-        "SELECT commission_type, commission_value, recurring, commission_rules, holdback_days
-         FROM commission_snapshots WHERE partner_id = ?1",
-        [partner_id],
-        |r| {
-            let kind: String = r.get(0)?;
-            let value: String = r.get(1)?;
-            let recurring: bool = r.get(2)?;
-            let rules_text: Option<String> = r.get(3)?;
-            let holdback: Option<i64> = r.get(4)?;
-            let rules = match rules_text {
-                Some(t) => rules::engine_rules(&rules::rules_from_stored(&t)),
-                None => vec![engine::SubRule {
-                    trigger: Trigger::Every,
-                    event_type: None,
-                    kind: if kind == "fixed" {
-                        RuleKind::Fixed
-                    } else {
-                        RuleKind::Percent
-                    },
-                    value: Decimal::from_str(&value).unwrap_or(Decimal::ZERO),
-                    recurring,
-                    recurring_months: None,
-                }],
-            };
-            Ok(Terms {
-                rules,
-                holdback_days: holdback,
-            })
-        },
-    )
-    .optional()
-}
-
-struct StoredEvent {
-    tenant_id: String,
-    user_id: String,
-    facts: engine::EventFacts,
-    value_text: String,
-}
-
-fn load_event(conn: &Connection, event_id: &str) -> rusqlite::Result<Option<StoredEvent>> {
-    conn.row(
-        "SELECT tenant_id, user_id, type, value, currency, ts FROM events WHERE id = ?1",
-        [event_id],
-        |r| {
-            let value_text: String = r.get(3)?;
-            let ts: String = r.get(5)?;
-            Ok(StoredEvent {
-                tenant_id: r.get(0)?,
-                user_id: r.get(1)?,
-                facts: engine::EventFacts {
-                    event_type: r.get(2)?,
-                    value: Decimal::from_str(&value_text).unwrap_or(Decimal::ZERO),
-                    currency: r.get(4)?,
-                    ts_ms: ts_ms(&ts).unwrap_or(0),
-                },
-                value_text,
-            })
-        },
-    )
-    .optional()
 }
 
 /// Gathers the engine input of a stored event.
 fn gather(
     conn: &Connection,
-    event_id: &str,
-    ev: &StoredEvent,
+    ev: &store::events::EventRow,
     now_ms: i64,
 ) -> rusqlite::Result<EngineInput> {
-    let has_identity: bool = conn.row(
-        "SELECT EXISTS(SELECT 1 FROM identities WHERE tenant_id = ?1 AND user_id = ?2)",
-        params![ev.tenant_id, ev.user_id],
-        |r| r.get(0),
-    )?;
+    let has_identity = store::identities::user_has_any(conn, &ev.tenant_id, &ev.user_id)?;
     let mut input = EngineInput {
         has_identity,
         now_ms,
@@ -235,65 +254,35 @@ fn gather(
     if !has_identity {
         return Ok(input);
     }
-    let mut st = conn.prepare_cached(
-        "SELECT c.id, c.ts, c.partner_id, c.program_id, c.fraud_flag IS NOT NULL,
-                COALESCE(p.revoked_at IS NOT NULL, 0)
-         FROM identities i JOIN clicks c ON c.id = i.click_id
-         LEFT JOIN partners p ON p.id = c.partner_id
-         WHERE i.tenant_id = ?1 AND i.user_id = ?2",
-    )?;
-    let rows = st.query_map(params![ev.tenant_id, ev.user_id], |r| {
-        let ts: String = r.get(1)?;
-        Ok(engine::ClickFacts {
-            id: r.get(0)?,
-            ts_ms: ts_ms(&ts).unwrap_or(0),
-            partner_id: r.get(2)?,
-            program_id: r.get(3)?,
-            flagged: r.get(4)?,
-            partner_revoked: r.get(5)?,
-        })
-    })?;
-    for c in rows {
-        input.clicks.push(c?);
-    }
-    let partners: HashSet<String> = input.clicks.iter().map(|c| c.partner_id.clone()).collect();
-    let programs: HashSet<String> = input.clicks.iter().map(|c| c.program_id.clone()).collect();
-    for p in programs {
-        if let Some(f) = program_facts(conn, &p)? {
-            input.programs.insert(p, f);
+    input.clicks = store::attribution::clicks_of_user(conn, &ev.tenant_id, &ev.user_id)?;
+    for click in &input.clicks {
+        if !input.programs.contains_key(&click.program_id) {
+            if let Some(f) = store::attribution::program_facts(conn, &click.program_id)? {
+                input.programs.insert(click.program_id.clone(), f);
+            }
+        }
+        if !input.snapshots.contains_key(&click.partner_id) {
+            if let Some(t) = store::attribution::snapshot_terms(conn, &click.partner_id)? {
+                input.snapshots.insert(click.partner_id.clone(), t);
+            }
         }
     }
-    for p in &partners {
-        if let Some(t) = snapshot_terms(conn, p)? {
-            input.snapshots.insert(p.clone(), t);
-        }
-    }
-    let mut st = conn.prepare_cached(
-        "SELECT a.partner_id, MIN(e.ts) FROM attributions a JOIN events e ON e.id = a.event_id
-         WHERE e.tenant_id = ?1 AND e.user_id = ?2 AND e.type = ?3 AND e.id <> ?4
-         GROUP BY a.partner_id",
-    )?;
-    let rows = st.query_map(
-        params![ev.tenant_id, ev.user_id, ev.facts.event_type, event_id],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-    )?;
     let mut earliest = HashMap::new();
-    for row in rows {
-        let (p, ts) = row?;
+    for (partner, ts) in store::attributions::earliest_by_partner(
+        conn,
+        &ev.tenant_id,
+        &ev.user_id,
+        &ev.event_type,
+        &ev.id,
+    )? {
         if let Some(ms) = ts_ms(&ts) {
-            earliest.insert(p, ms);
+            earliest.insert(partner, ms);
         }
     }
     input.earliest_attributed_ms = earliest;
-    let mut st =
-        conn.prepare_cached("SELECT model, click_id FROM attributions WHERE event_id = ?1")?;
-    let rows = st.query_map([event_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (m, c) = row?;
-        if let Some(m) = Model::parse(&m) {
-            input.existing.insert((m, c));
+    for (model, click) in store::attributions::pairs_of_event(conn, &ev.id)? {
+        if let Some(m) = Model::parse(&model) {
+            input.existing.insert((m, click));
         }
     }
     Ok(input)
@@ -306,104 +295,110 @@ pub fn attribute_stored_event(
     event_id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Option<EventRun>> {
-    let Some(ev) = load_event(conn, event_id)? else {
+    let Some(ev) = store::events::get(conn, event_id)? else {
         return Ok(None);
     };
-    let now_ms = now.timestamp_millis();
-    let input = gather(conn, event_id, &ev, now_ms)?;
-    let decision = engine::attribute(&ev.facts, &input);
-    let mut touches_json = Vec::new();
+    let facts = engine::EventFacts {
+        event_type: ev.event_type.clone(),
+        value: Decimal::from_str(&ev.value).unwrap_or(Decimal::ZERO),
+        currency: ev.currency.clone(),
+        ts_ms: ts_ms(&ev.ts).unwrap_or(0),
+    };
+    let input = gather(conn, &ev, now.timestamp_millis())?;
+    let decision = engine::attribute(&facts, &input);
+    let mut touches = Vec::new();
     let mut emits = Vec::new();
-    if let Decision::Attributed { model, touches } = &decision {
+    if let Decision::Attributed {
+        model,
+        touches: engine_touches,
+    } = &decision
+    {
         let now_text = fmt_ts(now);
-        for t in touches {
+        for t in engine_touches {
             let attribution_id = new_id();
             let weight = t.weight.stored();
-            conn.exec(
-                "INSERT INTO attributions (id, tenant_id, event_id, partner_id, program_id, click_id, model, weight, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    attribution_id,
-                    ev.tenant_id,
+            store::attributions::insert(
+                conn,
+                &store::attributions::NewAttribution {
+                    id: &attribution_id,
+                    tenant_id: &ev.tenant_id,
                     event_id,
-                    t.partner_id,
-                    t.program_id,
-                    t.click_id,
-                    model.as_str(),
-                    weight.to_string(),
-                    now_text
-                ],
+                    partner_id: &t.partner_id,
+                    program_id: &t.program_id,
+                    click_id: &t.click_id,
+                    model: model.as_str(),
+                    weight: &weight.to_string(),
+                    created_at: &now_text,
+                },
             )?;
-            let mut commission_ids = Vec::new();
+            let mut commission_ids: Vec<(String, &str)> = Vec::new();
             let mut accrued = Vec::new();
             for c in &t.commissions {
                 let cid = new_id();
-                conn.exec(
-                    "INSERT INTO commissions (id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status, holdback_days, accrued_at, mature_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accrued', ?8, ?9, ?10)",
-                    params![
-                        cid,
-                        ev.tenant_id,
-                        attribution_id,
-                        t.partner_id,
-                        t.program_id,
-                        c.amount.to_string(),
-                        c.currency,
-                        c.holdback_days,
-                        now_text,
-                        c.mature_at_ms.map(ms_ts)
-                    ],
+                let mature_at = c.mature_at_ms.map(ms_ts);
+                let amount = c.amount.to_string();
+                store::commissions::insert_accrued(
+                    conn,
+                    &store::commissions::NewCommission {
+                        id: &cid,
+                        tenant_id: &ev.tenant_id,
+                        attribution_id: &attribution_id,
+                        partner_id: &t.partner_id,
+                        program_id: &t.program_id,
+                        amount: &amount,
+                        currency: &c.currency,
+                        holdback_days: c.holdback_days,
+                        accrued_at: &now_text,
+                        mature_at: mature_at.as_deref(),
+                    },
                 )?;
-                accrued.push(Emit {
-                    event_type: "commission.accrued",
-                    data: json!({
-                        "commissionId": cid,
-                        "partnerId": t.partner_id,
-                        "attributionId": attribution_id,
-                        "clickId": t.click_id,
-                        "eventId": event_id,
-                        "programId": t.program_id,
-                        "amount": c.amount.to_string(),
-                        "currency": c.currency,
-                        "eventType": ev.facts.event_type,
-                        "eventValue": ev.value_text,
-                    }),
-                });
-                commission_ids.push((cid, c.currency.clone()));
+                accrued.push(Emit::of(
+                    "commission.accrued",
+                    CommissionAccrued {
+                        commission_id: &cid,
+                        partner_id: &t.partner_id,
+                        attribution_id: &attribution_id,
+                        click_id: &t.click_id,
+                        event_id,
+                        program_id: &t.program_id,
+                        amount,
+                        currency: &c.currency,
+                        event_type: &ev.event_type,
+                        event_value: &ev.value,
+                    },
+                )?);
+                commission_ids.push((cid, &c.currency));
             }
             let first = commission_ids.first();
-            emits.push(Emit {
-                event_type: "attribution.created",
-                data: json!({
-                    "attributionId": attribution_id,
-                    "eventId": event_id,
-                    "partnerId": t.partner_id,
-                    "programId": t.program_id,
-                    "clickId": t.click_id,
-                    "model": model.as_str(),
-                    "weight": dec_number(weight),
-                    "eventType": ev.facts.event_type,
-                    "eventValue": ev.value_text,
-                    "commissionId": first.map(|f| f.0.clone()),
-                    "commissionCurrency": first.map(|f| f.1.clone()),
-                }),
-            });
+            emits.push(Emit::of(
+                "attribution.created",
+                AttributionCreated {
+                    attribution_id: &attribution_id,
+                    event_id,
+                    partner_id: &t.partner_id,
+                    program_id: &t.program_id,
+                    click_id: &t.click_id,
+                    model: model.as_str(),
+                    weight,
+                    event_type: &ev.event_type,
+                    event_value: &ev.value,
+                    commission_id: first.map(|f| f.0.as_str()),
+                    commission_currency: first.map(|f| f.1),
+                },
+            )?);
             emits.extend(accrued);
-            let mut touch = json!({
-                "clickId": t.click_id,
-                "partnerId": t.partner_id,
-                "weight": dec_number(weight),
-                "attributionId": attribution_id,
+            touches.push(Touch {
+                click_id: t.click_id.clone(),
+                partner_id: t.partner_id.clone(),
+                weight,
+                attribution_id,
+                commission_id: first.map(|f| f.0.clone()),
             });
-            if let (Some((cid, _)), Some(o)) = (first, touch.as_object_mut()) {
-                o.insert("commissionId".into(), json!(cid));
-            }
-            touches_json.push(touch);
         }
     }
     Ok(Some(EventRun {
         decision,
-        touches: touches_json,
+        touches,
         emits,
     }))
 }
@@ -416,13 +411,7 @@ pub fn rerun_user_events(
     user_id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<EventRun>> {
-    let ids: Vec<String> = {
-        let mut st = conn.prepare_cached(
-            "SELECT id FROM events WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY ts, id",
-        )?;
-        let rows = st.query_map(params![tenant_id, user_id], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let ids = store::events::ids_of_user(conn, tenant_id, user_id)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(run) = attribute_stored_event(conn, &id, now)? {
@@ -446,31 +435,12 @@ pub fn reattribute_click_users(
     click_id: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<(usize, Vec<EventRun>)> {
-    let users: Vec<String> = {
-        let mut st = conn.prepare_cached(
-            "SELECT DISTINCT user_id FROM identities WHERE tenant_id = ?1 AND click_id = ?2 ORDER BY user_id",
-        )?;
-        let rows = st.query_map(params![tenant_id, click_id], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let users = store::identities::users_of_click(conn, tenant_id, click_id)?;
     let mut runs = Vec::new();
     for u in &users {
-        let events: Vec<String> = {
-            let mut st = conn.prepare_cached(
-                "SELECT e.id FROM events e WHERE e.tenant_id = ?1 AND e.user_id = ?2
-                   AND NOT EXISTS (SELECT 1 FROM attributions a JOIN commissions c ON c.attribution_id = a.id
-                                   WHERE a.event_id = e.id AND c.status <> 'accrued')
-                 ORDER BY e.ts, e.id",
-            )?;
-            let rows = st.query_map(params![tenant_id, u], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let events = store::events::unsettled_ids_of_user(conn, tenant_id, u)?;
         for e in &events {
-            conn.exec(
-                "DELETE FROM commissions WHERE attribution_id IN (SELECT id FROM attributions WHERE event_id = ?1)",
-                [e],
-            )?;
-            conn.exec("DELETE FROM attributions WHERE event_id = ?1", [e])?;
+            store::attributions::delete_for_event(conn, e)?;
         }
         for e in &events {
             if let Some(run) = attribute_stored_event(conn, e, now)? {

@@ -4,10 +4,10 @@
 //! [`programs::create_program`] (so rules are validated), and every event through
 //! [`attribution::insert_event`] + [`attribution::attribute_stored_event`] (the engine),
 //! so every commission is one the server itself would have computed. Partners, links,
-//! clicks and identities are plain rows. Events are attributed in time order with the
-//! accrual time set to the event time, so commissions spread over the months like a live
-//! system's would. Then older commissions are approved or reversed, a payout run pays the
-//! approved ones ([`commissions::run_payouts`]) and part of its payouts are confirmed;
+//! clicks and identities are plain rows ([`store::fixtures`], [`store::identities`]).
+//! Events are attributed in time order with the accrual time set to the event time, so
+//! commissions spread over the months like a live system's would. Then older commissions are approved or reversed, a payout run pays the
+//! approved ones ([`payouts::run`]) and part of its payouts are confirmed;
 //! newer commissions stay accrued / approved. No webhook events are emitted.
 //!
 //! Determinism: the content (counts, names, amounts, statuses, relative times) comes from
@@ -20,15 +20,16 @@
 //! benchmarks. Those rows reference synthetic attribution ids (`bench_<n>`): they are a
 //! load-test fixture, not an attribution history.
 
-use crate::db::ConnExt;
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::attribution::{self, NewEvent};
-use crate::routes::{commissions, programs};
+use crate::domain::payouts::{self, RunScope};
+use crate::routes::programs;
+use crate::store;
 use crate::util::{fmt_ts, new_id};
 
 /// What a seed run created.
@@ -116,22 +117,26 @@ fn insert_partner(
     let created_s = fmt_ts(created);
     let activated = rng.random_bool(0.9).then(|| created_s.clone());
     let revoked = i % 53 == 7;
-    conn.exec(
-        "INSERT INTO partners (id, tenant_id, email, name, external_id, metadata, created_at, updated_at,
-            activated_at, revoked_at, revoke_reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
-        params![
-            id,
-            tenant,
-            format!("{}.{}{}@{}.example", first.to_lowercase(), last.to_lowercase(), i, site),
-            format!("{first} {last}"),
-            format!("crm-{:05}", i + 1),
-            json!({"site": format!("https://{site}.example"), "tier": TIERS[i % 3]}).to_string(),
-            created_s,
-            activated,
-            revoked.then(|| created_s.clone()),
-            revoked.then_some("terms violation (demo)"),
-        ],
+    store::fixtures::insert_partner(
+        conn,
+        &store::fixtures::FixturePartner {
+            id: &id,
+            tenant_id: tenant,
+            email: &format!(
+                "{}.{}{}@{}.example",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                i,
+                site
+            ),
+            name: &format!("{first} {last}"),
+            external_id: &format!("crm-{:05}", i + 1),
+            metadata: &json!({"site": format!("https://{site}.example"), "tier": TIERS[i % 3]})
+                .to_string(),
+            created_at: &created_s,
+            activated_at: activated.as_deref(),
+            revoked: revoked.then_some((created_s.as_str(), "terms violation (demo)")),
+        },
     )?;
     Ok((id, revoked))
 }
@@ -189,18 +194,17 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
                 .map_err(api_err)?;
             let link_id = new_id();
             let key = format!("p{i:03}-{k}");
-            tx.exec(
-                "INSERT INTO links (id, tenant_id, link_key, partner_id, program_id, destination_url, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    link_id,
-                    tenant,
-                    key,
-                    pid,
-                    prog,
-                    (k == 1).then(|| format!("https://shop.example.com/deal/{i}")),
-                    fmt_ts(created)
-                ],
+            store::fixtures::insert_link(
+                &tx,
+                &link_id,
+                tenant,
+                &key,
+                &pid,
+                prog,
+                (k == 1)
+                    .then(|| format!("https://shop.example.com/deal/{i}"))
+                    .as_deref(),
+                &fmt_ts(created),
             )?;
             links.push((link_id, pid.clone(), prog.clone()));
             report.links += 1;
@@ -209,77 +213,70 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
     // Clicks: popularity is skewed (a few partners bring most traffic).
     let total_ms = (anchor - start).num_milliseconds();
     let mut clicks: Vec<(String, i64)> = Vec::new();
-    {
-        let mut ins = tx.prepare(
-            "INSERT INTO clicks (id, tenant_id, link_id, link_key, partner_id, program_id, landing_url, ip_hash,
-                user_agent, referer, fraud_flag, ts, created_at)
-             SELECT ?1, ?2, l.id, l.link_key, l.partner_id, l.program_id,
-                    COALESCE(l.destination_url, p.destination_url) || '?cref=' || ?1, ?3, ?4, ?5, ?6, ?7, ?7
-             FROM links l JOIN programs p ON p.id = l.program_id WHERE l.id = ?8",
+    for _ in 0..30_000 {
+        let r: f64 = rng.random();
+        let li = ((r * r * r) * links.len() as f64) as usize % links.len();
+        let (link_id, _, _) = &links[li];
+        let ts = start + Duration::milliseconds(rng.random_range(0..total_ms));
+        let id = new_id();
+        let flag = match rng.random_range(0..1000) {
+            0..=9 => Some("velocity"),
+            10..=12 => Some("manual"),
+            _ => None,
+        };
+        let ip_hash = crate::util::sha256_hex(format!(
+            "10.{}.{}.{}",
+            rng.random_range(0..255),
+            rng.random_range(0..255),
+            rng.random_range(1..255)
+        ));
+        let user_agent = [
+            "Mozilla/5.0 (Macintosh)",
+            "Mozilla/5.0 (iPhone)",
+            "Mozilla/5.0 (Windows NT 10.0)",
+        ][rng.random_range(0..3)];
+        let referer = [
+            "https://www.google.com/",
+            "https://t.co/x",
+            "https://news.example/",
+            "",
+        ][rng.random_range(0..4)];
+        store::fixtures::insert_click(
+            &tx,
+            &store::fixtures::FixtureClick {
+                id: &id,
+                tenant_id: tenant,
+                link_id,
+                ip_hash: &ip_hash,
+                user_agent,
+                referer,
+                fraud_flag: flag,
+                ts: &fmt_ts(ts),
+            },
         )?;
-        for _ in 0..30_000 {
-            let r: f64 = rng.random();
-            let li = ((r * r * r) * links.len() as f64) as usize % links.len();
-            let (link_id, _, _) = &links[li];
-            let ts = start + Duration::milliseconds(rng.random_range(0..total_ms));
-            let id = new_id();
-            let flag = match rng.random_range(0..1000) {
-                0..=9 => Some("velocity"),
-                10..=12 => Some("manual"),
-                _ => None,
-            };
-            ins.execute(params![
-                id,
-                tenant,
-                crate::util::sha256_hex(format!(
-                    "10.{}.{}.{}",
-                    rng.random_range(0..255),
-                    rng.random_range(0..255),
-                    rng.random_range(1..255)
-                )),
-                [
-                    "Mozilla/5.0 (Macintosh)",
-                    "Mozilla/5.0 (iPhone)",
-                    "Mozilla/5.0 (Windows NT 10.0)"
-                ][rng.random_range(0..3)],
-                [
-                    "https://www.google.com/",
-                    "https://t.co/x",
-                    "https://news.example/",
-                    ""
-                ][rng.random_range(0..4)],
-                flag,
-                fmt_ts(ts),
-                link_id
-            ])?;
-            clicks.push((id, ts.timestamp_millis()));
-            report.clicks += 1;
-        }
+        clicks.push((id, ts.timestamp_millis()));
+        report.clicks += 1;
     }
     // Identities: 12 000 users, each stitched to 1–2 clicks.
     let mut users: Vec<(String, i64)> = Vec::new(); // (user, earliest click ms)
-    {
-        let mut ins = tx.prepare(
-            "INSERT OR IGNORE INTO identities (id, tenant_id, click_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for u in 0..12_000 {
-            let user = format!("user_{u:05}");
-            let n = 1 + usize::from(rng.random_bool(0.25));
-            let mut first = i64::MAX;
-            for _ in 0..n {
-                let (cid, cts) = &clicks[rng.random_range(0..clicks.len())];
-                first = first.min(*cts);
-                ins.execute(params![
-                    new_id(),
-                    tenant,
-                    cid,
-                    user,
-                    attribution::ms_ts(*cts + 60_000)
-                ])?;
-                report.identities += 1;
-            }
-            users.push((user, first));
+    for u in 0..12_000 {
+        let user = format!("user_{u:05}");
+        let n = 1 + usize::from(rng.random_bool(0.25));
+        let mut first = i64::MAX;
+        for _ in 0..n {
+            let (cid, cts) = &clicks[rng.random_range(0..clicks.len())];
+            first = first.min(*cts);
+            store::identities::insert_if_new(
+                &tx,
+                &new_id(),
+                tenant,
+                cid,
+                &user,
+                &attribution::ms_ts(*cts + 60_000),
+            )?;
+            report.identities += 1;
         }
+        users.push((user, first));
     }
     // Events: signups, renewals and sales after the user's click, plus some anonymous ones.
     let mut evs: Vec<(i64, NewEvent)> = Vec::new();
@@ -352,66 +349,44 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
     // Lifecycle: older commissions approved (some reversed), then paid by a payout run.
     let old = fmt_ts(anchor - Duration::days(45));
     let recent = fmt_ts(anchor - Duration::days(20));
-    let ids: Vec<(String, String)> = {
-        let mut st = tx.prepare(
-            "SELECT id, accrued_at FROM commissions WHERE tenant_id = ?1 ORDER BY accrued_at, id",
-        )?;
-        let rows = st.query_map([tenant], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    {
-        let mut up = tx.prepare("UPDATE commissions SET status = ?1 WHERE id = ?2")?;
-        for (id, accrued) in &ids {
-            let roll = rng.random_range(0..100);
-            let status = if accrued.as_str() < old.as_str() {
-                if roll < 6 {
-                    "reversed"
-                } else {
-                    "approved"
-                }
-            } else if accrued.as_str() < recent.as_str() {
-                match roll {
-                    0..=3 => "reversed",
-                    4..=49 => "approved",
-                    _ => "accrued",
-                }
+    let ids = store::commissions::ids_by_accrual(&tx, tenant)?;
+    for (id, accrued) in &ids {
+        let roll = rng.random_range(0..100);
+        let status = if accrued.as_str() < old.as_str() {
+            if roll < 6 {
+                "reversed"
             } else {
-                "accrued"
-            };
-            if status != "accrued" {
-                up.execute(params![status, id])?;
+                "approved"
             }
+        } else if accrued.as_str() < recent.as_str() {
+            match roll {
+                0..=3 => "reversed",
+                4..=49 => "approved",
+                _ => "accrued",
+            }
+        } else {
+            "accrued"
+        };
+        if status != "accrued" {
+            store::commissions::set_status(&tx, id, status)?;
         }
     }
     tx.commit()?;
-    // Pay the old approved ones: the recent approved are parked under a temporary status
-    // while the run (which pays every approved commission) executes; the seed runs before
-    // the server accepts requests.
-    conn.exec(
-        "UPDATE commissions SET status = 'hold' WHERE tenant_id = ?1 AND status = 'approved' AND accrued_at >= ?2",
-        params![tenant, old],
-    )?;
+    // Pay the old approved ones (accrued before `old`); the recent approved stay approved.
     let run_at = fmt_ts(anchor - Duration::days(30));
-    let run = commissions::run_payouts(conn, tenant, &run_at, false).map_err(api_err)?;
-    conn.exec(
-        "UPDATE commissions SET status = 'approved' WHERE tenant_id = ?1 AND status = 'hold'",
-        [tenant],
-    )?;
-    let payouts = run["payouts"].as_array().cloned().unwrap_or_default();
-    report.payouts = payouts.len();
-    for (i, p) in payouts.iter().enumerate() {
+    let scope = RunScope {
+        accrued_before: Some(&old),
+        emit: false,
+    };
+    let run = payouts::run(conn, tenant, &run_at, scope).map_err(api_err)?;
+    report.payouts = run.payouts.len();
+    let confirmed_at = fmt_ts(anchor - Duration::days(28));
+    for (i, p) in run.payouts.iter().enumerate() {
         if i % 3 != 0 {
-            if let Some(id) = p["payoutId"].as_str() {
-                commissions::confirm_payout(conn, tenant, id, &fmt_ts(anchor - Duration::days(28)))
-                    .map_err(api_err)?;
-            }
+            payouts::confirm(conn, tenant, &p.payout_id, &confirmed_at).map_err(api_err)?;
         }
     }
-    report.commissions = conn.row(
-        "SELECT COUNT(*) FROM commissions WHERE tenant_id = ?1",
-        [tenant],
-        |r| r.get::<_, i64>(0),
-    )? as usize;
+    report.commissions = store::commissions::count(conn, tenant)?;
     Ok(report)
 }
 
@@ -433,31 +408,25 @@ fn bulk_commissions(
         let (id, _) = insert_partner(&tx, tenant, 10_000 + i, &mut rng, now - Duration::days(400))?;
         partners.push(id);
     }
-    {
-        let mut ins = tx.prepare(
-            "INSERT INTO commissions (id, tenant_id, attribution_id, partner_id, program_id, amount, currency, status,
-                holdback_days, accrued_at, mature_at, paid_at, payout_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, NULL, NULL, NULL)",
+    let year_ms = 365 * 86_400_000i64;
+    for i in 0..n {
+        let ts = now - Duration::milliseconds(rng.random_range(0..year_ms));
+        let amount = rust_decimal::Decimal::new(rng.random_range(1..100_000), 2);
+        store::commissions::insert_fixture(
+            &tx,
+            // time-ordered id; the random part is fresh (not from the seeded RNG) so that
+            // several tenants can be seeded without id collisions
+            &ulid::Ulid::from_parts(ts.timestamp_millis() as u64, rand::random::<u128>())
+                .to_string(),
+            tenant,
+            &format!("bench_{i}"),
+            &partners[rng.random_range(0..partners.len())],
+            &program_id,
+            &amount.to_string(),
+            if rng.random_bool(0.1) { "EUR" } else { "USD" },
+            ["accrued", "approved", "paid", "reversed"][rng.random_range(0..4)],
+            &fmt_ts(ts),
         )?;
-        let year_ms = 365 * 86_400_000i64;
-        for i in 0..n {
-            let ts = now - Duration::milliseconds(rng.random_range(0..year_ms));
-            let amount = rust_decimal::Decimal::new(rng.random_range(1..100_000), 2);
-            ins.execute(params![
-                // time-ordered id; the random part is fresh (not from the seeded RNG) so
-                // that several tenants can be seeded without id collisions
-                ulid::Ulid::from_parts(ts.timestamp_millis() as u64, rand::random::<u128>())
-                    .to_string(),
-                tenant,
-                format!("bench_{i}"),
-                partners[rng.random_range(0..partners.len())],
-                program_id,
-                amount.to_string(),
-                if rng.random_bool(0.1) { "EUR" } else { "USD" },
-                ["accrued", "approved", "paid", "reversed"][rng.random_range(0..4)],
-                fmt_ts(ts),
-            ])?;
-        }
     }
     tx.commit()?;
     Ok(SeedReport {
@@ -471,6 +440,7 @@ fn bulk_commissions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::ConnExt;
 
     fn db() -> Connection {
         let mut c = Connection::open_in_memory().unwrap();

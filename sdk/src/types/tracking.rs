@@ -143,7 +143,11 @@ pub struct IdentifyResult {
     /// Whether this stitched the user to the click for the first time.
     #[serde(default)]
     pub first_stitch: bool,
-    /// Past events attributed thanks to this stitch.
+    /// How many of the user's past **events** were re-attributed by this stitch: the
+    /// events whose re-run ended `attributed`, one per event however many touches
+    /// (attribution rows) it wrote — a `position` event with three touches counts once;
+    /// events that end `already_attributed` (or any other outcome) count zero. `0` when the
+    /// pair already existed (API.md §3.3).
     #[serde(default)]
     pub backfilled_attributions: u64,
 }

@@ -3,9 +3,9 @@
 //! write, records webhook events with [`crate::outbox::emit`], and returns typed results
 //! or an [`crate::error::ApiError`]. Routes call these modules, never each other.
 //! (The attribution engine lives in [`crate::engine`] / [`crate::attribution`].)
-
 pub mod admins;
 pub mod grants;
 pub mod partners;
+pub mod payouts;
 pub mod programs;
 pub mod snapshots;

@@ -1,4 +1,6 @@
-//! Partner analytics (API.md §3.1): dashboard, timeseries, events, customers.
+//! Partner analytics (API.md §3.1): `GET /partners/{id}/dashboard|timeseries|events|
+//! customers` (admin, `partners:read`, or the partner itself). Reads in
+//! [`crate::store::analytics`].
 //!
 //! Every aggregate is computed in Rust with `rust_decimal` from the stored decimal
 //! strings (never SQL floats) and rendered as an exact JSON number. Revenue is
@@ -13,106 +15,229 @@
 //! - timeseries: `leads` = attributed events with value 0, `sales` = attributed events with
 //!   value > 0, `earnings` = non-reversed commissions of those attributions; buckets run
 //!   from `since` to `until` (UTC days; weeks start on Monday) and empty buckets are
-//!   included; `bucket` labels are the bucket's start (`YYYY-MM-DD`); at most 2000 buckets;
+//!   included; `bucket` labels are the bucket's start (`YYYY-MM-DD`); at most
+//!   [`MAX_BUCKETS`] buckets;
 //! - `/events` is newest event first; `/customers` is the most recent customer first.
 
-use crate::db::ConnExt;
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 
+use axum::extract::{Path, State};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, params_from_iter, Connection};
+use rusqlite::Connection;
 use rust_decimal::Decimal;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::{Auth, Scope};
 use crate::engine::round_money;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::QueryParams;
-use crate::rules::dec_number;
+use crate::extract::Query;
+use crate::respond::{self, Reply};
+use crate::state::AppState;
+use crate::store;
+use crate::tenancy::Tenant;
 use crate::util::{fmt_ts, parse_ts};
+use crate::wire::query;
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(dashboard))
+        .routes(routes!(timeseries))
+        .routes(routes!(events))
+        .routes(routes!(customers))
+}
+
+/// Most buckets a timeseries answers.
+pub const MAX_BUCKETS: i64 = 2000;
 
 fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap_or(Decimal::ZERO)
 }
 
-/// A query timestamp: ISO-8601 with offset, or a bare `YYYY-MM-DD` (UTC midnight).
-pub fn query_ts(q: &QueryParams, name: &str) -> ApiResult<Option<DateTime<Utc>>> {
-    match q.string(name) {
-        None => Ok(None),
-        Some(s) => parse_ts(&s)
-            .or_else(|| {
-                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                    .ok()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|d| d.and_utc())
-            })
-            .map(Some)
-            .ok_or_else(|| ApiError::query_field(name, "Invalid datetime")),
-    }
-}
-
-fn ts_q(q: &QueryParams, name: &str) -> ApiResult<Option<DateTime<Utc>>> {
-    query_ts(q, name)
-}
-
-/// `GET /partners/:id/dashboard?since=`.
-pub fn dashboard(
-    conn: &Connection,
-    tenant: &str,
-    partner: &str,
-    q: &QueryParams,
-    now: DateTime<Utc>,
-) -> ApiResult<Value> {
-    let since = fmt_ts(ts_q(q, "since")?.unwrap_or(now - Duration::days(30)));
-    let clicks: i64 = conn.row(
-        "SELECT COUNT(*) FROM clicks WHERE tenant_id = ?1 AND partner_id = ?2 AND ts >= ?3",
-        params![tenant, partner, since],
-        |r| r.get(0),
-    )?;
-    let mut st = conn.prepare(
-        "SELECT a.event_id, e.value, a.weight FROM attributions a JOIN events e ON e.id = a.event_id
-         WHERE a.tenant_id = ?1 AND a.partner_id = ?2 AND e.ts >= ?3",
-    )?;
-    let rows = st.query_map(params![tenant, partner, since], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    let mut events = HashSet::new();
-    let mut revenue = Decimal::ZERO;
-    for row in rows {
-        let (eid, v, w) = row?;
-        revenue += dec(&v) * dec(&w);
-        events.insert(eid);
-    }
-    let mut st = conn.prepare(
-        "SELECT status, amount FROM commissions WHERE tenant_id = ?1 AND partner_id = ?2 AND accrued_at >= ?3",
-    )?;
-    let rows = st.query_map(params![tenant, partner, since], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut by_status: BTreeMap<String, Decimal> = BTreeMap::new();
-    for row in rows {
-        let (s, a) = row?;
-        *by_status.entry(s).or_default() += dec(&a);
-    }
-    let mut cbs = Map::new();
-    for s in ["accrued", "approved", "paid", "reversed"] {
-        if let Some(v) = by_status.get(s) {
-            cbs.insert(s.into(), dec_number(round_money(*v)));
+/// Runs `f` for partner `id` as the request's one job, after the 404 check.
+async fn for_partner<T, F>(
+    state: &AppState,
+    tenant: Tenant,
+    id: String,
+    f: F,
+) -> ApiResult<Reply<T>>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&Connection, &str, &str) -> ApiResult<T> + Send + 'static,
+{
+    respond::ok(state, move |c| {
+        if !store::attribution::partner_exists(c, &tenant.id, &id)? {
+            return Err(ApiError::not_found());
         }
+        f(c, &tenant.id, &id)
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Dashboard
+
+/// `GET /partners/{id}/dashboard` query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DashboardQuery {
+    /// Start (ISO-8601 or `YYYY-MM-DD`); default 30 days ago.
+    pub since: Option<String>,
+}
+
+/// Σ commission amount per status (a status without commissions is absent).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct CommissionByStatus {
+    /// Σ accrued.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_number")]
+    #[schema(value_type = Option<f64>)]
+    pub accrued: Option<Decimal>,
+    /// Σ approved.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_number")]
+    #[schema(value_type = Option<f64>)]
+    pub approved: Option<Decimal>,
+    /// Σ paid.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_number")]
+    #[schema(value_type = Option<f64>)]
+    pub paid: Option<Decimal>,
+    /// Σ reversed.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_number")]
+    #[schema(value_type = Option<f64>)]
+    pub reversed: Option<Decimal>,
+}
+
+fn opt_number<S: serde::Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => crate::wire::money::number(d, s),
+        None => s.serialize_none(),
     }
-    Ok(json!({
-        "partnerId": partner,
-        "since": since,
-        "clicks": clicks,
-        "attributedEvents": events.len(),
-        "attributedRevenue": dec_number(round_money(revenue)),
-        "commissionByStatus": cbs,
-    }))
+}
+
+/// The dashboard.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    /// The partner.
+    pub partner_id: String,
+    /// The start used (ISO-8601).
+    pub since: String,
+    /// Clicks on the partner's links since then (flagged included).
+    pub clicks: i64,
+    /// Distinct events attributed to the partner.
+    pub attributed_events: usize,
+    /// Σ value × stored weight, rounded to cents.
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64)]
+    pub attributed_revenue: Decimal,
+    /// Σ commission amount per status.
+    pub commission_by_status: CommissionByStatus,
+}
+
+/// A partner's dashboard since `since`.
+#[utoipa::path(get, path = "/partners/{id}/dashboard", tag = "analytics",
+    params(("id" = String, Path, description = "Partner id"), DashboardQuery),
+    responses(
+        (status = 200, description = "The dashboard", body = Dashboard),
+        (status = 404, description = "not_found: no such partner", body = crate::error::ErrorBody)))]
+async fn dashboard(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<DashboardQuery>,
+) -> ApiResult<Reply<Dashboard>> {
+    auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
+    let now = state.clock.now();
+    let since =
+        fmt_ts(query::timestamp("since", q.since.as_deref())?.unwrap_or(now - Duration::days(30)));
+    for_partner(&state, tenant, id, move |c, tenant, partner| {
+        let clicks = store::analytics::click_count_since(c, tenant, partner, &since)?;
+        let mut events = HashSet::new();
+        let mut revenue = Decimal::ZERO;
+        for (eid, v, w) in store::analytics::attributed_values_since(c, tenant, partner, &since)? {
+            revenue += dec(&v) * dec(&w);
+            events.insert(eid);
+        }
+        let mut by_status: BTreeMap<String, Decimal> = BTreeMap::new();
+        for (s, a) in store::analytics::commission_amounts_since(c, tenant, partner, &since)? {
+            *by_status.entry(s).or_default() += dec(&a);
+        }
+        let sum = |s: &str| by_status.get(s).map(|v| round_money(*v));
+        Ok(Dashboard {
+            partner_id: partner.to_owned(),
+            since,
+            clicks,
+            attributed_events: events.len(),
+            attributed_revenue: round_money(revenue),
+            commission_by_status: CommissionByStatus {
+                accrued: sum("accrued"),
+                approved: sum("approved"),
+                paid: sum("paid"),
+                reversed: sum("reversed"),
+            },
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Timeseries
+
+/// `GET /partners/{id}/timeseries` query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct TimeseriesQuery {
+    /// Start (ISO-8601 or `YYYY-MM-DD`); default 30 days before `until`.
+    pub since: Option<String>,
+    /// End, exclusive; default now.
+    pub until: Option<String>,
+    /// Only this program.
+    pub program_id: Option<String>,
+    /// `day` | `week`; default `week` for ranges over 90 days. At most 2000 buckets.
+    #[param(pattern = "^(day|week)$")]
+    pub bucket: Option<String>,
+}
+
+/// One bucket.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Bucket {
+    /// Start of the bucket (`YYYY-MM-DD`).
+    pub bucket: String,
+    /// Clicks.
+    pub clicks: i64,
+    /// Attributed events with value 0.
+    pub leads: i64,
+    /// Attributed events with value > 0.
+    pub sales: i64,
+    /// Σ value × stored weight, rounded to cents.
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64)]
+    pub revenue: Decimal,
+    /// Σ non-reversed commissions, rounded to cents.
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64)]
+    pub earnings: Decimal,
+}
+
+/// The timeseries.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeseries {
+    /// The partner.
+    pub partner_id: String,
+    /// Start used (ISO-8601).
+    pub since: String,
+    /// End used (ISO-8601).
+    pub until: String,
+    /// `day` or `week`.
+    pub bucket: &'static str,
+    /// Every bucket from `since` to `until`, empty ones included.
+    pub buckets: Vec<Bucket>,
 }
 
 fn bucket_start(t: DateTime<Utc>, week: bool) -> NaiveDate {
@@ -124,20 +249,29 @@ fn bucket_start(t: DateTime<Utc>, week: bool) -> NaiveDate {
     }
 }
 
-/// `GET /partners/:id/timeseries?since&until&programId&bucket=day|week`.
-pub fn timeseries(
-    conn: &Connection,
-    tenant: &str,
-    partner: &str,
-    q: &QueryParams,
-    now: DateTime<Utc>,
-) -> ApiResult<Value> {
-    let until = ts_q(q, "until")?.unwrap_or(now);
-    let since = ts_q(q, "since")?.unwrap_or(until - Duration::days(30));
+/// A partner's clicks, leads, sales, revenue and earnings per day or week.
+#[utoipa::path(get, path = "/partners/{id}/timeseries", tag = "analytics",
+    params(("id" = String, Path, description = "Partner id"), TimeseriesQuery),
+    responses(
+        (status = 200, description = "The buckets", body = Timeseries),
+        (status = 400, description = "invalid_query (bad time, since after until, bucket, more than 2000 buckets)", body = crate::error::ErrorBody),
+        (status = 404, description = "not_found: no such partner", body = crate::error::ErrorBody)))]
+async fn timeseries(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<TimeseriesQuery>,
+) -> ApiResult<Reply<Timeseries>> {
+    auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
+    let now = state.clock.now();
+    let until = query::timestamp("until", q.until.as_deref())?.unwrap_or(now);
+    let since =
+        query::timestamp("since", q.since.as_deref())?.unwrap_or(until - Duration::days(30));
     if since > until {
         return Err(ApiError::query_field("since", "must not be after until"));
     }
-    let week = match q.string("bucket").as_deref() {
+    let week = match query::nonempty(q.bucket).as_deref() {
         None => until - since > Duration::days(90),
         Some("day") => false,
         Some("week") => true,
@@ -147,274 +281,297 @@ pub fn timeseries(
     let first = bucket_start(since, week);
     let last = bucket_start(until, week);
     let n = (last - first).num_days() / step.num_days() + 1;
-    if n > 2000 {
+    if n > MAX_BUCKETS {
         return Err(ApiError::query_field(
             "bucket",
             "too many buckets for this range; use week or a shorter range",
         ));
     }
-    #[derive(Default)]
-    struct B {
-        clicks: i64,
-        leads: i64,
-        sales: i64,
-        revenue: Decimal,
-        earnings: Decimal,
-    }
-    let mut buckets: BTreeMap<NaiveDate, B> = BTreeMap::new();
-    let mut d = first;
-    while d <= last {
-        buckets.insert(d, B::default());
-        d += step;
-    }
-    let program = q.string("programId");
-    let (s, u) = (fmt_ts(since), fmt_ts(until));
-    let mut st = conn.prepare(
-        "SELECT ts FROM clicks WHERE tenant_id = ?1 AND partner_id = ?2 AND ts >= ?3 AND ts < ?4
-           AND (?5 IS NULL OR program_id = ?5)",
-    )?;
-    let rows = st.query_map(params![tenant, partner, s, u, program], |r| {
-        r.get::<_, String>(0)
-    })?;
-    for ts in rows {
-        if let Some(t) = parse_ts(&ts?) {
-            if let Some(b) = buckets.get_mut(&bucket_start(t, week)) {
-                b.clicks += 1;
+    let program = query::nonempty(q.program_id);
+    for_partner(&state, tenant, id, move |c, tenant, partner| {
+        let mut buckets: BTreeMap<NaiveDate, Bucket> = BTreeMap::new();
+        let mut d = first;
+        while d <= last {
+            buckets.insert(d, Bucket::default());
+            d += step;
+        }
+        let (s, u) = (fmt_ts(since), fmt_ts(until));
+        let program = program.as_deref();
+        for ts in store::analytics::click_times(c, tenant, partner, &s, &u, program)? {
+            if let Some(t) = parse_ts(&ts) {
+                if let Some(b) = buckets.get_mut(&bucket_start(t, week)) {
+                    b.clicks += 1;
+                }
             }
         }
-    }
-    let mut st = conn.prepare(
-        "SELECT a.id, a.event_id, e.ts, e.value, a.weight,
-                (SELECT group_concat(c.amount, ' ') FROM commissions c
-                  WHERE c.attribution_id = a.id AND c.status <> 'reversed')
-         FROM attributions a JOIN events e ON e.id = a.event_id
-         WHERE a.tenant_id = ?1 AND a.partner_id = ?2 AND e.ts >= ?3 AND e.ts < ?4
-           AND (?5 IS NULL OR a.program_id = ?5)",
-    )?;
-    let rows = st.query_map(params![tenant, partner, s, u, program], |r| {
-        Ok((
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, Option<String>>(5)?,
-        ))
-    })?;
-    let mut seen = HashSet::new();
-    for row in rows {
-        let (eid, ts, value, weight, amounts) = row?;
-        let Some(t) = parse_ts(&ts) else { continue };
-        let Some(b) = buckets.get_mut(&bucket_start(t, week)) else {
-            continue;
-        };
-        let v = dec(&value);
-        if seen.insert(eid) {
-            if v > Decimal::ZERO {
-                b.sales += 1;
-            } else {
-                b.leads += 1;
+        let mut seen = HashSet::new();
+        for row in store::analytics::timeseries_rows(c, tenant, partner, &s, &u, program)? {
+            let Some(t) = parse_ts(&row.ts) else { continue };
+            let Some(b) = buckets.get_mut(&bucket_start(t, week)) else {
+                continue;
+            };
+            let v = dec(&row.value);
+            if seen.insert(row.event_id) {
+                if v > Decimal::ZERO {
+                    b.sales += 1;
+                } else {
+                    b.leads += 1;
+                }
+            }
+            b.revenue += v * dec(&row.weight);
+            for a in &row.amounts {
+                b.earnings += dec(a);
             }
         }
-        b.revenue += v * dec(&weight);
-        for a in amounts.unwrap_or_default().split_whitespace() {
-            b.earnings += dec(a);
-        }
-    }
-    let out: Vec<Value> = buckets
-        .into_iter()
-        .map(|(d, b)| {
-            json!({
-                "bucket": d.format("%Y-%m-%d").to_string(),
-                "clicks": b.clicks,
-                "leads": b.leads,
-                "sales": b.sales,
-                "revenue": dec_number(round_money(b.revenue)),
-                "earnings": dec_number(round_money(b.earnings)),
-            })
+        Ok(Timeseries {
+            partner_id: partner.to_owned(),
+            since: s,
+            until: u,
+            bucket: if week { "week" } else { "day" },
+            buckets: buckets
+                .into_iter()
+                .map(|(d, b)| Bucket {
+                    bucket: d.format("%Y-%m-%d").to_string(),
+                    revenue: round_money(b.revenue),
+                    earnings: round_money(b.earnings),
+                    ..b
+                })
+                .collect(),
         })
-        .collect();
-    Ok(json!({
-        "partnerId": partner,
-        "since": s,
-        "until": u,
-        "bucket": if week { "week" } else { "day" },
-        "buckets": out,
-    }))
-}
-
-/// `GET /partners/:id/events?programId&type&since&until&limit&offset`.
-pub fn events(conn: &Connection, tenant: &str, partner: &str, q: &QueryParams) -> ApiResult<Value> {
-    let limit = q.int_in("limit", 1, 200, 50)?;
-    let offset = q.int_in("offset", 0, i64::MAX, 0)?;
-    let mut wh = vec!["a.tenant_id = ?".to_owned(), "a.partner_id = ?".to_owned()];
-    let mut args: Vec<Sql> = vec![Sql::Text(tenant.into()), Sql::Text(partner.into())];
-    if let Some(p) = q.string("programId") {
-        wh.push("a.program_id = ?".into());
-        args.push(Sql::Text(p));
-    }
-    if let Some(t) = q.string("type") {
-        wh.push("e.type = ?".into());
-        args.push(Sql::Text(t));
-    }
-    if let Some(s) = ts_q(q, "since")? {
-        wh.push("e.ts >= ?".into());
-        args.push(Sql::Text(fmt_ts(s)));
-    }
-    if let Some(u) = ts_q(q, "until")? {
-        wh.push("e.ts < ?".into());
-        args.push(Sql::Text(fmt_ts(u)));
-    }
-    args.push(Sql::Integer(limit));
-    args.push(Sql::Integer(offset));
-    let sql = format!(
-        "SELECT a.id, a.weight, a.model, e.id, e.type, e.value, e.currency, e.ts, e.user_id,
-                c.id, c.link_key, c.referer, c.landing_url, c.ts
-         FROM attributions a JOIN events e ON e.id = a.event_id LEFT JOIN clicks c ON c.id = a.click_id
-         WHERE {} ORDER BY e.ts DESC, a.id DESC LIMIT ? OFFSET ?",
-        wh.join(" AND ")
-    );
-    let mut st = conn.prepare(&sql)?;
-    let rows = st.query_map(params_from_iter(args), |r| {
-        let click_id: Option<String> = r.get(9)?;
-        let click = match click_id {
-            Some(id) => json!({
-                "id": id,
-                "linkKey": r.get::<_, Option<String>>(10)?,
-                "referer": r.get::<_, Option<String>>(11)?,
-                "landingUrl": r.get::<_, Option<String>>(12)?,
-                "ts": r.get::<_, Option<String>>(13)?,
-            }),
-            None => Value::Null,
-        };
-        Ok(json!({
-            "attributionId": r.get::<_, String>(0)?,
-            "weight": dec_number(dec(&r.get::<_, String>(1)?)),
-            "model": r.get::<_, String>(2)?,
-            "eventId": r.get::<_, String>(3)?,
-            "type": r.get::<_, String>(4)?,
-            "value": dec_number(dec(&r.get::<_, String>(5)?)),
-            "currency": r.get::<_, String>(6)?,
-            "ts": r.get::<_, String>(7)?,
-            "userId": r.get::<_, String>(8)?,
-            "click": click,
-        }))
-    })?;
-    let events: Vec<Value> = rows.collect::<rusqlite::Result<_>>()?;
-    Ok(json!({"partnerId": partner, "events": events, "limit": limit, "offset": offset}))
-}
-
-/// `GET /partners/:id/customers?programId&limit&offset`.
-pub fn customers(
-    conn: &Connection,
-    tenant: &str,
-    partner: &str,
-    q: &QueryParams,
-) -> ApiResult<Value> {
-    let limit = q.int_in("limit", 1, 200, 50)?;
-    let offset = q.int_in("offset", 0, i64::MAX, 0)?;
-    let program = q.string("programId");
-    let mut st = conn.prepare(
-        "SELECT e.user_id, MIN(e.ts), MAX(e.ts), COUNT(DISTINCT e.id)
-         FROM attributions a JOIN events e ON e.id = a.event_id
-         WHERE a.tenant_id = ?1 AND a.partner_id = ?2 AND (?3 IS NULL OR a.program_id = ?3)
-         GROUP BY e.user_id ORDER BY MAX(e.ts) DESC, e.user_id LIMIT ?4 OFFSET ?5",
-    )?;
-    let rows = st.query_map(params![tenant, partner, program, limit, offset], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
-    let groups: Vec<(String, String, String, i64)> = rows.collect::<rusqlite::Result<_>>()?;
-    let mut rev = conn.prepare_cached(
-        "SELECT e.value, a.weight FROM attributions a JOIN events e ON e.id = a.event_id
-         WHERE a.tenant_id = ?1 AND a.partner_id = ?2 AND e.user_id = ?3 AND (?4 IS NULL OR a.program_id = ?4)",
-    )?;
-    let mut out = Vec::with_capacity(groups.len());
-    for (user, first, last, count) in groups {
-        let rows = rev.query_map(params![tenant, partner, user, program], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut revenue = Decimal::ZERO;
-        for row in rows {
-            let (v, w) = row?;
-            revenue += dec(&v) * dec(&w);
-        }
-        out.push(json!({
-            "userId": user,
-            "firstEventAt": first,
-            "lastEventAt": last,
-            "eventCount": count,
-            "revenue": dec_number(round_money(revenue)),
-        }));
-    }
-    Ok(json!({"partnerId": partner, "customers": out, "limit": limit, "offset": offset}))
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
-// HTTP handlers
+// Events and customers
 
-use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
-
-use crate::auth::{Auth, Scope};
-use crate::routes::common::db_json;
-use crate::state::AppState;
-use crate::tenancy::Tenant;
-
-/// Routes of this module (A, `partners:read`, P).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/partners/{id}/dashboard",
-            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Dashboard)),
-        )
-        .route(
-            "/partners/{id}/timeseries",
-            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Timeseries)),
-        )
-        .route(
-            "/partners/{id}/events",
-            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Events)),
-        )
-        .route(
-            "/partners/{id}/customers",
-            get(|s, t, a, p, q| run(s, t, a, p, q, Which::Customers)),
-        )
+/// `GET /partners/{id}/events` query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Only attributions of this program.
+    pub program_id: Option<String>,
+    /// Only events of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub event_type: Option<String>,
+    /// Events at or after (ISO-8601 or `YYYY-MM-DD`).
+    pub since: Option<String>,
+    /// Events before (ISO-8601 or `YYYY-MM-DD`).
+    pub until: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub offset: Option<String>,
 }
 
-#[derive(Clone, Copy)]
-enum Which {
-    Dashboard,
-    Timeseries,
-    Events,
-    Customers,
+/// The click of an attributed event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventClick {
+    /// Click id.
+    pub id: String,
+    /// Link key.
+    pub link_key: Option<String>,
+    /// Referer.
+    pub referer: Option<String>,
+    /// Landing URL.
+    pub landing_url: Option<String>,
+    /// Click time (ISO-8601).
+    pub ts: Option<String>,
 }
 
-/// The four analytics endpoints (`which` one) for partner `id`.
-async fn run(
-    State(st): State<AppState>,
+/// One attribution of the partner with its event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributedEvent {
+    /// Attribution id.
+    pub attribution_id: String,
+    /// Stored weight, an exact JSON number.
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64)]
+    pub weight: Decimal,
+    /// Model.
+    pub model: String,
+    /// Event id.
+    pub event_id: String,
+    /// Event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Event value, an exact JSON number.
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64)]
+    pub value: Decimal,
+    /// Currency.
+    pub currency: String,
+    /// Event time (ISO-8601).
+    pub ts: String,
+    /// The event's user.
+    pub user_id: String,
+    /// The click; `null` when it no longer exists.
+    pub click: Option<EventClick>,
+}
+
+/// A page of attributed events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributedEvents {
+    /// The partner.
+    pub partner_id: String,
+    /// Newest event first.
+    pub events: Vec<AttributedEvent>,
+    /// Page size used.
+    pub limit: i64,
+    /// Offset used.
+    pub offset: i64,
+}
+
+/// A partner's attributed events, newest first.
+#[utoipa::path(get, path = "/partners/{id}/events", tag = "analytics",
+    params(("id" = String, Path, description = "Partner id"), EventsQuery),
+    responses(
+        (status = 200, description = "A page of attributed events", body = AttributedEvents),
+        (status = 404, description = "not_found: no such partner", body = crate::error::ErrorBody)))]
+async fn events(
+    State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
     Path(id): Path<String>,
-    q: QueryParams,
-    which: Which,
-) -> ApiResult<crate::respond::Reply<Value>> {
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Reply<AttributedEvents>> {
     auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
-    let now = st.clock.now();
-    db_json(&st, move |c| {
-        if !crate::routes::programs::partner_exists(c, &tenant.id, &id)? {
-            return Err(ApiError::not_found());
+    let limit = query::int_in("limit", q.limit.as_deref(), 1, 200, 50)?;
+    let offset = query::int_in("offset", q.offset.as_deref(), 0, i64::MAX, 0)?;
+    let filter = store::analytics::EventFilter {
+        program_id: query::nonempty(q.program_id),
+        event_type: query::nonempty(q.event_type),
+        since: query::timestamp("since", q.since.as_deref())?.map(fmt_ts),
+        until: query::timestamp("until", q.until.as_deref())?.map(fmt_ts),
+    };
+    for_partner(&state, tenant, id, move |c, tenant, partner| {
+        let rows = store::analytics::attributed_events(c, tenant, partner, &filter, limit, offset)?;
+        Ok(AttributedEvents {
+            partner_id: partner.to_owned(),
+            events: rows
+                .into_iter()
+                .map(|r| AttributedEvent {
+                    attribution_id: r.attribution_id,
+                    weight: dec(&r.weight),
+                    model: r.model,
+                    event_id: r.event_id,
+                    event_type: r.event_type,
+                    value: dec(&r.value),
+                    currency: r.currency,
+                    ts: r.ts,
+                    user_id: r.user_id,
+                    click: r.click.map(|k| EventClick {
+                        id: k.id,
+                        link_key: k.link_key,
+                        referer: k.referer,
+                        landing_url: k.landing_url,
+                        ts: k.ts,
+                    }),
+                })
+                .collect(),
+            limit,
+            offset,
+        })
+    })
+    .await
+}
+
+/// `GET /partners/{id}/customers` query.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct CustomersQuery {
+    /// Only attributions of this program.
+    pub program_id: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// Rows to skip (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub offset: Option<String>,
+}
+
+/// One customer of the partner.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// The user id.
+    pub user_id: String,
+    /// First attributed event (ISO-8601).
+    pub first_event_at: String,
+    /// Last attributed event (ISO-8601).
+    pub last_event_at: String,
+    /// Distinct attributed events.
+    pub event_count: i64,
+    /// Σ value × stored weight, rounded to cents.
+    #[serde(serialize_with = "crate::wire::money::number")]
+    #[schema(value_type = f64)]
+    pub revenue: Decimal,
+}
+
+/// A page of customers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Customers {
+    /// The partner.
+    pub partner_id: String,
+    /// Most recent customer first.
+    pub customers: Vec<Customer>,
+    /// Page size used.
+    pub limit: i64,
+    /// Offset used.
+    pub offset: i64,
+}
+
+/// A partner's customers (users with attributed events), most recent first.
+#[utoipa::path(get, path = "/partners/{id}/customers", tag = "analytics",
+    params(("id" = String, Path, description = "Partner id"), CustomersQuery),
+    responses(
+        (status = 200, description = "A page of customers", body = Customers),
+        (status = 404, description = "not_found: no such partner", body = crate::error::ErrorBody)))]
+async fn customers(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<CustomersQuery>,
+) -> ApiResult<Reply<Customers>> {
+    auth.require_scope_or_partner(Scope::PartnersRead, &id)?;
+    let limit = query::int_in("limit", q.limit.as_deref(), 1, 200, 50)?;
+    let offset = query::int_in("offset", q.offset.as_deref(), 0, i64::MAX, 0)?;
+    let program = query::nonempty(q.program_id);
+    for_partner(&state, tenant, id, move |c, tenant, partner| {
+        let program = program.as_deref();
+        let groups = store::analytics::customers(c, tenant, partner, program, limit, offset)?;
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut revenue = Decimal::ZERO;
+            for (v, w) in
+                store::analytics::customer_values(c, tenant, partner, &g.user_id, program)?
+            {
+                revenue += dec(&v) * dec(&w);
+            }
+            out.push(Customer {
+                user_id: g.user_id,
+                first_event_at: g.first_event_at,
+                last_event_at: g.last_event_at,
+                event_count: g.event_count,
+                revenue: round_money(revenue),
+            });
         }
-        match which {
-            Which::Dashboard => dashboard(c, &tenant.id, &id, &q, now),
-            Which::Timeseries => timeseries(c, &tenant.id, &id, &q, now),
-            Which::Events => events(c, &tenant.id, &id, &q),
-            Which::Customers => customers(c, &tenant.id, &id, &q),
-        }
+        Ok(Customers {
+            partner_id: partner.to_owned(),
+            customers: out,
+            limit,
+            offset,
+        })
     })
     .await
 }

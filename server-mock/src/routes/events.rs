@@ -1,217 +1,331 @@
 //! `POST /attribution/events` (API.md §3.4): stores the event and runs the attribution
-//! engine ([`crate::engine`] through [`crate::attribution`]) in one transaction, emitting
-//! `attribution.created` / `commission.accrued` through the core's outbox hook.
+//! engine ([`crate::engine`] through [`crate::attribution`]) in the request's one job,
+//! emitting `attribution.created` / `commission.accrued` through the outbox; and
+//! `POST|OPTIONS /attribution/identify` (API.md §3.3, no authentication, CORS).
 //!
 //! Validation choices (API.md gives the shape only): `userId` 1–256 chars, `type` 1–80
-//! chars, `value` a JSON number or numeric string ≥ 0, `currency` 3 ASCII letters
-//! (upper-cased; default `USD`), `metadata` an object, `ts` an ISO-8601 timestamp
-//! (default now).
-
-use crate::db::ConnExt;
-use chrono::{DateTime, Utc};
-use rusqlite::Connection;
-use rust_decimal::Decimal;
-use serde_json::{json, Value};
-
-use crate::attribution::{self, NewEvent};
-use crate::error::{ApiError, ApiResult, Validation};
-use crate::rules::decimal_of;
-use crate::util::{fmt_ts, new_id, parse_ts};
-
-/// Validates the body into a [`NewEvent`] (ts defaults to `now`).
-pub fn parse_event(tenant: &str, body: &Value, now: DateTime<Utc>) -> ApiResult<NewEvent> {
-    let mut v = Validation::new();
-    if body.as_object().is_none() {
-        v.push_form("Expected an object");
-    }
-    let user_id = required_str(
-        &mut v,
-        body,
-        "userId",
-        |s| (1..=256).contains(&s.chars().count()),
-        "Expected a string of 1-256 characters",
-    );
-    let event_type = required_str(
-        &mut v,
-        body,
-        "type",
-        |s| (1..=80).contains(&s.chars().count()),
-        "Expected a string of 1-80 characters",
-    );
-    let value = match body.get("value") {
-        None | Some(Value::Null) => None,
-        Some(x) => match decimal_of(x) {
-            Some(d) if d >= Decimal::ZERO && d < Decimal::from(1_000_000_000_000i64) => Some(d),
-            _ => {
-                v.push("value", "Expected a number >= 0");
-                None
-            }
-        },
-    };
-    let currency = match body.get("currency") {
-        None | Some(Value::Null) => "USD".to_owned(),
-        Some(Value::String(s)) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
-            s.to_ascii_uppercase()
-        }
-        Some(_) => {
-            v.push("currency", "Expected a 3-letter currency code");
-            String::new()
-        }
-    };
-    let metadata = match body.get("metadata") {
-        None | Some(Value::Null) => None,
-        Some(m @ Value::Object(_)) => Some(m.clone()),
-        Some(_) => {
-            v.push("metadata", "Expected an object");
-            None
-        }
-    };
-    let ts = match body.get("ts") {
-        None | Some(Value::Null) => now,
-        Some(Value::String(s)) => parse_ts(s).unwrap_or_else(|| {
-            v.push("ts", "Invalid datetime");
-            now
-        }),
-        Some(_) => {
-            v.push("ts", "Expected an ISO-8601 datetime");
-            now
-        }
-    };
-    v.finish_body()?;
-    Ok(NewEvent {
-        id: new_id(),
-        tenant_id: tenant.to_owned(),
-        user_id,
-        event_type,
-        value,
-        currency,
-        metadata,
-        ts,
-    })
-}
-
-/// Stores and attributes one event, emitting its webhook events; returns the body.
-pub fn track_event(conn: &mut Connection, ev: &NewEvent, now: DateTime<Utc>) -> ApiResult<Value> {
-    let tx = conn.savepoint()?;
-    attribution::insert_event(&tx, ev, now)?;
-    let run =
-        attribution::attribute_stored_event(&tx, &ev.id, now)?.ok_or_else(ApiError::internal)?;
-    let now_iso = fmt_ts(now);
-    for e in &run.emits {
-        crate::outbox::emit(&tx, &ev.tenant_id, e.event_type, e.data.clone(), &now_iso)?;
-    }
-    tx.commit()?;
-    Ok(json!({
-        "ok": true,
-        "eventId": ev.id,
-        "attribution": run.attribution_json(),
-    }))
-}
-
-/// `POST /attribution/identify`: stitches `(cref, userId)`; on a first stitch re-runs the
-/// user's past events in time order. Returns the body.
-pub fn identify(
-    conn: &mut Connection,
-    tenant: &str,
-    body: &Value,
-    now: DateTime<Utc>,
-) -> ApiResult<Value> {
-    let mut v = Validation::new();
-    if body.as_object().is_none() {
-        v.push_form("Expected an object");
-    }
-    let cref = required_str(
-        &mut v,
-        body,
-        "cref",
-        |s| !s.is_empty() && s.len() <= 256,
-        "Expected a non-empty string",
-    );
-    let user_id = required_str(
-        &mut v,
-        body,
-        "userId",
-        |s| (1..=256).contains(&s.chars().count()),
-        "Expected a non-empty string",
-    );
-    match body.get("ts") {
-        None | Some(Value::Null) | Some(Value::Number(_)) => {}
-        Some(_) => v.push("ts", "Expected epoch milliseconds"),
-    }
-    v.finish_body()?;
-    let tx = conn.savepoint()?;
-    let click_exists: bool = tx.row(
-        "SELECT EXISTS(SELECT 1 FROM clicks WHERE tenant_id = ?1 AND id = ?2)",
-        rusqlite::params![tenant, cref],
-        |r| r.get(0),
-    )?;
-    if !click_exists {
-        return Err(ApiError::not_found_code("click_not_found"));
-    }
-    let id = new_id();
-    let now_iso = fmt_ts(now);
-    let inserted = tx.exec(
-        "INSERT OR IGNORE INTO identities (id, tenant_id, click_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![id, tenant, cref, user_id, now_iso],
-    )?;
-    if inserted == 0 {
-        return Ok(
-            json!({"ok": true, "identityId": null, "firstStitch": false, "backfilledAttributions": 0}),
-        );
-    }
-    let runs = attribution::rerun_user_events(&tx, tenant, &user_id, now)?;
-    let mut backfilled = 0usize;
-    for run in &runs {
-        backfilled += run.new_attributions();
-        for e in &run.emits {
-            crate::outbox::emit(&tx, tenant, e.event_type, e.data.clone(), &now_iso)?;
-        }
-    }
-    tx.commit()?;
-    Ok(
-        json!({"ok": true, "identityId": id, "firstStitch": true, "backfilledAttributions": backfilled}),
-    )
-}
-
-// ---------------------------------------------------------------------------------------
-// HTTP handlers
+//! chars, `value` a JSON number or numeric string ≥ 0 and < 10¹², `currency` 3 ASCII
+//! letters (upper-cased; default `USD`), `metadata` an object, `ts` an ISO-8601 timestamp
+//! (default now). `null` is the same as an absent field. Every bad field of a body is
+//! reported in one 400 `invalid_body`.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::attribution::{self, AttributionOutcome, NewEvent};
 use crate::auth::{Auth, Scope};
+use crate::error::{ApiError, ApiResult, Validation};
 use crate::extract::Json;
-use crate::routes::common::{db_json, required_str};
+use crate::respond::{self, Reply};
+use crate::rules::decimal_of;
 use crate::state::AppState;
+use crate::store;
 use crate::tenancy::Tenant;
+use crate::util::{fmt_ts, new_id, parse_ts};
+use crate::wire::lenient::Lenient;
 
 /// Authenticated routes: `POST /attribution/events`.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/attribution/events", post(h_track))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(track))
 }
 
 /// Tenant routes that never read credentials: `POST|OPTIONS /attribution/identify`.
-pub fn open_router() -> Router<AppState> {
-    Router::new().route(
-        IDENTIFY_PATH,
-        post(h_identify).options(h_identify_preflight),
-    )
+pub fn open_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(identify, identify_preflight))
 }
 
-async fn h_track(
-    State(st): State<AppState>,
+/// `POST /attribution/events` body.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackBody {
+    /// The customer's id (1–256 characters), as given to identify.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
+    pub user_id: Option<Lenient<String>>,
+    /// Event type, e.g. `signup`, `sale` (1–80 characters).
+    #[serde(rename = "type")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 80)]
+    pub event_type: Option<Lenient<String>>,
+    /// Value ≥ 0 and < 10¹², a JSON number or a numeric string; stored rounded half-up to
+    /// cents. Default 0.
+    #[schema(value_type = Option<f64>, minimum = 0)]
+    pub value: Option<Lenient<Value>>,
+    /// ISO 4217 code, 3 letters (upper-cased). Default `USD`.
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{3}$", example = "USD")]
+    pub currency: Option<Lenient<String>>,
+    /// Free-form object stored with the event.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Lenient<serde_json::Map<String, Value>>>,
+    /// ISO-8601 event time. Default: now.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ts: Option<Lenient<String>>,
+}
+
+impl TrackBody {
+    /// Validates into a [`NewEvent`] of `tenant` (`ts` defaults to `now`). Errors: 400
+    /// `invalid_body` naming every bad field.
+    pub fn validate(self, tenant: &str, now: DateTime<Utc>) -> ApiResult<NewEvent> {
+        let mut v = Validation::new();
+        let user_id = required(
+            &mut v,
+            "userId",
+            self.user_id,
+            1..=256,
+            "Expected a string of 1-256 characters",
+        );
+        let event_type = required(
+            &mut v,
+            "type",
+            self.event_type,
+            1..=80,
+            "Expected a string of 1-80 characters",
+        );
+        let value = self.value.and_then(|x| {
+            let d = match x {
+                Lenient::Valid(x) => decimal_of(&x),
+                Lenient::Invalid => None,
+            };
+            let d = d.filter(|d| *d >= Decimal::ZERO && *d < Decimal::from(1_000_000_000_000i64));
+            if d.is_none() {
+                v.push("value", "Expected a number >= 0");
+            }
+            d
+        });
+        let currency = match self.currency {
+            None => "USD".to_owned(),
+            Some(c) => {
+                match c.valid_if(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic())) {
+                    Some(s) => s.to_ascii_uppercase(),
+                    None => {
+                        v.push("currency", "Expected a 3-letter currency code");
+                        String::new()
+                    }
+                }
+            }
+        };
+        let metadata = match self.metadata {
+            None => None,
+            Some(Lenient::Valid(m)) => Some(Value::Object(m)),
+            Some(Lenient::Invalid) => {
+                v.push("metadata", "Expected an object");
+                None
+            }
+        };
+        let ts = match self.ts {
+            None => now,
+            Some(Lenient::Valid(s)) => parse_ts(&s).unwrap_or_else(|| {
+                v.push("ts", "Invalid datetime");
+                now
+            }),
+            Some(Lenient::Invalid) => {
+                v.push("ts", "Expected an ISO-8601 datetime");
+                now
+            }
+        };
+        v.finish_body()?;
+        Ok(NewEvent {
+            id: new_id(),
+            tenant_id: tenant.to_owned(),
+            user_id,
+            event_type,
+            value,
+            currency,
+            metadata,
+            ts,
+        })
+    }
+}
+
+/// A required string field whose length in characters is in `len`: records `Required`
+/// when absent (or `null`) and `msg` when of another type or length; `""` after an error.
+fn required(
+    v: &mut Validation,
+    field: &str,
+    given: Option<Lenient<String>>,
+    len: std::ops::RangeInclusive<usize>,
+    msg: &str,
+) -> String {
+    match given {
+        None => {
+            v.push(field, "Required");
+            String::new()
+        }
+        Some(s) => s
+            .valid_if(|s| len.contains(&s.chars().count()))
+            .unwrap_or_else(|| {
+                v.push(field, msg);
+                String::new()
+            }),
+    }
+}
+
+/// `POST /attribution/events` answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackResponse {
+    /// Always `true`.
+    pub ok: bool,
+    /// The stored event's id.
+    pub event_id: String,
+    /// What attribution decided for it.
+    pub attribution: AttributionOutcome,
+}
+
+/// Stores and attributes one event in the caller's job, emitting its webhook events.
+/// Errors: database errors only.
+pub fn track_event(
+    c: &rusqlite::Connection,
+    ev: NewEvent,
+    now: DateTime<Utc>,
+) -> ApiResult<TrackResponse> {
+    attribution::insert_event(c, &ev, now)?;
+    let run =
+        attribution::attribute_stored_event(c, &ev.id, now)?.ok_or_else(ApiError::internal)?;
+    run.emit(c, &ev.tenant_id, &fmt_ts(now))?;
+    Ok(TrackResponse {
+        ok: true,
+        event_id: ev.id,
+        attribution: run.outcome(),
+    })
+}
+
+/// Records a conversion event and attributes it (API.md §3.4). Admin key or a scoped key
+/// with `events:write`.
+#[utoipa::path(post, path = "/attribution/events", tag = "attribution",
+    request_body = TrackBody,
+    responses((status = 200, description = "Stored; `attribution` says what the engine decided", body = TrackResponse)))]
+async fn track(
+    State(state): State<AppState>,
     tenant: Tenant,
     auth: Auth,
-    Json(body): Json<Value>,
-) -> ApiResult<crate::respond::Reply<Value>> {
+    Json(body): Json<TrackBody>,
+) -> ApiResult<Reply<TrackResponse>> {
     auth.require_scope(Scope::EventsWrite)?;
-    let now = st.clock.now();
-    let ev = parse_event(&tenant.id, &body, now)?;
-    db_json(&st, move |c| track_event(c, &ev, now)).await
+    let now = state.clock.now();
+    let ev = body.validate(&tenant.id, now)?;
+    respond::ok(&state, move |c| track_event(c, ev, now)).await
+}
+
+/// `POST /attribution/identify` body.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentifyBody {
+    /// The click id (`_cref` cookie), 1–256 bytes.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
+    pub cref: Option<Lenient<String>>,
+    /// The customer's id, 1–256 characters.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
+    pub user_id: Option<Lenient<String>>,
+    /// Epoch milliseconds; accepted and ignored.
+    #[schema(value_type = Option<f64>)]
+    pub ts: Option<Lenient<serde_json::Number>>,
+}
+
+/// `POST /attribution/identify` answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentifyResponse {
+    /// Always `true`.
+    pub ok: bool,
+    /// The new identity's id; `null` when the (click, user) pair existed already.
+    pub identity_id: Option<String>,
+    /// True when this stitched the pair for the first time.
+    pub first_stitch: bool,
+    /// The number of the user's past events whose re-run ended `attributed` (one per
+    /// event however many touches it wrote; `already_attributed` counts zero).
+    pub backfilled_attributions: usize,
+}
+
+/// Stitches `(cref, user_id)` in the caller's job; on a first stitch re-runs the user's
+/// past events in time order and emits their webhook events. Errors: 404
+/// `click_not_found`.
+pub fn stitch(
+    c: &rusqlite::Connection,
+    tenant: &str,
+    cref: &str,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<IdentifyResponse> {
+    if !store::attribution::click_exists(c, tenant, cref)? {
+        return Err(ApiError::not_found_code("click_not_found"));
+    }
+    let id = new_id();
+    let now_iso = fmt_ts(now);
+    if !store::identities::insert_if_new(c, &id, tenant, cref, user_id, &now_iso)? {
+        return Ok(IdentifyResponse {
+            ok: true,
+            identity_id: None,
+            first_stitch: false,
+            backfilled_attributions: 0,
+        });
+    }
+    let runs = attribution::rerun_user_events(c, tenant, user_id, now)?;
+    for run in &runs {
+        run.emit(c, tenant, &now_iso)?;
+    }
+    Ok(IdentifyResponse {
+        ok: true,
+        identity_id: Some(id),
+        first_stitch: true,
+        // One per re-run event that ended `attributed` (API.md §3.3), not per touch.
+        backfilled_attributions: runs.iter().filter(|run| run.is_attributed()).count(),
+    })
+}
+
+/// Stitches a click to a user (API.md §3.3). Never reads `Authorization` or cookies (no
+/// `Auth` extractor, and the route sits outside the authenticating group); 120/min per IP;
+/// CORS headers on every answer ([`identify_cors`]).
+#[utoipa::path(post, path = "/attribution/identify", tag = "attribution", security(()),
+    request_body = IdentifyBody,
+    responses(
+        (status = 200, description = "Stitched (or the pair existed: `identityId` null)", body = IdentifyResponse),
+        (status = 404, description = "click_not_found", body = crate::error::ErrorBody)))]
+async fn identify(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Json(body): Json<IdentifyBody>,
+) -> ApiResult<Reply<IdentifyResponse>> {
+    let mut v = Validation::new();
+    let cref = match body.cref {
+        None => {
+            v.push("cref", "Required");
+            String::new()
+        }
+        Some(s) => s
+            .valid_if(|s| !s.is_empty() && s.len() <= 256)
+            .unwrap_or_else(|| {
+                v.push("cref", "Expected a non-empty string");
+                String::new()
+            }),
+    };
+    let user_id = required(
+        &mut v,
+        "userId",
+        body.user_id,
+        1..=256,
+        "Expected a non-empty string",
+    );
+    if let Some(Lenient::Invalid) = body.ts {
+        v.push("ts", "Expected epoch milliseconds");
+    }
+    v.finish_body()?;
+    let now = state.clock.now();
+    respond::ok(&state, move |c| stitch(c, &tenant.id, &cref, &user_id, now)).await
+}
+
+/// CORS preflight of identify: 204; [`identify_cors`] adds the preflight headers.
+#[utoipa::path(options, path = "/attribution/identify", tag = "attribution", security(()),
+    responses((status = 204, description = "Preflight answer with the CORS headers")))]
+async fn identify_preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 /// Path (after tenant stripping) of the one browser-facing route, which answers CORS.
@@ -258,31 +372,4 @@ pub async fn identify_cors(req: Request, next: Next) -> Response {
     }
     let preflight = req.method() == Method::OPTIONS;
     cors(next.run(req).await, preflight)
-}
-
-/// Identify never reads `Authorization` or cookies (no `Auth` extractor here, and the
-/// route sits outside the authenticating group).
-async fn h_identify(
-    State(st): State<AppState>,
-    tenant: Tenant,
-    body: Result<Json<Value>, ApiError>,
-) -> Response {
-    let result = async {
-        let Json(body) = body?;
-        let now = st.clock.now();
-        st.db
-            .call(move |c| identify(c, &tenant.id, &body, now))
-            .await
-    }
-    .await;
-    // CORS headers are added by [`identify_cors`], for this and every earlier response.
-    match result {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// `OPTIONS /attribution/identify`: 204; [`identify_cors`] adds the preflight headers.
-async fn h_identify_preflight() -> Response {
-    StatusCode::NO_CONTENT.into_response()
 }

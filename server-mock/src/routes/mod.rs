@@ -63,9 +63,9 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(snapshots::router())
         .merge(links::router())
         .merge(clicks::router())
-        .merge(events::router().into())
-        .merge(commissions::router().into())
-        .merge(analytics::router().into())
+        .merge(events::router())
+        .merge(commissions::router())
+        .merge(analytics::router())
         .merge(export::router().into())
         .merge(login_links::router())
 }
@@ -74,7 +74,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
 pub fn tenant_open() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(clicks::open_router())
-        .merge(events::open_router().into())
+        .merge(events::open_router())
 }
 
 /// The OpenAPI document of every route (what `GET /openapi.json` serves).

@@ -9,15 +9,23 @@
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
 pub mod admins;
+pub mod analytics;
 pub mod api_keys;
+pub mod attribution;
+pub mod attributions;
 pub mod clicks;
+pub mod commissions;
+pub mod events;
+pub mod fixtures;
 pub mod grants;
 pub mod idempotency;
+pub mod identities;
 pub mod links;
 pub mod magic_links;
 pub mod mailbox;
 pub mod outbox;
 pub mod partners;
+pub mod payouts;
 pub mod programs;
 pub mod sessions;
 pub mod snapshots;

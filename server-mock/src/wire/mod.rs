@@ -4,8 +4,12 @@
 //! one route module only lives in that module.
 
 pub mod admins;
+pub mod commissions;
+pub mod lenient;
+pub mod money;
 pub mod partners;
 pub mod programs;
+pub mod query;
 
 use serde::Serialize;
 use utoipa::ToSchema;
