@@ -144,7 +144,11 @@ pub enum Command {
 impl Command {
     /// Commands that handle Ctrl-C themselves (to report partial progress).
     pub fn handles_interrupt(&self) -> bool {
-        matches!(self, Command::Partners(PartnersCmd::Import(_)))
+        matches!(
+            self,
+            Command::Partners(PartnersCmd::Import(_))
+                | Command::Webhooks(crate::cmd::webhooks::WebhooksCmd::Listen(_))
+        )
     }
 }
 
