@@ -149,7 +149,8 @@ impl Command {
         match self {
             Command::Partners(PartnersCmd::Import(_))
             | Command::Events(crate::cmd::events::EventsCmd::Import(_))
-            | Command::Clicks(crate::cmd::clicks::ClicksCmd::Import { .. }) => true,
+            | Command::Clicks(crate::cmd::clicks::ClicksCmd::Import { .. })
+            | Command::Webhooks(crate::cmd::webhooks::WebhooksCmd::Listen(_)) => true,
             Command::Identify(a) => a.file.is_some(),
             _ => false,
         }

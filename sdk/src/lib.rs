@@ -15,7 +15,7 @@
 //! | [`capabilities`] | [`Capabilities`] / [`Extension`] learned from `OpenPartner-Extensions` |
 //! | [`pagination`] | [`CursorPage`], [`OffsetPage`], the [`Page`] trait, lazy page/item streams |
 //! | [`money`] | serde helpers: decimal strings vs JSON numbers, never through `f64` |
-//! | [`webhooks`] | [`webhooks::sign`] and [`webhooks::verify`] for webhook deliveries |
+//! | [`webhooks`] | [`webhooks::verify`] (typed [`webhooks::Event`]s) and [`webhooks::sign`] for webhook deliveries |
 //!
 //! # Example
 //!

@@ -162,7 +162,7 @@ fn wrk(
 fn client(url: &str) -> Client {
     Client::builder()
         .base_url(url)
-        .credentials(Credentials::admin_key(KEY))
+        .credentials(Credentials::api_key(KEY))
         .build()
         .expect("client")
 }

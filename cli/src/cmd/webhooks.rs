@@ -1,5 +1,5 @@
-//! `webhooks create | list | get | update | delete | deliveries | retry | test` (webhook
-//! endpoints and their deliveries, admin) and `partners postbacks list | create | update |
+//! `webhooks create | list | get | update | delete | deliveries | attempts | retry | test |
+//! listen` (webhook endpoints and their deliveries, admin; `listen` in [`listen`]) and `partners postbacks list | create | update |
 //! delete` (a partner's postbacks; partner mode: your own), API.md §3.6.
 
 use anyhow::{Context as _, Result};
@@ -11,6 +11,8 @@ use crate::cmd::to_json;
 use crate::context::Ctx;
 use crate::exit;
 use crate::output::{self, Column, ListWriter};
+
+pub mod listen;
 
 /// `webhooks …`
 #[derive(Debug, Subcommand)]
@@ -73,6 +75,13 @@ pub enum WebhooksCmd {
         /// Endpoint id.
         id: String,
     },
+    /// Show a delivery's attempt log, oldest first.
+    Attempts {
+        /// Endpoint id.
+        id: String,
+        /// Delivery id.
+        delivery_id: String,
+    },
     /// Send a delivery again (same body, fresh timestamp and signature).
     Retry {
         /// Endpoint id.
@@ -88,6 +97,12 @@ pub enum WebhooksCmd {
         #[arg(long, value_name = "TYPE")]
         event: Option<String>,
     },
+    /// Receive deliveries locally through a temporary endpoint, verify them and forward
+    /// each, in order, to --forward-to; Ctrl-C deletes the endpoint.
+    ///
+    /// The server must be able to reach the receiver: http://127.0.0.1:<port>/ on the same
+    /// machine, else pass --public-url (a tunnel to the port).
+    Listen(listen::ListenArgs),
 }
 
 /// Endpoint columns.
@@ -120,6 +135,19 @@ pub fn delivery_columns() -> Vec<Column> {
         Column::csv("eventId"),
         Column::csv("endpointId"),
         Column::csv("payload"),
+    ]
+}
+
+/// Attempt-log columns.
+pub fn attempt_columns() -> Vec<Column> {
+    vec![
+        Column::both("n"),
+        Column::both("trigger"),
+        Column::both("httpStatus"),
+        Column::both("error"),
+        Column::both("durationMs"),
+        Column::both("at"),
+        Column::csv("responseSnippet"),
     ]
 }
 
@@ -193,6 +221,13 @@ pub async fn run(ctx: &Ctx, cmd: WebhooksCmd) -> Result<()> {
             }
             w.finish()
         }
+        WebhooksCmd::Attempts { id, delivery_id } => {
+            let mut w = ListWriter::new(ctx.format(), attempt_columns(), output::stdout());
+            for a in hooks.attempts(&id, &delivery_id).await? {
+                w.write(&to_json(&a)?)?;
+            }
+            w.finish()
+        }
         WebhooksCmd::Retry { id, delivery_id } => {
             let d = hooks.retry_delivery(&id, &delivery_id).await?;
             output::print_object(
@@ -206,6 +241,7 @@ pub async fn run(ctx: &Ctx, cmd: WebhooksCmd) -> Result<()> {
             let t = hooks.test(&id, event.as_deref()).await?;
             output::print_object(ctx.format(), Vec::new(), &to_json(&t)?, output::stdout())
         }
+        WebhooksCmd::Listen(args) => listen::run(ctx, &client, args).await,
     }
 }
 

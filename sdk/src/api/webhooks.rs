@@ -6,8 +6,9 @@ use serde_json::{json, Map, Value};
 use crate::client::{seg, Client, Req};
 use crate::error::Result;
 use crate::types::{
-    CreatedWebhookEndpoint, DeliveriesBody, DeliveryBody, EndpointBody, EndpointsBody, Postback,
-    PostbackList, TestDelivery, WebhookDelivery, WebhookEndpoint,
+    AttemptsBody, CreatedWebhookEndpoint, DeliveriesBody, DeliveryAttempt, DeliveryBody,
+    EndpointBody, EndpointsBody, Postback, PostbackList, TestDelivery, WebhookDelivery,
+    WebhookEndpoint,
 };
 
 use super::partners::Partners;
@@ -19,7 +20,7 @@ pub struct WebhookEndpoints {
 }
 
 impl Client {
-    /// Webhook endpoints: create, list, get, update, delete, deliveries, retry, test.
+    /// Webhook endpoints: create, list, get, update, delete, deliveries, attempts, retry, test.
     pub fn webhooks(&self) -> WebhookEndpoints {
         WebhookEndpoints {
             client: self.clone(),
@@ -83,6 +84,28 @@ impl WebhookEndpoints {
             )))
             .await?;
         Ok(b.deliveries)
+    }
+
+    /// \[EXT\] `GET /webhooks/:id/deliveries/:deliveryId/attempts` (admin) → the attempt log
+    /// of a delivery, oldest first (number, trigger, status, error, response snippet,
+    /// duration).
+    ///
+    /// Errors: 404 (endpoint or delivery); 400 `endpoint_mismatch` when the delivery belongs
+    /// to another endpoint; 401/403.
+    pub async fn attempts(
+        &self,
+        id: impl AsRef<str>,
+        delivery_id: impl AsRef<str>,
+    ) -> Result<Vec<DeliveryAttempt>> {
+        let b: AttemptsBody = self
+            .client
+            .send_json(Req::get(format!(
+                "/webhooks/{}/deliveries/{}/attempts",
+                seg(id.as_ref()),
+                seg(delivery_id.as_ref())
+            )))
+            .await?;
+        Ok(b.attempts)
     }
 
     /// `POST /webhooks/:id/deliveries/:deliveryId/retry` (admin): resends the same body with

@@ -119,6 +119,45 @@ pub(crate) struct DeliveryBody {
     pub delivery: WebhookDelivery,
 }
 
+wire_enum! {
+    /// \[EXT\] What started a delivery attempt.
+    AttemptTrigger {
+        /// The first try or an automatic retry on the schedule.
+        Scheduled = "scheduled",
+        /// `POST /webhooks/:id/deliveries/:deliveryId/retry`.
+        Manual = "manual",
+    }
+}
+
+/// \[EXT\] One try of a delivery (`GET /webhooks/:id/deliveries/:deliveryId/attempts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    /// Attempt number, from 1.
+    pub n: u32,
+    /// Scheduled or manual.
+    pub trigger: AttemptTrigger,
+    /// The receiver's HTTP status (`None` when no answer came: transport error, SSRF block).
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// Why the attempt failed (`HTTP <code>` or the transport error), `None` on success.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// First 4 KiB of the receiver's response body.
+    #[serde(default)]
+    pub response_snippet: Option<String>,
+    /// How long the attempt took, in milliseconds.
+    pub duration_ms: u64,
+    /// When it was made.
+    #[serde(with = "super::ts")]
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct AttemptsBody {
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
 /// `POST /webhooks/:id/test` → `{delivery, event}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
