@@ -8,6 +8,8 @@ mod admins;
 mod api_keys;
 #[path = "server/basics.rs"]
 mod basics;
+#[path = "server/contract.rs"]
+mod contract;
 #[path = "server/extras.rs"]
 mod extras;
 #[path = "server/idempotency.rs"]

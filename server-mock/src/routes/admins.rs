@@ -172,7 +172,7 @@ async fn list(
     Ok(axum::Json(json!({ "admins": admins })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreateBody {
     email: String,
     name: String,

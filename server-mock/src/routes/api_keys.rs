@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct KeyBody {
     #[serde(default)]

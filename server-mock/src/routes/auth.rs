@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/introspect", get(introspect))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SigninBody {
     email: String,
 }
@@ -100,7 +100,7 @@ async fn signin(
     Ok(axum::Json(json!({"ok": true})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct VerifyBody {
     token: String,
 }

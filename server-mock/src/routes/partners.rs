@@ -177,7 +177,7 @@ pub fn send_partner_invite(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateBody {
     email: String,
@@ -456,7 +456,7 @@ async fn invite(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RevokeBody {
     #[serde(default)]
     reason: Option<String>,
