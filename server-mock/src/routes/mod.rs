@@ -62,7 +62,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(events::router().into())
         .merge(commissions::router().into())
         .merge(analytics::router().into())
-        .merge(export::router().into())
+        .merge(export::router())
         .merge(login_links::router().into())
 }
 

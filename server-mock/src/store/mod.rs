@@ -8,5 +8,6 @@
 //! modules, middleware, the seed and the export call these functions inside one
 //! [`crate::db::Db::call`] job (which is all-or-nothing).
 
+pub mod export;
 pub mod idempotency;
 pub mod outbox;
