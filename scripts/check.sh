@@ -11,3 +11,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> cargo test (unit, integration, end-to-end, doc tests)"
 cargo test --workspace --locked
+
+echo "==> Schemathesis against a fresh server's /openapi.json (scripts/schemathesis.sh)"
+scripts/schemathesis.sh
