@@ -286,7 +286,7 @@ fn plain_expected(text: &str) -> String {
             );
             // drop a trailing `with N elements`
             if words.peek() == Some(&"with") {
-                while let Some(w) = words.next() {
+                for w in words.by_ref() {
                     if w.starts_with("element") {
                         break;
                     }
