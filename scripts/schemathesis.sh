@@ -84,6 +84,10 @@ printf 'program %s, partner %s, link %s (%s)\n' "$program_id" "$partner_id" "$li
 # Path ids: the partner for /partners/{id}/…, the program for /programs/{id}, the link for
 # /links/{id}; program_id / linkKey wherever they appear. Anything else keeps generated values.
 cat > "$work/schemathesis.toml" <<'TOML'
+# no state kept between runs (and no .schemathesis/ in the tree)
+[cache]
+enabled = false
+
 [parameters]
 "path.program_id" = "${OP_PROGRAM_ID}"
 "path.programId" = "${OP_PROGRAM_ID}"

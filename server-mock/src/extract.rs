@@ -299,8 +299,9 @@ fn plain_expected(text: &str) -> String {
     out.join(" ")
 }
 
-/// A typed query string (serde, `application/x-www-form-urlencoded`); a value that does
-/// not deserialize → 400 `invalid_query` (message in `formErrors`). Range checks (limits,
+/// A typed query string (serde, `application/x-www-form-urlencoded`); an empty value
+/// (`?limit=`) counts as absent, like [`QueryParams::string`]; a value that does not
+/// deserialize → 400 `invalid_query` (message in `formErrors`, in plain words). Range checks (limits,
 /// offsets) stay with the handler or with [`QueryParams::int_in`], which names the field.
 #[derive(Debug, Clone)]
 pub struct Query<T>(pub T);
@@ -309,7 +310,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+        // one rule with [`QueryParams`]: an empty value (`?limit=`) is the parameter absent
+        let query = parts.uri.query().unwrap_or("");
+        let mut kept = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if !v.is_empty() {
+                kept.append_pair(&k, &v);
+            }
+        }
+        let uri: axum::http::Uri = format!("/?{}", kept.finish())
+            .parse()
+            .unwrap_or_else(|_| axum::http::Uri::from_static("/"));
+        axum::extract::Query::<T>::try_from_uri(&uri)
             .map(|q| Query(q.0))
             .map_err(|e| {
                 let mut v = Validation::new();
@@ -543,6 +555,14 @@ mod tests {
             .into_parts();
         let e = Query::<Q>::from_request_parts(&mut parts, &()).await.err();
         assert_eq!(e.map(|e| e.code), Some("invalid_query".into()));
+        // an empty value is absent
+        let (mut parts, _) = axum::http::Request::builder()
+            .uri("/x?limit=&other=1")
+            .body(())
+            .unwrap_or_default()
+            .into_parts();
+        let q = Query::<Q>::from_request_parts(&mut parts, &()).await;
+        assert_eq!(q.ok().map(|q| q.0.limit), Some(None));
     }
 
     #[test]
