@@ -14,3 +14,6 @@ cargo test --workspace --locked
 
 echo "==> scripts/crash-import.sh (SIGKILL during imports: exactly-once, debug binaries)"
 SANDBOX_PROFILE=debug ./scripts/crash-import.sh
+
+echo "==> Schemathesis against a fresh server's /openapi.json (scripts/schemathesis.sh)"
+scripts/schemathesis.sh

@@ -39,8 +39,23 @@ pub struct ErrorBody {
     pub error: String,
     /// Text or an object; for `invalid_body` / `invalid_query`
     /// `{"formErrors":[…],"fieldErrors":{"field":["msg"]}}`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = detail_schema)]
     pub detail: Option<Value>,
+}
+
+/// The schema of `detail`: a string or an object (absent when there is none).
+fn detail_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Object))
+            .description(Some(
+                "Text or an object; for `invalid_body` / `invalid_query` \
+             `{\"formErrors\":[…],\"fieldErrors\":{\"field\":[\"msg\"]}}`",
+            ))
+            .build(),
+    )
 }
 
 /// Result alias used by handlers.

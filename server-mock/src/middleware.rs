@@ -161,15 +161,24 @@ fn safety_net(resp: Response) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Fallback for unknown routes: 404 `route_not_found`.
-pub async fn route_not_found() -> ApiError {
-    ApiError::route_not_found()
+/// Fallback for unknown routes: 404 `route_not_found`, counted by the global rate limit
+/// ([`crate::ratelimit::count_unrouted`]: RateLimit headers, or 429 when spent).
+pub async fn route_not_found(State(state): State<AppState>, req: Request) -> Response {
+    crate::ratelimit::count_unrouted(
+        &state,
+        req.extensions().get::<ClientIp>(),
+        ApiError::route_not_found().into_response(),
+    )
 }
 
 /// Fallback for known paths with another method: 405 `method_not_allowed` (axum adds
-/// the `Allow` header).
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+/// the `Allow` header), counted by the global rate limit like [`route_not_found`].
+pub async fn method_not_allowed(State(state): State<AppState>, req: Request) -> Response {
+    crate::ratelimit::count_unrouted(
+        &state,
+        req.extensions().get::<ClientIp>(),
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").into_response(),
+    )
 }
 
 /// Panic handler for `CatchPanicLayer`: 500 `internal_error` (the panic message is logged,

@@ -11,7 +11,8 @@
 //!
 //! Every rate-limited response carries `RateLimit: limit=…, remaining=…, reset=…` and
 //! `RateLimit-Policy: N;w=W`; with extensions also `X-RateLimit-Limit/Remaining/Reset`
-//! (reset as unix seconds). A 429 answers `{"error":"rate_limited"}` with `Retry-After`.
+//! (reset as unix seconds), including the fallbacks' 404 `route_not_found` and 405
+//! ([`count_unrouted`]). A 429 answers `{"error":"rate_limited"}` with `Retry-After`.
 //! `/health` is outside the rate-limited route group. A 429 for `POST /attribution/identify`
 //! (a browser route) also carries that route's CORS headers: they are added around the
 //! whole router by [`crate::routes::events::identify_cors`], so the limiter needs no
@@ -234,6 +235,27 @@ fn limited(d: &Decision, ext: bool) -> Response {
                 .insert(axum::http::header::RETRY_AFTER, v);
         }
     }
+    resp
+}
+
+/// Counts a request that no route answers (the fallbacks' 404 `route_not_found` and 405
+/// `method_not_allowed`) against the global budget — the base API's limiter is app-wide —
+/// keyed per client IP (no credential is resolved for an unknown route). Takes the
+/// fallback's answer `resp`; returns it with the RateLimit headers, or the 429 when the
+/// budget is spent. With the global limiter off, `resp` unchanged.
+pub fn count_unrouted(state: &AppState, ip: Option<&ClientIp>, mut resp: Response) -> Response {
+    let Some(global) = &state.limits.global else {
+        return resp;
+    };
+    let ext = state.ext();
+    let ip = ip
+        .map(|c| c.0.to_canonical().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let d = global.check(&format!("ip:{ip}"));
+    if !d.allowed {
+        return limited(&d, ext);
+    }
+    set_headers(&mut resp, &d, ext);
     resp
 }
 

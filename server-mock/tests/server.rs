@@ -10,6 +10,8 @@ mod api_keys;
 mod basics;
 #[path = "server/credentials.rs"]
 mod credentials;
+#[path = "server/contract.rs"]
+mod contract;
 #[path = "server/extras.rs"]
 mod extras;
 #[path = "server/idempotency.rs"]

@@ -66,7 +66,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(events::router())
         .merge(commissions::router())
         .merge(analytics::router())
-        .merge(export::router().into())
+        .merge(export::router())
         .merge(login_links::router())
 }
 

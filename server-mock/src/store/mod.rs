@@ -16,6 +16,7 @@ pub mod attributions;
 pub mod clicks;
 pub mod commissions;
 pub mod events;
+pub mod export;
 pub mod fixtures;
 pub mod grants;
 pub mod idempotency;
