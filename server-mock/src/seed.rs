@@ -1,7 +1,7 @@
 //! Sandbox data: `--seed demo` and `--seed commissions:N`.
 //!
 //! `demo` builds a realistic sandbox through the same code paths as the API: programs via
-//! [`programs::create_program`] (so rules are validated), and every event through
+//! [`crate::domain::programs::create`] (so rules are validated), and every event through
 //! [`attribution::insert_event`] + [`attribution::attribute_stored_event`] (the engine),
 //! so every commission is one the server itself would have computed. Partners, links,
 //! clicks and identities are plain rows ([`store::fixtures`], [`store::identities`]).
@@ -28,7 +28,6 @@ use serde_json::json;
 
 use crate::attribution::{self, NewEvent};
 use crate::domain::payouts::{self, RunScope};
-use crate::routes::programs;
 use crate::store;
 use crate::util::{fmt_ts, new_id};
 
@@ -174,9 +173,9 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
     ];
     let mut program_ids = Vec::new();
     for b in &program_bodies {
-        let row = programs::create_program(conn, tenant, b, &fmt_ts(start - Duration::days(31)))
+        let program = create_program(conn, tenant, b, &fmt_ts(start - Duration::days(31)))
             .map_err(api_err)?;
-        program_ids.push(row["id"].as_str().unwrap_or_default().to_owned());
+        program_ids.push(program.id);
     }
     report.programs = program_ids.len();
 
@@ -190,8 +189,7 @@ fn demo(conn: &mut Connection, tenant: &str, now: DateTime<Utc>) -> anyhow::Resu
         let n_links = 1 + rng.random_range(0..3usize);
         for k in 0..n_links {
             let prog = &program_ids[(i + k) % program_ids.len()];
-            programs::insert_grant(&tx, tenant, &pid, prog, "manual", &fmt_ts(created))
-                .map_err(api_err)?;
+            store::grants::insert(&tx, tenant, &pid, prog, "manual", &fmt_ts(created))?;
             let link_id = new_id();
             let key = format!("p{i:03}-{k}");
             store::fixtures::insert_link(
@@ -399,9 +397,9 @@ fn bulk_commissions(
     let mut rng = StdRng::seed_from_u64(0x5EED_0002);
     let body = json!({"name": "Bench program", "destinationUrl": "https://bench.example.com/",
                       "commissionRule": {"type": "percent", "value": 10}});
-    let program = programs::create_program(conn, tenant, &body, &fmt_ts(now))
+    let program = create_program(conn, tenant, &body, &fmt_ts(now))
         .map_err(|e| anyhow::anyhow!("seed: {e}"))?;
-    let program_id = program["id"].as_str().unwrap_or_default().to_owned();
+    let program_id = program.id;
     let tx = conn.savepoint()?;
     let mut partners = Vec::new();
     for i in 0..100 {
@@ -516,4 +514,18 @@ mod tests {
         assert_eq!(n, 5000);
         assert!(run(&mut c, "T1", "bogus", Utc::now()).is_err());
     }
+}
+
+/// Creates a program from seed data written as a `POST /programs` body, through the same
+/// validation and domain code as the route.
+fn create_program(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    body: &serde_json::Value,
+    now: &str,
+) -> crate::error::ApiResult<crate::wire::programs::Program> {
+    let body: crate::wire::programs::ProgramBody = serde_json::from_value(body.clone())
+        .map_err(|e| crate::error::ApiError::body_field("body", &e.to_string()))?;
+    let input = crate::domain::programs::validate(body, true)?;
+    crate::domain::programs::create(conn, tenant, input, now)
 }

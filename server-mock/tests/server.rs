@@ -8,10 +8,10 @@ mod admins;
 mod api_keys;
 #[path = "server/basics.rs"]
 mod basics;
-#[path = "server/credentials.rs"]
-mod credentials;
 #[path = "server/contract.rs"]
 mod contract;
+#[path = "server/credentials.rs"]
+mod credentials;
 #[path = "server/extras.rs"]
 mod extras;
 #[path = "server/idempotency.rs"]

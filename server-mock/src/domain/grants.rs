@@ -19,7 +19,7 @@ pub fn grant_to_all_partners(
     program_id: &str,
     now: &str,
 ) -> ApiResult<()> {
-    for partner in store::partner_ids(c, tenant_id)? {
+    for partner in crate::store::partners::ids(c, tenant_id)? {
         store::insert(c, tenant_id, &partner, program_id, "all", now)?;
     }
     Ok(())
@@ -32,7 +32,7 @@ pub fn require_partner(
     partner_id: &str,
     code: &'static str,
 ) -> ApiResult<()> {
-    if store::partner_exists(c, tenant_id, partner_id)? {
+    if crate::store::partners::exists(c, tenant_id, partner_id)? {
         Ok(())
     } else {
         Err(ApiError::not_found_code(code))

@@ -166,7 +166,7 @@ pub fn create(
 ) -> ApiResult<Partner> {
     let now = state.now_iso();
     let grants: Vec<(String, &str)> = match &input.program_ids {
-        None => store::partners::all_program_ids(c, &tenant.id)?
+        None => store::programs::ids(c, &tenant.id)?
             .into_iter()
             .map(|i| (i, "all"))
             .collect(),
@@ -177,7 +177,7 @@ pub fn create(
                 if uniq.contains(id) || missing.contains(id) {
                     continue;
                 }
-                if store::partners::program_exists(c, &tenant.id, id)? {
+                if store::programs::exists(c, &tenant.id, id)? {
                     uniq.push(id.clone());
                 } else {
                     missing.push(id.clone());
@@ -214,7 +214,7 @@ pub fn create(
         },
     )?;
     for (program_id, source) in &grants {
-        store::partners::insert_grant(c, &tenant.id, &id, program_id, source, &now)?;
+        store::grants::insert(c, &tenant.id, &id, program_id, source, &now)?;
     }
     let partner = store::partners::get(c, &tenant.id, &id)?.ok_or_else(ApiError::internal)?;
     if input.send_invite {

@@ -45,7 +45,7 @@ pub struct AdminList {
 }
 
 /// Lists the tenant's admins (admin only).
-#[utoipa::path(get, path = "/admins", tag = "admins",
+#[utoipa::path(get, path = "/admins", operation_id = "listAdmins", tag = "admins",
     responses((status = 200, description = "Every admin, oldest first", body = AdminList)))]
 async fn list(
     State(state): State<AppState>,
@@ -84,7 +84,7 @@ pub struct CreatedAdmin {
 }
 
 /// Creates a pending admin and mails an invite (admin only).
-#[utoipa::path(post, path = "/admins", tag = "admins", request_body = CreateAdmin,
+#[utoipa::path(post, path = "/admins", operation_id = "createAdmin", tag = "admins", request_body = CreateAdmin,
     responses((status = 201, description = "Created and invited", body = CreatedAdmin),
         (status = 409, description = "email_taken", body = ErrorBody)))]
 async fn create(
@@ -123,7 +123,7 @@ async fn create(
 }
 
 /// Mails a new invite to a pending admin (admin only).
-#[utoipa::path(post, path = "/admins/{id}/invite", tag = "admins",
+#[utoipa::path(post, path = "/admins/{id}/invite", operation_id = "inviteAdmin", tag = "admins",
     params(("id" = String, Path, description = "Admin id")),
     responses((status = 200, description = "Invite mailed", body = crate::wire::Ok),
         (status = 404, description = "not_found", body = ErrorBody),
@@ -154,7 +154,7 @@ pub struct RevokedAdmin {
 }
 
 /// Revokes an admin and ends its sessions (admin only).
-#[utoipa::path(post, path = "/admins/{id}/revoke", tag = "admins",
+#[utoipa::path(post, path = "/admins/{id}/revoke", operation_id = "revokeAdmin", tag = "admins",
     params(("id" = String, Path, description = "Admin id")),
     responses((status = 200, description = "Revoked", body = RevokedAdmin),
         (status = 400, description = "cannot_revoke_self", body = ErrorBody),
@@ -183,7 +183,7 @@ async fn revoke(
 }
 
 /// Clears an admin's revocation; its sessions stay revoked (admin only).
-#[utoipa::path(post, path = "/admins/{id}/reinstate", tag = "admins",
+#[utoipa::path(post, path = "/admins/{id}/reinstate", operation_id = "reinstateAdmin", tag = "admins",
     params(("id" = String, Path, description = "Admin id")),
     responses((status = 200, description = "Reinstated", body = crate::wire::Ok),
         (status = 404, description = "not_found", body = ErrorBody),

@@ -70,7 +70,7 @@ where
     F: FnOnce(&Connection, &str, &str) -> ApiResult<T> + Send + 'static,
 {
     respond::ok(state, move |c| {
-        if !store::attribution::partner_exists(c, &tenant.id, &id)? {
+        if !store::partners::exists(c, &tenant.id, &id)? {
             return Err(ApiError::not_found());
         }
         f(c, &tenant.id, &id)

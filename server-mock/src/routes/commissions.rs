@@ -138,7 +138,7 @@ fn page(
 }
 
 fn ensure_partner(c: &Connection, tenant: &str, id: &str) -> ApiResult<()> {
-    if store::attribution::partner_exists(c, tenant, id)? {
+    if store::partners::exists(c, tenant, id)? {
         Ok(())
     } else {
         Err(ApiError::not_found())
@@ -146,7 +146,7 @@ fn ensure_partner(c: &Connection, tenant: &str, id: &str) -> ApiResult<()> {
 }
 
 /// The tenant's commissions (admin, or a scoped key with `commissions:read`).
-#[utoipa::path(get, path = "/commissions", tag = "commissions", params(ListQuery),
+#[utoipa::path(get, path = "/commissions", operation_id = "listCommissions", tag = "commissions", params(ListQuery),
     responses(
         (status = 200, description = "A page of commissions", body = CommissionPage),
         (status = 400, description = "invalid_query / invalid_cursor", body = crate::error::ErrorBody)))]

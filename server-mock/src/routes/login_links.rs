@@ -37,7 +37,7 @@ pub struct LoginLink {
 
 /// \[EXT\] A single-use sign-in URL for a partner, not mailed (admin only; 30 per minute
 /// per tenant).
-#[utoipa::path(post, path = "/partners/{id}/login-links", tag = "partners",
+#[utoipa::path(post, path = "/partners/{id}/login-links", operation_id = "createLoginLink", tag = "partners",
     params(("id" = String, Path, description = "Partner id")),
     extensions(("x-extension" = json!(true))),
     responses((status = 201, description = "The login link", body = LoginLink),

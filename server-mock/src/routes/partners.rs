@@ -81,7 +81,7 @@ pub struct CreatedPartner {
 }
 
 /// Creates a partner (admin, or a scoped key with `partners:write`).
-#[utoipa::path(post, path = "/partners", tag = "partners", request_body = CreatePartner,
+#[utoipa::path(post, path = "/partners", operation_id = "createPartner", tag = "partners", request_body = CreatePartner,
     responses((status = 201, description = "Created", body = CreatedPartner),
         (status = 400, description = "unknown_campaign_ids", body = ErrorBody),
         (status = 409, description = "email_taken, external_id_taken", body = ErrorBody)))]
@@ -193,7 +193,7 @@ fn limit_in(raw: Option<&str>, min: i64, max: i64, default: i64) -> ApiResult<i6
 }
 
 /// Lists partners, newest first, keyset-paginated (admin, or `partners:read`).
-#[utoipa::path(get, path = "/partners", tag = "partners", params(PartnerListQuery),
+#[utoipa::path(get, path = "/partners", operation_id = "listPartners", tag = "partners", params(PartnerListQuery),
     responses((status = 200, description = "A page of partners", body = PartnerList),
         (status = 400, description = "invalid_cursor", body = ErrorBody)))]
 async fn list(
@@ -273,7 +273,7 @@ async fn by_external_id(
 }
 
 /// Mails a new invite to a pending partner (admin, or `partners:write`).
-#[utoipa::path(post, path = "/partners/{id}/invite", tag = "partners",
+#[utoipa::path(post, path = "/partners/{id}/invite", operation_id = "invitePartner", tag = "partners",
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "Invite mailed", body = crate::wire::Ok),
         (status = 404, description = "not_found", body = ErrorBody),
@@ -319,7 +319,7 @@ pub struct RevokedPartner {
 }
 
 /// Revokes a partner, its keys and sessions at once (admin, or `partners:write`).
-#[utoipa::path(post, path = "/partners/{id}/revoke", tag = "partners", request_body = RevokePartner,
+#[utoipa::path(post, path = "/partners/{id}/revoke", operation_id = "revokePartner", tag = "partners", request_body = RevokePartner,
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "Revoked", body = RevokedPartner),
         (status = 404, description = "not_found", body = ErrorBody),
@@ -357,7 +357,7 @@ async fn revoke(
 }
 
 /// Clears a partner's revocation; its keys and sessions stay revoked (admin only).
-#[utoipa::path(post, path = "/partners/{id}/reinstate", tag = "partners",
+#[utoipa::path(post, path = "/partners/{id}/reinstate", operation_id = "reinstatePartner", tag = "partners",
     params(("id" = String, Path, description = "Partner id")),
     responses((status = 200, description = "Reinstated", body = crate::wire::Ok),
         (status = 404, description = "not_found", body = ErrorBody),

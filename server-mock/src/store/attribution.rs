@@ -115,12 +115,3 @@ pub fn snapshot_terms(c: &Connection, partner_id: &str) -> rusqlite::Result<Opti
     )
     .optional()
 }
-
-/// True when partner `partner_id` exists in the tenant (revoked or not).
-pub fn partner_exists(c: &Connection, tenant_id: &str, partner_id: &str) -> rusqlite::Result<bool> {
-    c.row(
-        "SELECT EXISTS(SELECT 1 FROM partners WHERE tenant_id = ?1 AND id = ?2)",
-        params![tenant_id, partner_id],
-        |r| r.get(0),
-    )
-}

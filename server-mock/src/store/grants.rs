@@ -48,22 +48,6 @@ pub fn is_granted(c: &Connection, partner_id: &str, program_id: &str) -> rusqlit
     )
 }
 
-/// True when partner `partner_id` exists in the tenant.
-pub fn partner_exists(c: &Connection, tenant_id: &str, partner_id: &str) -> rusqlite::Result<bool> {
-    c.row(
-        "SELECT EXISTS(SELECT 1 FROM partners WHERE tenant_id = ?1 AND id = ?2)",
-        params![tenant_id, partner_id],
-        |r| r.get(0),
-    )
-}
-
-/// The ids of every partner of the tenant (for a grant to all partners).
-pub fn partner_ids(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<String>> {
-    let mut st = c.prepare_cached("SELECT id FROM partners WHERE tenant_id = ?1")?;
-    let rows = st.query_map([tenant_id], |r| r.get(0))?;
-    rows.collect()
-}
-
 /// A program of the tenant with whether a partner holds it (`GET /partners/{id}/campaigns`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

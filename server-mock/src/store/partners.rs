@@ -246,47 +246,18 @@ pub fn external_id_taken(
     .is_some())
 }
 
-/// Every program id of `tenant_id`, oldest first (the grants of a partner created
-/// without `programIds`).
-pub fn all_program_ids(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<String>> {
-    let mut s =
-        c.prepare_cached("SELECT id FROM programs WHERE tenant_id = ?1 ORDER BY created_at, id")?;
-    let rows = s.query_map([tenant_id], |r| r.get::<_, String>(0))?;
-    rows.collect()
-}
-
-/// True when program `id` exists in `tenant_id`.
-pub fn program_exists(c: &Connection, tenant_id: &str, id: &str) -> rusqlite::Result<bool> {
-    Ok(c.row(
-        "SELECT 1 FROM programs WHERE tenant_id = ?1 AND id = ?2",
-        params![tenant_id, id],
-        |_| Ok(()),
+/// True when partner `partner_id` exists in the tenant (revoked or not).
+pub fn exists(c: &Connection, tenant_id: &str, partner_id: &str) -> rusqlite::Result<bool> {
+    c.row(
+        "SELECT EXISTS(SELECT 1 FROM partners WHERE tenant_id = ?1 AND id = ?2)",
+        params![tenant_id, partner_id],
+        |r| r.get(0),
     )
-    .optional()?
-    .is_some())
 }
 
-/// Grants program `program_id` to partner `partner_id` at `now`; `source` is `all`
-/// (granted because `programIds` was omitted) or `manual`.
-pub fn insert_grant(
-    c: &Connection,
-    tenant_id: &str,
-    partner_id: &str,
-    program_id: &str,
-    source: &str,
-    now: &str,
-) -> rusqlite::Result<()> {
-    c.exec(
-        "INSERT INTO partner_programs (id, tenant_id, partner_id, program_id, grant_source, granted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            format!("pc_{}", crate::util::new_id()),
-            tenant_id,
-            partner_id,
-            program_id,
-            source,
-            now
-        ],
-    )?;
-    Ok(())
+/// The ids of every partner of the tenant (for a grant to all partners).
+pub fn ids(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<String>> {
+    let mut st = c.prepare_cached("SELECT id FROM partners WHERE tenant_id = ?1")?;
+    let rows = st.query_map([tenant_id], |r| r.get(0))?;
+    rows.collect()
 }

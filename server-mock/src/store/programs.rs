@@ -285,3 +285,12 @@ pub fn list_active_granted(
     let rows = st.query_map(params![tenant_id, partner_id, now], summary_row)?;
     rows.collect()
 }
+
+/// Every program id of `tenant_id`, oldest first (the grants of a partner created
+/// without `programIds`).
+pub fn ids(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<String>> {
+    let mut s =
+        c.prepare_cached("SELECT id FROM programs WHERE tenant_id = ?1 ORDER BY created_at, id")?;
+    let rows = s.query_map([tenant_id], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
