@@ -435,6 +435,20 @@ fn bulk_commissions(
     })
 }
 
+/// Creates a program from seed data written as a `POST /programs` body, through the same
+/// validation and domain code as the route.
+fn create_program(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    body: &serde_json::Value,
+    now: &str,
+) -> crate::error::ApiResult<crate::wire::programs::Program> {
+    let body: crate::wire::programs::ProgramBody = serde_json::from_value(body.clone())
+        .map_err(|e| crate::error::ApiError::body_field("body", &e.to_string()))?;
+    let input = crate::domain::programs::validate(body, true)?;
+    crate::domain::programs::create(conn, tenant, input, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,18 +528,4 @@ mod tests {
         assert_eq!(n, 5000);
         assert!(run(&mut c, "T1", "bogus", Utc::now()).is_err());
     }
-}
-
-/// Creates a program from seed data written as a `POST /programs` body, through the same
-/// validation and domain code as the route.
-fn create_program(
-    conn: &rusqlite::Connection,
-    tenant: &str,
-    body: &serde_json::Value,
-    now: &str,
-) -> crate::error::ApiResult<crate::wire::programs::Program> {
-    let body: crate::wire::programs::ProgramBody = serde_json::from_value(body.clone())
-        .map_err(|e| crate::error::ApiError::body_field("body", &e.to_string()))?;
-    let input = crate::domain::programs::validate(body, true)?;
-    crate::domain::programs::create(conn, tenant, input, now)
 }
