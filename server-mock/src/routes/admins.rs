@@ -66,10 +66,10 @@ async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateAdmin {
     /// Email (trimmed, lower-cased; unique per tenant).
-    #[schema(format = "email")]
+    #[schema(format = "email", required = true)]
     pub email: Option<String>,
     /// Display name, 1–200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, required = true)]
     pub name: Option<String>,
 }
 

@@ -47,10 +47,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct CreatePartner {
     /// Email (trimmed, lower-cased; unique per tenant).
-    #[schema(format = "email")]
+    #[schema(format = "email", required = true)]
     pub email: Option<String>,
     /// Display name, 1–200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, required = true)]
     pub name: Option<String>,
     /// Free-form metadata object (default `{}`).
     #[schema(value_type = Option<Object>)]

@@ -157,7 +157,11 @@ async fn every_missing_field_is_reported() {
         assert!(!r.text.contains(rust), "{rust} in {}", r.text);
     }
     let r = t
-        .post("/api-keys", Some(ADMIN), json!({"label": 5, "scopes": 1}))
+        .post(
+            "/api-keys/scoped",
+            Some(ADMIN),
+            json!({"label": 5, "scopes": 1}),
+        )
         .await;
     r.assert_err(400, "invalid_body");
     assert!(
