@@ -75,7 +75,6 @@ pub mod tenancy;
 pub mod util;
 pub mod wire;
 
-use crate::db::ConnExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -221,10 +220,7 @@ pub async fn spawn_with_routes(
             let _ = janitor_state
                 .db
                 .call(move |c| {
-                    c.exec(
-                        "DELETE FROM idempotency_keys WHERE expires_at <= ?1 AND state != 'in_flight'",
-                        [now],
-                    )?;
+                    store::idempotency::delete_expired(c, &now)?;
                     Ok(())
                 })
                 .await;

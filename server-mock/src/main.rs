@@ -3,7 +3,6 @@
 //! The first stdout line is always the base URL (e.g. `http://127.0.0.1:4100`); every
 //! other message goes to stderr. Every flag has an environment fallback.
 
-use openpartner_mock::db::ConnExt;
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -166,18 +165,8 @@ async fn run_seed(server: &openpartner_mock::RunningServer, spec: &str) -> anyho
     tokio::task::spawn_blocking(move || {
         let clock = state.clock.clone();
         state.db.with_blocking(move |c| -> anyhow::Result<()> {
-            let tenants: Vec<String> = {
-                let mut st = c.prepare("SELECT id FROM tenants ORDER BY created_at, id")?;
-                let rows = st.query_map([], |r| r.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            };
-            for t in tenants {
-                let has: bool = c.row(
-                    "SELECT EXISTS(SELECT 1 FROM programs WHERE tenant_id = ?1)",
-                    [&t],
-                    |r| r.get(0),
-                )?;
-                if has {
+            for t in openpartner_mock::store::tenants::ids(c)? {
+                if openpartner_mock::store::programs::any(c, &t)? {
                     tracing::info!(tenant = %t, "seed skipped: the tenant already has programs");
                     continue;
                 }

@@ -144,3 +144,11 @@ pub fn put(
 pub fn clear_in_flight(c: &Connection) -> rusqlite::Result<usize> {
     c.exec("DELETE FROM idempotency_keys WHERE state = 'in_flight'", [])
 }
+
+/// Deletes the records that expired at `now` (ISO); the janitor runs it every minute.
+pub fn delete_expired(c: &Connection, now: &str) -> rusqlite::Result<usize> {
+    c.exec(
+        "DELETE FROM idempotency_keys WHERE expires_at <= ?1 AND state != 'in_flight'",
+        [now],
+    )
+}

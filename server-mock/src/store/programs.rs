@@ -294,3 +294,12 @@ pub fn ids(c: &Connection, tenant_id: &str) -> rusqlite::Result<Vec<String>> {
     let rows = s.query_map([tenant_id], |r| r.get::<_, String>(0))?;
     rows.collect()
 }
+
+/// True when the tenant has at least one program (the seed skips such tenants).
+pub fn any(c: &Connection, tenant_id: &str) -> rusqlite::Result<bool> {
+    c.row(
+        "SELECT EXISTS(SELECT 1 FROM programs WHERE tenant_id = ?1)",
+        [tenant_id],
+        |r| r.get(0),
+    )
+}

@@ -33,3 +33,10 @@ pub fn insert_if_absent(
         params![id, slug, display_name, created_at],
     )? > 0)
 }
+
+/// The ids of every tenant, oldest first.
+pub fn ids(c: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut st = c.prepare_cached("SELECT id FROM tenants ORDER BY created_at, id")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
