@@ -212,7 +212,10 @@ pub async fn spawn_with_routes(
     // Housekeeping every minute: idle rate-limit keys and expired idempotency records.
     let janitor_state = state.clone();
     let janitor = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        // The first sweep a minute after start (not at once): no database job of its own
+        // competes with the first requests.
+        let period = std::time::Duration::from_secs(60);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             tick.tick().await;
             limits.retain_recent();
