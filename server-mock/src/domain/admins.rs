@@ -38,11 +38,7 @@ pub fn reinstate(
     id: &str,
     now: &str,
 ) -> ApiResult<()> {
-    match store::admins::revoked_at(c, tenant_id, id)? {
-        None => return Err(ApiError::not_found()),
-        Some(None) => return Err(ApiError::conflict("not_revoked")),
-        Some(Some(_)) => {}
-    }
+    super::require_revoked(store::admins::revoked_at(c, tenant_id, id)?)?;
     store::admins::clear_revoked(c, tenant_id, id, now)?;
     credentials.invalidate(tenant_id, Revoked::Admin(id));
     Ok(())

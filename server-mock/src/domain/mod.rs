@@ -9,3 +9,13 @@ pub mod partners;
 pub mod payouts;
 pub mod programs;
 pub mod snapshots;
+
+/// The check before a reinstate, shared by admins and partners: from the row's
+/// `revoked_at` (`None` = no such row) → 404 `not_found`, 409 `not_revoked`, or `Ok`.
+pub(crate) fn require_revoked(revoked_at: Option<Option<String>>) -> crate::error::ApiResult<()> {
+    match revoked_at {
+        None => Err(crate::error::ApiError::not_found()),
+        Some(None) => Err(crate::error::ApiError::conflict("not_revoked")),
+        Some(Some(_)) => Ok(()),
+    }
+}

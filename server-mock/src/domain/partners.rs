@@ -35,11 +35,7 @@ pub fn reinstate(
     id: &str,
     now: &str,
 ) -> ApiResult<()> {
-    match store::partners::revoked_at(c, tenant_id, id)? {
-        None => return Err(ApiError::not_found()),
-        Some(None) => return Err(ApiError::conflict("not_revoked")),
-        Some(Some(_)) => {}
-    }
+    super::require_revoked(store::partners::revoked_at(c, tenant_id, id)?)?;
     store::partners::clear_revoked(c, tenant_id, id, now)?;
     credentials.invalidate(tenant_id, Revoked::Partner(id));
     Ok(())
