@@ -223,6 +223,7 @@ fn expect(who: Who, class: Class, multi: bool) -> Expect {
     }
     match class {
         C::NoCredential
+        | C::NoCredentialEmptyBody
         | C::MalformedHeader
         | C::RevokedKey
         | C::RevokedPartnerKey
@@ -281,6 +282,7 @@ fn operations() -> (Vec<Op>, Vec<&'static str>) {
     let mut ops = Vec::new();
     let mut missing = Vec::new();
     let mut seen = BTreeSet::new();
+    let mut disagree = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("path item").keys() {
             let key = normalise(method, path);
@@ -289,6 +291,14 @@ fn operations() -> (Vec<Op>, Vec<&'static str>) {
                 continue;
             };
             seen.insert(key.clone());
+            // the document's own word on authentication agrees with the row
+            let open_in_doc = item[method]["security"] == serde_json::json!([{}]);
+            if !path.starts_with("/platform/") && open_in_doc != (who == Open) {
+                disagree.push(format!(
+                    "{key}: row {who:?}, document security {}",
+                    item[method]["security"]
+                ));
+            }
             ops.push(Op {
                 method: Method::from_bytes(method.to_uppercase().as_bytes()).expect("method"),
                 root: root_paths.contains(path) || path.starts_with("/platform/"),
@@ -302,6 +312,10 @@ fn operations() -> (Vec<Op>, Vec<&'static str>) {
         missing.is_empty(),
         "operations of the OpenAPI document without a row in route_matrix.rs TABLE (add \
          one from API.md's Who column): {missing:#?}"
+    );
+    assert!(
+        disagree.is_empty(),
+        "rows and the document disagree on which operations are open: {disagree:#?}"
     );
     ops.sort_by_key(|op| RUN_LAST.contains(&op.key.as_str()));
     let not_served = rows
@@ -380,7 +394,10 @@ async fn run(multi: bool) -> Tally {
             } else {
                 format!("{}{path}", t.base)
             };
-            let body = fx.body(&op.key, &op.method);
+            let body = match fx.body(&op.key, &op.method) {
+                Some(_) if class == Class::NoCredentialEmptyBody => Some(serde_json::json!({})),
+                b => b,
+            };
             let r = call(&http, op.method.clone(), &url, &cred, body.as_ref()).await;
             let want = expect(op.who, class, multi);
             let ctx = format!(

@@ -46,6 +46,9 @@ pub enum Class {
     PartnerOther,
     /// No credential at all.
     NoCredential,
+    /// No credential, and `{}` as the body of writes (missing required fields): the
+    /// guard answers before field validation.
+    NoCredentialEmptyBody,
     /// `Authorization: Basic …` (only Bearer is tried).
     MalformedHeader,
     /// A DB admin key after `DELETE /api-keys/:id`.
@@ -75,6 +78,7 @@ impl Class {
         Class::PartnerSelfSession,
         Class::PartnerOther,
         Class::NoCredential,
+        Class::NoCredentialEmptyBody,
         Class::MalformedHeader,
         Class::RevokedKey,
         Class::RevokedPartnerKey,
@@ -312,7 +316,7 @@ impl Fixtures {
             Class::PartnerSelf => Cred::Bearer(self.self_key.clone()),
             Class::PartnerSelfSession => Cred::Session(self.self_session.clone()),
             Class::PartnerOther => Cred::Bearer(self.other_key.clone()),
-            Class::NoCredential => Cred::None,
+            Class::NoCredential | Class::NoCredentialEmptyBody => Cred::None,
             Class::MalformedHeader => Cred::RawAuthorization("Basic YWRtaW46YWRtaW4="),
             Class::RevokedKey => Cred::Bearer(self.revoked_key.clone()),
             Class::RevokedPartnerKey => Cred::Bearer(self.revoked_partner_key.clone()),
@@ -384,7 +388,7 @@ impl Fixtures {
                 json!({"linkKey": format!("link-{n}"), "programId": self.program_id})
             }
             "POST /partners/{}/postbacks" => json!({
-                "url": "https://postback.example.com/pb?click={click_id}",
+                "url": "https://matrix.invalid/pb?click={click_id}",
                 "events": ["commission.accrued"]}),
             "PATCH /partners/{}/postbacks/{}" => json!({"enabled": false}),
             "POST /api-keys/scoped" => json!({"scopes": ["partners:read"]}),
@@ -402,7 +406,7 @@ impl Fixtures {
             "POST /attribution/events" => {
                 json!({"userId": "matrix-user", "type": "sale", "value": 1})
             }
-            "POST /webhooks" => json!({"url": "https://hooks.example.com/in", "events": ["*"]}),
+            "POST /webhooks" => json!({"url": "https://matrix.invalid/hook", "events": ["*"]}),
             "PATCH /webhooks/{}" => json!({"label": "matrix"}),
             "POST /platform/tenants" => json!({"slug": format!("matrix-{n}"), "displayName": "M"}),
             "POST /platform/tenants/{}/login-links" => json!({"email": "owner@matrix.test"}),
