@@ -225,12 +225,16 @@ fn expect(who: Who, class: Class, multi: bool) -> Expect {
         C::NoCredential
         | C::NoCredentialEmptyBody
         | C::MalformedHeader
+        | C::MalformedHeaderWithSession
         | C::RevokedKey
         | C::RevokedPartnerKey
+        | C::RevokedAdminSession
+        | C::RevokedPartnerSession
         | C::OtherTenantKey
+        | C::OtherTenantSession
         | C::PlatformKey => UNAUTHORIZED,
         C::IpDenied | C::SpoofedXff => Expect::Error(403, "ip_not_allowed"),
-        C::BootstrapAdmin | C::DbAdmin | C::AdminSession => Expect::Allowed,
+        C::BootstrapAdmin | C::DbAdmin | C::LowercaseScheme | C::AdminSession => Expect::Allowed,
         C::ScopedWith | C::ScopedWithout => match (who, who.scope()) {
             (Any, _) => Expect::Allowed,
             (Portal, _) => Expect::Error(403, "scoped_key_not_for_portal"),
@@ -512,8 +516,8 @@ async fn route_matrix_single_tenant() {
     let tally = run(false).await;
     assert_eq!(
         tally.classes.len(),
-        Class::ALL.len() - 1,
-        "every class but other-tenant"
+        Class::ALL.len() - 2,
+        "every class but the other tenant's key and session"
     );
 }
 

@@ -51,12 +51,24 @@ pub enum Class {
     NoCredentialEmptyBody,
     /// `Authorization: Basic …` (only Bearer is tried).
     MalformedHeader,
+    /// `Authorization: Basic …` plus a valid admin session cookie: the cookie is used only
+    /// when there is no `Authorization` header.
+    MalformedHeaderWithSession,
+    /// A DB admin key sent as `authorization: bearer <key>` (the scheme is
+    /// case-insensitive).
+    LowercaseScheme,
     /// A DB admin key after `DELETE /api-keys/:id`.
     RevokedKey,
     /// The key of a partner after `POST /partners/:id/revoke`.
     RevokedPartnerKey,
+    /// A session of a revoked admin.
+    RevokedAdminSession,
+    /// A session of a revoked partner.
+    RevokedPartnerSession,
     /// A DB admin key of another tenant (multi mode only).
     OtherTenantKey,
+    /// An admin session of another tenant (multi mode only).
+    OtherTenantSession,
     /// A DB admin key whose allowlist excludes the caller (127.0.0.1).
     IpDenied,
     /// A DB admin key allowlisted to [`SPOOFED_IP`], sent with that address in
@@ -80,9 +92,14 @@ impl Class {
         Class::NoCredential,
         Class::NoCredentialEmptyBody,
         Class::MalformedHeader,
+        Class::MalformedHeaderWithSession,
+        Class::LowercaseScheme,
         Class::RevokedKey,
         Class::RevokedPartnerKey,
+        Class::RevokedAdminSession,
+        Class::RevokedPartnerSession,
         Class::OtherTenantKey,
+        Class::OtherTenantSession,
         Class::IpDenied,
         Class::SpoofedXff,
         Class::PlatformKey,
@@ -97,7 +114,9 @@ pub enum Cred {
     /// `Authorization: Bearer <key>`.
     Bearer(String),
     /// A raw `Authorization` header value.
-    RawAuthorization(&'static str),
+    RawAuthorization(String),
+    /// A raw `Authorization` header value and `Cookie: op_session=<token>`.
+    RawAuthorizationWithSession(String, String),
     /// `Cookie: op_session=<token>`.
     Session(String),
     /// Bearer plus an `X-Forwarded-For` header.
@@ -131,6 +150,9 @@ pub struct Fixtures {
     ip_denied: String,
     spoofed: String,
     other_tenant: Option<String>,
+    other_tenant_session: Option<String>,
+    revoked_admin_session: String,
+    revoked_partner_session: String,
     scoped_all: String,
     scoped_unrelated: String,
     scoped_with: Vec<(String, String)>,
@@ -254,7 +276,40 @@ impl Fixtures {
         )
         .await
         .assert_status(201);
-        let other_tenant = match other_tenant {
+        // sessions of an admin and a partner that are then revoked
+        let r = t
+            .post(
+                "/admins",
+                Some(ADMIN),
+                json!({"email": "gone-admin@matrix.test", "name": "Gone"}),
+            )
+            .await;
+        let gone_admin = field(&r, 201, "id");
+        let revoked_admin_session = session_of(t, "gone-admin@matrix.test", "admin_invite").await;
+        t.post(
+            &format!("/admins/{gone_admin}/revoke"),
+            Some(ADMIN),
+            json!({}),
+        )
+        .await
+        .assert_status(200);
+        let r = t
+            .post(
+                "/partners",
+                Some(ADMIN),
+                json!({"email": "gone@matrix.test", "name": "Gone"}),
+            )
+            .await;
+        let gone = field(&r, 201, "id");
+        let revoked_partner_session = session_of(t, "gone@matrix.test", "partner_invite").await;
+        t.post(
+            &format!("/partners/{gone}/revoke"),
+            Some(ADMIN),
+            json!({"notify": false}),
+        )
+        .await
+        .assert_status(200);
+        let (other_tenant, other_tenant_session) = match other_tenant {
             Some(url) => {
                 let r = send(
                     t.http
@@ -263,9 +318,39 @@ impl Fixtures {
                         .json(&json!({})),
                 )
                 .await;
-                Some(field(&r, 201, "plaintext"))
+                let key = field(&r, 201, "plaintext");
+                let email = "beta-admin@matrix.test";
+                send(
+                    t.http
+                        .post(format!("{url}/admins"))
+                        .bearer_auth(ADMIN)
+                        .json(&json!({"email": email, "name": "Beta"})),
+                )
+                .await
+                .assert_status(201);
+                let r = send(t.http.get(format!("{url}/dev/mailbox")).bearer_auth(ADMIN)).await;
+                let token = r.assert_status(200)["messages"]
+                    .as_array()
+                    .and_then(|m| m.iter().rev().find(|m| m["to"] == email))
+                    .and_then(|m| m["metadata"]["token"].as_str())
+                    .expect("beta invite")
+                    .to_owned();
+                let r = send(
+                    t.http
+                        .post(format!("{url}/auth/magic/verify"))
+                        .json(&json!({"token": token})),
+                )
+                .await;
+                r.assert_status(200);
+                let session = r
+                    .header("set-cookie")
+                    .and_then(|c| c.strip_prefix("op_session="))
+                    .and_then(|c| c.split(';').next())
+                    .expect("beta session")
+                    .to_owned();
+                (Some(key), Some(session))
             }
-            None => None,
+            None => (None, None),
         };
         Fixtures {
             program_id,
@@ -285,6 +370,9 @@ impl Fixtures {
             ip_denied,
             spoofed,
             other_tenant,
+            other_tenant_session,
+            revoked_admin_session,
+            revoked_partner_session,
             scoped_all,
             scoped_unrelated,
             scoped_with,
@@ -317,7 +405,15 @@ impl Fixtures {
             Class::PartnerSelfSession => Cred::Session(self.self_session.clone()),
             Class::PartnerOther => Cred::Bearer(self.other_key.clone()),
             Class::NoCredential | Class::NoCredentialEmptyBody => Cred::None,
-            Class::MalformedHeader => Cred::RawAuthorization("Basic YWRtaW46YWRtaW4="),
+            Class::MalformedHeader => Cred::RawAuthorization("Basic YWRtaW46YWRtaW4=".into()),
+            Class::MalformedHeaderWithSession => Cred::RawAuthorizationWithSession(
+                "Basic YWRtaW46YWRtaW4=".into(),
+                self.admin_session.clone(),
+            ),
+            Class::LowercaseScheme => Cred::RawAuthorization(format!("bearer {}", self.db_admin)),
+            Class::RevokedAdminSession => Cred::Session(self.revoked_admin_session.clone()),
+            Class::RevokedPartnerSession => Cred::Session(self.revoked_partner_session.clone()),
+            Class::OtherTenantSession => Cred::Session(self.other_tenant_session.clone()?),
             Class::RevokedKey => Cred::Bearer(self.revoked_key.clone()),
             Class::RevokedPartnerKey => Cred::Bearer(self.revoked_partner_key.clone()),
             Class::OtherTenantKey => Cred::Bearer(self.other_tenant.clone()?),
@@ -429,7 +525,10 @@ pub async fn call(
     rb = match cred {
         Cred::None => rb,
         Cred::Bearer(k) => rb.bearer_auth(k),
-        Cred::RawAuthorization(v) => rb.header("authorization", *v),
+        Cred::RawAuthorization(v) => rb.header("authorization", v),
+        Cred::RawAuthorizationWithSession(v, s) => rb
+            .header("authorization", v)
+            .header("cookie", format!("op_session={s}")),
         Cred::Session(s) => rb.header("cookie", format!("op_session={s}")),
         Cred::BearerWithXff(k, ip) => rb.bearer_auth(k).header("x-forwarded-for", *ip),
     };
