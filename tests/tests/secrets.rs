@@ -748,10 +748,9 @@ fn secrets_never_leave_the_server_cli_or_sdk() {
         .map(|s| s.name.clone())
         .collect();
     for c in ev.captures.iter_mut() {
-        if c.label.contains("dev mailbox") || c.label.contains("dev magic-link") {
-            if c.label.ends_with("stdout") {
-                c.allowed.extend(mail_names.iter().cloned());
-            }
+        let mailbox_command = c.label.contains("dev mailbox") || c.label.contains("dev magic-link");
+        if mailbox_command && c.label.ends_with("stdout") {
+            c.allowed.extend(mail_names.iter().cloned());
         }
     }
 
