@@ -232,9 +232,10 @@ impl Evidence {
         e
     }
 
-    /// Greps every capture for every secret (full value and random part); returns the
-    /// number of bytes grepped, panics listing every unexpected hit.
-    fn check(&self) -> usize {
+    /// Greps every capture for every secret (full value, and its random part without the
+    /// last character): the unexpected hits (each with its context), the bytes grepped and
+    /// the number of intended displays.
+    fn grep(&self) -> (Vec<String>, usize, usize) {
         let mut hits = Vec::new();
         let mut bytes = 0;
         let mut intended = 0;
@@ -268,6 +269,12 @@ impl Evidence {
                 ));
             }
         }
+        (hits, bytes, intended)
+    }
+
+    /// [`Evidence::grep`], panicking on any unexpected hit; returns the bytes grepped.
+    fn check(&self) -> usize {
+        let (hits, bytes, intended) = self.grep();
         for c in &self.captures {
             println!("  captured {:>6} bytes: {}", c.text.len(), c.label);
         }
@@ -436,6 +443,40 @@ fn secrets_never_leave_the_server_cli_or_sdk() {
         );
         assert_eq!(e.code(), Some("forbidden_scope"));
         ev.error("a scoped key on the portal", sc.auth().whoami().await);
+
+        // an admin session (admin invite magic link), used and signed out
+        admin
+            .admins()
+            .create("a@secrets.test", "A")
+            .await
+            .expect("admin");
+        let invite = admin
+            .dev()
+            .mailbox()
+            .await
+            .expect("mailbox")
+            .into_iter()
+            .find(|m| m.to == "a@secrets.test")
+            .and_then(|m| m.metadata.token)
+            .expect("admin invite token");
+        ev.secret("magic-link token (admin invite)", invite.expose());
+        let login = admin
+            .auth()
+            .verify_magic_link(invite.expose())
+            .await
+            .expect("admin verify");
+        let Credentials::Session(token) = &login.session else {
+            panic!("not a session")
+        };
+        ev.secret("admin session token", token.expose());
+        let asess = client(&base, login.session.clone());
+        ev.debug("the admin session client", &asess);
+        ev.debug(
+            "WhoAmI (admin session)",
+            &asess.auth().whoami().await.expect("whoami"),
+        );
+        asess.auth().signout().await.expect("signout");
+        ev.error("a signed-out admin session", asess.auth().whoami().await);
 
         // partner: invite magic link → session; partner key; login link
         let p = admin
@@ -648,11 +689,13 @@ fn secrets_never_leave_the_server_cli_or_sdk() {
         &[],
     );
     // every magic link is meant to be shown by the dev mailbox commands (stdout only)
-    let links = [
-        "magic-link token (partner invite)",
-        "login-link token",
-        "login-link token (created by the CLI)",
-    ];
+    let links: Vec<String> = ev
+        .secrets
+        .iter()
+        .filter(|s| s.name.starts_with("magic-link token"))
+        .map(|s| s.name.clone())
+        .collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
     cli.run(
         &mut ev,
         "bootstrap admin key",
@@ -783,8 +826,12 @@ fn the_grep_finds_a_planted_secret() {
         ev.secret("planted key", &key);
         ev.text("clean text", "nothing to see: op_123…");
         ev.text("a log line", format!("authorization: Bearer {planted}"));
-        let caught = std::panic::catch_unwind(|| ev.check());
-        assert!(caught.is_err(), "{planted} was not found");
+        let (hits, _, _) = ev.grep();
+        assert_eq!(
+            hits.len(),
+            1,
+            "{planted} was not found exactly once: {hits:?}"
+        );
     }
     let mut ev = Evidence::default();
     ev.secret("planted key", &key);
