@@ -240,8 +240,10 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// One HTTP response as seen by the raw API: any status.
-#[derive(Debug, Clone)]
+/// One HTTP response as seen by the raw API: any status. `Debug` masks what may carry a
+/// secret (the body as [`redact::mask_json`] does, credential headers such as
+/// `Set-Cookie`), so a logged response never shows a created key or a session token.
+#[derive(Clone)]
 pub struct RawResponse {
     /// HTTP status code.
     pub status: u16,
@@ -251,6 +253,17 @@ pub struct RawResponse {
     pub body: Value,
     /// The request id (echoed by the server, else the one the SDK sent).
     pub request_id: Option<String>,
+}
+
+impl std::fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("headers", &redact::headers_for_log(&self.headers))
+            .field("body", &redact::mask_json(&self.body))
+            .field("request_id", &self.request_id)
+            .finish()
+    }
 }
 
 /// What the response said about itself, beyond its body.

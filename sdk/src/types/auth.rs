@@ -181,8 +181,9 @@ impl From<Introspection> for IntrospectionWire {
     }
 }
 
-/// One message of the reference server's dev mailbox (`GET /dev/mailbox`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One message of the reference server's dev mailbox (`GET /dev/mailbox`). `Debug` masks
+/// the magic-link tokens in `body` (and [`MailMetadata`] those in `url` and `token`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MailMessage {
     /// Recipient email.
@@ -195,8 +196,9 @@ pub struct MailMessage {
     pub metadata: MailMetadata,
 }
 
-/// `metadata` of a [`MailMessage`]: `{purpose, token, url}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `metadata` of a [`MailMessage`]: `{purpose, token, url}` (`Debug` masks the token in
+/// both).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MailMetadata {
     /// `partner_invite`, `partner_signin`, `admin_invite`, `admin_signin`.
@@ -207,6 +209,27 @@ pub struct MailMetadata {
     /// The magic link (embeds the token; never log it).
     #[serde(default)]
     pub url: Option<String>,
+}
+
+impl std::fmt::Debug for MailMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailMessage")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .field("body", &crate::redact::mask_text(&self.body))
+            .field("metadata", &self.metadata)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for MailMetadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailMetadata")
+            .field("purpose", &self.purpose)
+            .field("token", &self.token)
+            .field("url", &self.url.as_deref().map(crate::redact::mask_text))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
