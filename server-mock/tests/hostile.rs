@@ -1351,3 +1351,104 @@ async fn hostile_requests_over_every_route() {
     );
     assert!(total >= MIN_REQUESTS, "only {total} requests");
 }
+
+// ---------------------------------------------------------------------------------------
+// Focused tests of what the run found
+// ---------------------------------------------------------------------------------------
+
+/// Starts the binary for a focused test: (child, `host:port`).
+fn start_plain() -> (std::process::Child, String) {
+    let (child, base_url) =
+        bin_support::spawn_with_stderr(ADMIN, &["--db", ":memory:"], Stdio::null());
+    let addr = base_url.trim_start_matches("http://").to_owned();
+    (child, addr)
+}
+
+/// Found: `GET /openapi.json` (a route that never reads its body) with a 1 MiB body lost
+/// its answer to a connection reset — hyper closed the connection with the body unread.
+/// Every body is now read before routing, so the answer arrives whole and the connection
+/// stays open for the next request.
+#[tokio::test]
+async fn a_body_on_a_route_that_ignores_it_is_read_and_the_connection_kept() {
+    let (mut child, addr) = start_plain();
+    let mut stream = TcpStream::connect(&addr).await.expect("connect");
+    for round in 0..3 {
+        let mut case = Case::new("focused", "GET", "/openapi.json").json(object_of_len(MAX_BODY));
+        case.admin = round % 2 == 0;
+        let resp = exchange(&mut stream, &case.encode(&addr), false)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_eq!(resp.status, 200, "round {round}");
+        let doc: Value = serde_json::from_slice(&resp.body).expect("the whole document");
+        assert!(doc["paths"].is_object());
+        assert_ne!(resp.header("connection"), Some("close"), "round {round}");
+    }
+    // the same connection still serves
+    let resp = exchange(
+        &mut stream,
+        &Case::new("focused", "GET", "/health").encode(&addr),
+        false,
+    )
+    .await
+    .expect("health on the same connection");
+    assert_eq!(resp.status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Found: a `Content-Length` over 1 MiB with a short body kept the request open until the
+/// client gave up (the server waited for bytes it would refuse). Now 413
+/// `payload_too_large` at once, on a route that reads its body and on one that does not.
+#[tokio::test]
+async fn content_length_over_the_limit_is_refused_at_once() {
+    let (mut child, addr) = start_plain();
+    for (method, path) in [
+        ("POST", "/partners"),
+        ("GET", "/health"),
+        ("GET", "/nowhere"),
+    ] {
+        let mut case = Case::new("focused", method, path)
+            .header("Content-Type: application/json")
+            .header(format!("Content-Length: {}", MAX_BODY + 1))
+            .raw_body(br#"{"a":1}"#.to_vec());
+        case.auto_length = false;
+        case.admin = true;
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        let resp = tokio::time::timeout(
+            Duration::from_secs(5),
+            exchange(&mut stream, &case.encode(&addr), false),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer within 5 s"))
+        .expect("answer");
+        assert_eq!(resp.status, 413, "{method} {path}");
+        let body: Value = serde_json::from_slice(&resp.body).expect("json");
+        assert_eq!(body["error"], "payload_too_large", "{method} {path}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A chunked body that cannot be decoded reaches the application as an unreadable body:
+/// 400 `invalid_body` in the API's shape (not hyper's bare answer), on every route.
+#[tokio::test]
+async fn a_broken_chunked_body_is_invalid_body() {
+    let (mut child, addr) = start_plain();
+    for (method, path) in [("POST", "/partners"), ("GET", "/health")] {
+        let mut case = Case::new("focused", method, path)
+            .header("Content-Type: application/json")
+            .header("Transfer-Encoding: chunked")
+            .raw_body(b"zz\r\n{}\r\n0\r\n\r\n".to_vec());
+        case.auto_length = false;
+        case.admin = true;
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        let resp = exchange(&mut stream, &case.encode(&addr), false)
+            .await
+            .expect("answer");
+        assert_eq!(resp.status, 400, "{method} {path}");
+        let body: Value = serde_json::from_slice(&resp.body).expect("json");
+        assert_eq!(body["error"], "invalid_body", "{method} {path}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
