@@ -437,7 +437,9 @@ fn operations(doc: &Value) -> Vec<Op> {
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("path item") {
-            if !["get", "post", "put", "patch", "delete", "head"].contains(&method.as_str()) {
+            if !["get", "post", "put", "patch", "delete", "head", "options"]
+                .contains(&method.as_str())
+            {
                 continue;
             }
             let mut path_params = Vec::new();
