@@ -51,7 +51,7 @@ struct Args {
     cookie_secure: bool,
     /// Proxies whose X-Forwarded-For is trusted: CIDR,CIDR,…
     #[arg(long, env = "OPENPARTNER_MOCK_TRUSTED_PROXIES", value_parser = parse_cidrs_arg)]
-    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    trusted_proxies: Option<TrustedProxies>,
     /// Global rate limit, e.g. 600/300s, or off.
     #[arg(long, env = "OPENPARTNER_MOCK_RATE_LIMIT", default_value = "600/300s", value_parser = parse_rate_limit_arg)]
     rate_limit: RateLimitArg,
@@ -87,8 +87,13 @@ fn parse_rate_limit_arg(s: &str) -> Result<RateLimitArg, String> {
     parse_rate_limit(s).map(RateLimitArg)
 }
 
-fn parse_cidrs_arg(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
-    parse_cidrs(s)
+/// The parsed `--trusted-proxies` list: one value holding every range (a bare
+/// `Option<Vec<_>>` field would make clap expect one range per value and panic on access).
+#[derive(Debug, Clone)]
+struct TrustedProxies(Vec<ipnet::IpNet>);
+
+fn parse_cidrs_arg(s: &str) -> Result<TrustedProxies, String> {
+    parse_cidrs(s).map(TrustedProxies)
 }
 
 #[tokio::main]
@@ -120,7 +125,7 @@ async fn main() -> ExitCode {
         tenants: args.tenants,
         portal_url: args.portal_url,
         cookie_secure: args.cookie_secure,
-        trusted_proxies: args.trusted_proxies.unwrap_or_default(),
+        trusted_proxies: args.trusted_proxies.map(|t| t.0).unwrap_or_default(),
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
         synchronous: args.synchronous,

@@ -482,8 +482,10 @@ fn operations(doc: &Value) -> Vec<Op> {
 // The hostile cases
 // ---------------------------------------------------------------------------------------
 
-/// Real ids for path parameters (so validation behind the lookups is reached).
+/// Real ids for path parameters (so validation behind the lookups is reached), and the
+/// tenant prefix of every path (`/t/<slug>` in multi mode, empty in single mode).
 struct Fixtures {
+    prefix: String,
     partner: String,
     program: String,
     link_key: String,
@@ -502,10 +504,10 @@ impl Fixtures {
     }
 }
 
-/// The operation's path with `hostile` (already encoded) in place of `param` and real
-/// values elsewhere.
+/// The operation's path (after the tenant prefix) with `hostile` (already encoded) in place
+/// of `param` and real values elsewhere.
 fn path_with(op: &Op, fx: &Fixtures, param: Option<&str>, hostile: &str) -> String {
-    let mut path = op.path.clone();
+    let mut path = format!("{}{}", fx.prefix, op.path);
     for p in &op.path_params {
         let v = if Some(p.as_str()) == param {
             hostile.to_owned()
@@ -652,7 +654,11 @@ fn cases_for(op: &Op, fx: &Fixtures, rng: &mut StdRng) -> Vec<Case> {
                 format!("{base}/{id}"),
             ));
         }
-        out.push(Case::new("path/double_slash", m, format!("/{base}")));
+        out.push(Case::new(
+            "path/double_slash",
+            m,
+            format!("{}/{}", fx.prefix, op.path),
+        ));
         out.push(Case::new("path/trailing_slash", m, format!("{base}/")));
     } else {
         for p in &op.path_params {
@@ -676,6 +682,32 @@ fn cases_for(op: &Op, fx: &Fixtures, rng: &mut StdRng) -> Vec<Case> {
         format!("/t/..%2f{base}"),
     ));
     out.push(Case::new("path/api_prefix", m, format!("/api/t/%FF{base}")));
+    if !fx.prefix.is_empty() {
+        // the tenant part of the path (multi mode)
+        let rest = &base[fx.prefix.len()..];
+        let slug = fx.prefix.trim_start_matches("/t/");
+        for (v, path) in [
+            ("tenant_missing", rest.to_owned()),
+            ("tenant_empty", format!("/t/{rest}")),
+            ("tenant_invalid_utf8", format!("/t/%FF{rest}")),
+            (
+                "tenant_upper_case",
+                format!("{}{rest}", fx.prefix.to_ascii_uppercase()),
+            ),
+            ("tenant_reserved", format!("/t/default{rest}")),
+            ("tenant_long", format!("/t/{}{rest}", "a".repeat(5_000))),
+            (
+                "tenant_encoded",
+                format!("/t/%{:02X}{}{rest}", slug.as_bytes()[0], &slug[1..]),
+            ),
+            ("tenant_dotdot", format!("{}/..{rest}", fx.prefix)),
+            ("tenant_twice", format!("{}{}{rest}", fx.prefix, fx.prefix)),
+            ("tenant_api_form", format!("/api{base}")),
+            ("tenant_only", fx.prefix.clone()),
+        ] {
+            out.push(Case::new(format!("path/{v}"), m, path));
+        }
+    }
 
     // query strings
     let mut queries: Vec<(String, String)> = vec![
@@ -1130,25 +1162,41 @@ fn is_snake(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Single mode, with loopback as a trusted proxy (so `X-Forwarded-For` is parsed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_over_every_route() {
+    run("single", &["--trusted-proxies", "127.0.0.0/8"], "").await;
+}
+
+/// Multi mode: every path under `/t/acme`, plus hostile tenant parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_over_every_route_multi_tenant() {
+    run(
+        "multi",
+        &["--tenancy", "multi", "--tenant", "acme"],
+        "/t/acme",
+    )
+    .await;
+}
+
+/// Starts the binary with `args`, sends every case under `prefix`, judges the answers.
+async fn run(mode: &str, args: &[&str], prefix: &str) {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("hostile.db");
     let stderr_path = dir.path().join("server.err");
     let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-    let (mut child, base_url) = bin_support::spawn_with_stderr(
-        ADMIN,
-        &[
-            "--db",
-            db.to_str().expect("utf8 path"),
-            "--rate-limit",
-            "off",
-            "--synchronous",
-            "normal",
-        ],
-        Stdio::from(stderr),
-    );
+    let mut all_args = vec![
+        "--db",
+        db.to_str().expect("utf8 path"),
+        "--rate-limit",
+        "off",
+        "--synchronous",
+        "normal",
+    ];
+    all_args.extend_from_slice(args);
+    let (mut child, base_url) =
+        bin_support::spawn_with_stderr(ADMIN, &all_args, Stdio::from(stderr));
     let addr = base_url.trim_start_matches("http://").to_owned();
 
     // the document and fixtures
@@ -1157,14 +1205,14 @@ async fn hostile_requests_over_every_route() {
     let doc: Value = serde_json::from_slice(&doc.body).expect("openapi.json");
     let ops = operations(&doc);
     assert!(
-        ops.len() >= 50,
+        ops.len() >= 60,
         "only {} operations in /openapi.json",
         ops.len()
     );
     let program = call(
         &addr,
         "POST",
-        "/programs",
+        &format!("{prefix}/programs"),
         Some(json!({"name":"Hostile","commissionRule":{"type":"percent","value":10},"destinationUrl":"https://example.com/"})),
     )
     .await;
@@ -1179,7 +1227,7 @@ async fn hostile_requests_over_every_route() {
     let partner = call(
         &addr,
         "POST",
-        "/partners",
+        &format!("{prefix}/partners"),
         Some(json!({"email":"hostile@example.com","name":"Hostile","programIds":[program_id],"sendInvite":false})),
     )
     .await;
@@ -1194,12 +1242,13 @@ async fn hostile_requests_over_every_route() {
     let link = call(
         &addr,
         "POST",
-        &format!("/partners/{partner_id}/links"),
+        &format!("{prefix}/partners/{partner_id}/links"),
         Some(json!({"linkKey":"hostile-link","programId":program_id})),
     )
     .await;
     assert_eq!(link.status, 201, "{}", String::from_utf8_lossy(&link.body));
     let fx = Fixtures {
+        prefix: prefix.to_owned(),
         partner: partner_id,
         program: program_id,
         link_key: "hostile-link".into(),
@@ -1312,24 +1361,27 @@ async fn hostile_requests_over_every_route() {
     let panics: Vec<&str> = log.lines().filter(|l| l.contains("panicked")).collect();
 
     let total = cases.len();
-    eprintln!("hostile input: {total} requests over {} operations (seed {SEED:#x}, {CONCURRENCY} connections) in {:.1} s (whole test {:.1} s)",
-        ops.len(), send_time.as_secs_f64(), started.elapsed().as_secs_f64());
-    eprintln!("requests by class: {by_class:?}");
-    eprintln!("statuses: {statuses:?}");
-    eprintln!("5xx: {server_errors}; panics in stderr: {}", panics.len());
-    eprintln!(
-        "answered by hyper before the application (class status: count, {} in all): {hyper_answers:?}",
-        hyper_answers.values().sum::<usize>()
-    );
-    eprintln!(
-        "connection closed without an answer ({} in all): {no_answer:?}",
-        no_answer.values().sum::<usize>()
-    );
     let (min_op, max_op) = (
         per_op.values().min().copied().unwrap_or(0),
         per_op.values().max().copied().unwrap_or(0),
     );
-    eprintln!("requests per operation: {min_op}–{max_op}");
+    // one print, so the two modes' reports do not interleave
+    eprintln!(
+        "hostile input ({mode} mode): {total} requests over {} operations ({min_op}–{max_op} \
+         each; seed {SEED:#x}, {CONCURRENCY} connections) in {:.1} s (whole test {:.1} s)\n\
+         requests by class: {by_class:?}\n\
+         statuses: {statuses:?}\n\
+         5xx: {server_errors}; panics in stderr: {}\n\
+         answered by hyper before the application ({} in all; class status: count): \
+         {hyper_answers:?}\n\
+         connection closed without an answer ({} in all): {no_answer:?}",
+        ops.len(),
+        send_time.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        panics.len(),
+        hyper_answers.values().sum::<usize>(),
+        no_answer.values().sum::<usize>(),
+    );
 
     assert!(alive, "the server process exited; stderr:\n{log}");
     let health = health.expect("health");
