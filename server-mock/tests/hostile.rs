@@ -714,6 +714,16 @@ fn cases_for(op: &Op, fx: &Fixtures, rng: &mut StdRng) -> Vec<Case> {
         ("unknown_param".into(), "zzz=1&limit=-1&cursor=%FF".into()),
         ("bad_percent".into(), "a=%ZZ&%ZZ=b".into()),
         ("no_value".into(), "limit&cursor&=&&".into()),
+        ("second_question_mark".into(), "limit=1?limit=2".into()),
+        ("fragment".into(), "limit=1#frag".into()),
+        (
+            "plus_and_encoded_space".into(),
+            "email=a+b%20c%2B@x.co&to=%20".into(),
+        ),
+        (
+            "utf8_key".into(),
+            "%E2%80%AE=1&%F0%9F%92%A9=%F0%9F%92%A9".into(),
+        ),
     ];
     for (q, kind) in &op.query {
         let mut vals: Vec<(&str, String)> = vec![
@@ -766,6 +776,21 @@ fn cases_for(op: &Op, fx: &Fixtures, rng: &mut StdRng) -> Vec<Case> {
 
     // bodies
     for (v, b) in generic_bodies() {
+        if [
+            "deep_nesting_in_object",
+            "invalid_utf8",
+            "over_1mib",
+            "truncated",
+        ]
+        .contains(&v)
+        {
+            // the [EXT] idempotency middleware reads and hashes the raw body first
+            out.push(
+                Case::new(format!("body/keyed_{v}"), m, base.clone())
+                    .header(format!("Idempotency-Key: hostile-{v}"))
+                    .json(b.clone()),
+            );
+        }
         out.push(Case::new(format!("body/{v}"), m, base.clone()).json(b));
     }
     for (v, ct) in [
