@@ -1,6 +1,7 @@
 //! Request extractors with the API's rejections (never axum's text bodies):
 //! [`Json`] (400 `invalid_body`, 413 `payload_too_large`) and [`QueryParams`]
-//! (400 `invalid_query`, with typed getters that reject out-of-range values).
+//! (400 `invalid_query`, with typed getters that reject out-of-range values); and the
+//! router layer [`read_whole_body`], which reads every body before routing.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};

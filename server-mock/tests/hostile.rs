@@ -6,7 +6,9 @@
 //! requests over raw TCP (`tokio::net::TcpStream`, HTTP/1.1 written by hand, so nothing is
 //! normalised by a client library): bodies, paths, query strings, headers, methods and
 //! message framing — each with the admin key AND without credentials, unless the case is
-//! about the credential itself.
+//! about the credential itself. Two runs, on two binaries at once: single mode behind a
+//! trusted loopback proxy (so `X-Forwarded-For` is parsed), and multi mode with every path
+//! under `/t/acme` plus hostile tenant parts.
 //!
 //! Asserts: no status ≥ 500; every error answered by the application (it carries the
 //! `X-Request-Id` the outer middleware always sets) is a JSON object with a snake_case
