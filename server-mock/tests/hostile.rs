@@ -16,7 +16,7 @@
 //! application code ran (e.g. 431 for too many headers, 400 for a malformed request line)
 //! and is accepted only for the framing and header classes that are known to reach hyper's
 //! parser, counted and printed; a connection closed without an answer likewise only for
-//! message-framing cases. At the end the process is still running, `/health` answers 200
+//! those cases. At the end the process is still running, `/health` answers 200
 //! and its stderr has no `panicked` line.
 //!
 //! Prints the counts (requests by class, statuses, hyper answers, duration); run with
@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use openpartner_mock::extract::MAX_BODY;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -40,8 +41,6 @@ use tokio::net::TcpStream;
 
 const SEED: u64 = 0x05EE_D010;
 const ADMIN: &str = "hostile-admin-key";
-/// The server's body limit (1 MiB).
-const MAX_BODY: usize = 1024 * 1024;
 /// Connections (and requests in flight) at once.
 const CONCURRENCY: usize = 8;
 /// At least this many requests must be sent (the brief of issue 10).
@@ -109,35 +108,43 @@ impl Case {
             version: "HTTP/1.1",
         }
     }
+    /// Adds a raw header line.
     fn header(mut self, line: impl Into<Vec<u8>>) -> Case {
         self.headers.push(line.into());
         self
     }
+    /// Sets the body, with `Content-Type: application/json`.
     fn json(mut self, body: impl Into<Vec<u8>>) -> Case {
         self.body = body.into();
         self.headers
             .push(b"Content-Type: application/json".to_vec());
         self
     }
+    /// Sets the body, without a content type.
     fn raw_body(mut self, body: impl Into<Vec<u8>>) -> Case {
         self.body = body.into();
         self
     }
+    /// A framing case: its own connection, its own length headers, hyper may answer it.
     fn framing(mut self) -> Case {
         self.fresh = true;
         self.hyper_may_answer = true;
         self.auto_length = false;
         self
     }
+    /// A case that reaches hyper's parser: its own connection, hyper may answer it.
     fn hyper(mut self) -> Case {
         self.fresh = true;
         self.hyper_may_answer = true;
         self
     }
+    /// `body`, `path`, `query`, `header`, `framing` or `method`.
     fn top_class(&self) -> &str {
         self.class.split('/').next().unwrap_or("")
     }
 
+    /// The request's bytes: request line, `Host`, the admin key when asked, the case's
+    /// headers, `Content-Length` unless the case frames itself, the body.
     fn encode(&self, host: &str) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.body.len() + 512);
         out.extend_from_slice(&self.method);
