@@ -4,11 +4,16 @@
 # Creates a virtualenv (target/schemathesis-venv) with Schemathesis pinned below, builds
 # and starts openpartner-mock (debug) on a free port with a file database and
 # --rate-limit off, creates fixtures through the API (a program, a partner, a link) so path
-# ids are real, and runs every operation of the document with the checks
-# not_a_server_error, response_schema_conformance, status_code_conformance and
-# negative_data_rejection, a fixed seed and a bounded number of examples per operation.
-# Exits non-zero on any failure. Environment: SCHEMATHESIS_MAX_EXAMPLES (default 25),
-# SCHEMATHESIS_SEED (default 7), SCHEMATHESIS_WORKERS (default 2), CARGO, CARGO_TARGET_DIR.
+# ids are real, and runs every operation of the document twice, with a fixed seed and a
+# bounded number of examples per operation:
+#   1. positive (valid data; examples, coverage, fuzzing, stateful): not_a_server_error,
+#      response_schema_conformance, status_code_conformance, negative_data_rejection;
+#   2. negative (schema-violating data; examples, coverage, fuzzing — issue 10):
+#      not_a_server_error, negative_data_rejection, status_code_conformance,
+#      response_schema_conformance, content_type_conformance, unsupported_method.
+# Prints the number of test cases of each run. Exits non-zero on any failure.
+# Environment: SCHEMATHESIS_MAX_EXAMPLES (default 25), SCHEMATHESIS_SEED (default 7),
+# SCHEMATHESIS_WORKERS (default 2), CARGO, CARGO_TARGET_DIR.
 # Extra arguments are passed to `schemathesis run` (e.g. `--report junit`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,12 +115,16 @@ TOML
 # The server's own document, saved first: loaded from its URL, Schemathesis leaves the
 # document's own operation (GET /openapi.json) out; from the file every operation runs.
 curl -sS --fail "$base_url/openapi.json" -o "$work/openapi.json" || die "GET /openapi.json failed"
-say "schemathesis run (the server's /openapi.json, max $max_examples examples per operation, seed $seed)"
+
+# run_schemathesis MODE CHECKS [ARGS…]: one `schemathesis run` over every operation.
 run_schemathesis() {
+  local mode=$1 checks=$2
+  shift 2
   "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$work/openapi.json" \
     --url "$base_url" \
     -H "Authorization: Bearer $admin_key" \
-    --checks not_a_server_error,response_schema_conformance,status_code_conformance,negative_data_rejection \
+    --mode "$mode" \
+    --checks "$checks" \
     --max-examples "$max_examples" \
     --seed "$seed" \
     --workers "$workers" \
@@ -124,22 +133,48 @@ run_schemathesis() {
     --request-timeout 10 \
     "$@"
 }
-status=0
-run_schemathesis "$@" 2>&1 | tee "$work/schemathesis.log" || status=${PIPESTATUS[0]}
-# CPython 3.11 before 3.11.8 can raise "SystemError: AST constructor recursion depth
-# mismatch" inside Hypothesis while it describes a lambda during deep schema walks
-# (python/cpython gh-106905): an error of the test tool, not a finding about the server.
-# When that is the only problem of the run (no check failed), run once more.
-if [ "$status" -ne 0 ] \
-  && grep -q "AST constructor recursion depth mismatch" "$work/schemathesis.log" \
-  && ! grep -q "^=* FAILURES =*$" "$work/schemathesis.log"; then
-  say "Schemathesis hit CPython's AST recursion bug (gh-106905), not a check failure: running once more"
-  status=0
-  run_schemathesis "$@" 2>&1 | tee "$work/schemathesis.log" || status=${PIPESTATUS[0]}
-fi
-if [ "$status" -ne 0 ]; then
-  printf '\nschemathesis.sh: FAILED (exit %s); server log tail:\n' "$status" >&2
-  tail -n 20 "$work/server.err" >&2 || true
-  exit "$status"
-fi
+
+# run_phase NAME MODE CHECKS [ARGS…]: runs it (once more on CPython's AST bug alone), exits
+# on failure, prints the number of test cases.
+run_phase() {
+  local name=$1 mode=$2 checks=$3
+  shift 3
+  local log="$work/schemathesis-$name.log" status=0
+  say "schemathesis run, $name (--mode $mode; the server's /openapi.json, max $max_examples examples per operation, seed $seed)"
+  run_schemathesis "$mode" "$checks" "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+  # CPython 3.11 before 3.11.8 can raise "SystemError: AST constructor recursion depth
+  # mismatch" inside Hypothesis while it describes a lambda during deep schema walks
+  # (python/cpython gh-106905): an error of the test tool, not a finding about the server.
+  # When that is the only problem of the run (no check failed), run once more.
+  if [ "$status" -ne 0 ] \
+    && grep -q "AST constructor recursion depth mismatch" "$log" \
+    && ! grep -q "^=* FAILURES =*$" "$log"; then
+    say "Schemathesis hit CPython's AST recursion bug (gh-106905), not a check failure: running once more"
+    status=0
+    run_schemathesis "$mode" "$checks" "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+  fi
+  if [ "$status" -ne 0 ]; then
+    printf '\nschemathesis.sh: %s FAILED (exit %s); server log tail:\n' "$name" "$status" >&2
+    tail -n 20 "$work/server.err" >&2 || true
+    exit "$status"
+  fi
+  # "Test cases:" is followed by "  N generated, N passed…"
+  local cases
+  cases=$(grep -A1 '^Test cases:' "$log" | tail -n1 | sed 's/^ *//')
+  summary+=("$name: ${cases:-? (no 'Test cases' line)}")
+}
+
+summary=()
+# Valid data (examples, coverage, fuzzing, stateful): answers conform to the document.
+run_phase positive positive \
+  not_a_server_error,response_schema_conformance,status_code_conformance,negative_data_rejection \
+  "$@"
+# Invalid data (issue 10): every schema violation Schemathesis derives — wrong types,
+# out-of-range numbers, bad formats and patterns, missing required fields and parameters,
+# undocumented methods — is rejected with a documented 4xx, never a 5xx, and every answer
+# (errors included) matches the document's schema and content type.
+run_phase negative negative \
+  not_a_server_error,negative_data_rejection,status_code_conformance,response_schema_conformance,content_type_conformance,unsupported_method \
+  --phases examples,coverage,fuzzing "$@"
 say "Schemathesis: no failures"
+printf '  %s\n' "${summary[@]}" >&2

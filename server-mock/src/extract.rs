@@ -1,6 +1,7 @@
 //! Request extractors with the API's rejections (never axum's text bodies):
 //! [`Json`] (400 `invalid_body`, 413 `payload_too_large`) and [`QueryParams`]
-//! (400 `invalid_query`, with typed getters that reject out-of-range values).
+//! (400 `invalid_query`, with typed getters that reject out-of-range values); and the
+//! router layer [`read_whole_body`], which reads every body before routing.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -55,6 +56,44 @@ where
             }
         })?;
         parse_json_body(&bytes, json_ct).map(Json)
+    }
+}
+
+/// Router layer: reads every request body whole (up to [`MAX_BODY`], the limit set by the
+/// router's `DefaultBodyLimit`) before routing, so a route that never looks at its body
+/// (`GET /openapi.json` with a body, say) still consumes it. Otherwise hyper closes the
+/// connection with the body's unread bytes in the socket, the kernel answers them with a
+/// reset and the client can lose a response it was still reading.
+///
+/// Answers 413 `payload_too_large` over the limit (at once when `Content-Length` says
+/// so, without waiting for the body) and 400 `invalid_body` (`body: could not
+/// read body`) for a body that cannot be read (bad chunked encoding, client gone); else
+/// hands the handler the same bytes.
+pub async fn read_whole_body(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        // at once: never wait for a body that would be refused anyway
+        return payload_too_large().into_response();
+    }
+    let (parts, body) = req.into_parts();
+    // the extensions carry the router's DefaultBodyLimit
+    let mut whole = Request::new(body);
+    *whole.extensions_mut() = parts.extensions.clone();
+    match Bytes::from_request(whole, &()).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, bytes.into())).await,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            payload_too_large().into_response()
+        }
+        Err(_) => ApiError::invalid_body(Validation::new().field("body", "could not read body"))
+            .into_response(),
     }
 }
 

@@ -29,8 +29,9 @@
 //!
 //! # Request pipeline
 //! `middleware::outer` (request id, client IP, extensions header, error safety net) →
-//! `tenancy::resolve_tenant` (URI rewrite) → router (`CatchPanic`, body limit) → group
-//! layers (`require_tenant` → `resolve_auth` → `rate_limit` → `idempotency`) → handler.
+//! `tenancy::resolve_tenant` (URI rewrite) → router (`CatchPanic`, body limit, the whole
+//! body read by [`extract::read_whole_body`]) → group layers (`require_tenant` →
+//! `resolve_auth` → `rate_limit` → `idempotency`) → handler.
 //!
 //! # Adding a resource
 //! Write `routes/<name>.rs` with `pub fn router() -> Router<AppState>`, add one line in

@@ -51,7 +51,7 @@ struct Args {
     cookie_secure: bool,
     /// Proxies whose X-Forwarded-For is trusted: CIDR,CIDR,…
     #[arg(long, env = "OPENPARTNER_MOCK_TRUSTED_PROXIES", value_parser = parse_cidrs_arg)]
-    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    trusted_proxies: Option<CidrList>,
     /// Global rate limit, e.g. 600/300s, or off.
     #[arg(long, env = "OPENPARTNER_MOCK_RATE_LIMIT", default_value = "600/300s", value_parser = parse_rate_limit_arg)]
     rate_limit: RateLimitArg,
@@ -79,7 +79,7 @@ struct Args {
     /// forbids them (loopback, private, link-local…): CIDR,CIDR,… — for tests and local
     /// sandboxes, e.g. 127.0.0.0/8,::1/128.
     #[arg(long, env = "OPENPARTNER_OUTBOUND_ALLOW_PRIVATE_CIDRS", value_parser = parse_cidrs_arg)]
-    outbound_allow_private_cidrs: Option<Vec<ipnet::IpNet>>,
+    outbound_allow_private_cidrs: Option<CidrList>,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -92,8 +92,14 @@ fn parse_rate_limit_arg(s: &str) -> Result<RateLimitArg, String> {
     parse_rate_limit(s).map(RateLimitArg)
 }
 
-fn parse_cidrs_arg(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
-    parse_cidrs(s)
+/// A parsed CIDR list (`--trusted-proxies`, `--outbound-allow-private-cidrs`): one value
+/// holding every range (a bare
+/// `Option<Vec<_>>` field would make clap expect one range per value and panic on access).
+#[derive(Debug, Clone)]
+struct CidrList(Vec<ipnet::IpNet>);
+
+fn parse_cidrs_arg(s: &str) -> Result<CidrList, String> {
+    parse_cidrs(s).map(CidrList)
 }
 
 #[tokio::main]
@@ -125,8 +131,11 @@ async fn main() -> ExitCode {
         tenants: args.tenants,
         portal_url: args.portal_url,
         cookie_secure: args.cookie_secure,
-        trusted_proxies: args.trusted_proxies.unwrap_or_default(),
-        outbound_allow_private_cidrs: args.outbound_allow_private_cidrs.unwrap_or_default(),
+        trusted_proxies: args.trusted_proxies.map(|t| t.0).unwrap_or_default(),
+        outbound_allow_private_cidrs: args
+            .outbound_allow_private_cidrs
+            .map(|t| t.0)
+            .unwrap_or_default(),
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
         synchronous: args.synchronous,

@@ -89,3 +89,57 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_is_clean() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `--trusted-proxies` (and its environment variable) used to panic at start-up: clap read
+/// the `Option<Vec<IpNet>>` field as one range per value (found by tests/hostile.rs).
+#[tokio::test]
+async fn trusted_proxies_flag_and_env_start_the_server() {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let (mut by_flag, base) = bin_support::spawn(
+        "bin-admin",
+        &[
+            "--db",
+            ":memory:",
+            "--trusted-proxies",
+            "127.0.0.0/8,::1/128",
+        ],
+    );
+    assert!(base.starts_with("http://"), "no address printed: {base:?}");
+    let r = http
+        .get(format!("{base}/health"))
+        .header("x-forwarded-for", "203.0.113.9, not-an-ip")
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(r.status().as_u16(), 200);
+    by_flag.kill().expect("kill");
+    by_flag.wait().expect("wait");
+
+    let mut by_env = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--db",
+            ":memory:",
+            "--admin-key",
+            "bin-admin",
+        ])
+        .env("OPENPARTNER_MOCK_TRUSTED_PROXIES", "10.0.0.0/8")
+        .env_remove("ADMIN_API_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(by_env.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("first line");
+    assert!(line.starts_with("http://"), "no address printed: {line:?}");
+    by_env.kill().expect("kill");
+    by_env.wait().expect("wait");
+}

@@ -132,6 +132,7 @@ pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(open)
         .fallback(crate::middleware::route_not_found)
         .method_not_allowed_fallback(crate::middleware::method_not_allowed)
+        .layer(from_fn(crate::extract::read_whole_body))
         .layer(DefaultBodyLimit::max(crate::extract::MAX_BODY))
         .layer(CatchPanicLayer::custom(crate::middleware::panic_response))
         .layer(from_fn(events::identify_cors))
