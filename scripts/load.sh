@@ -18,7 +18,8 @@
 #           four to an identified user of the seed, so some write attributions/commissions)
 #       8 × POST /partners (fresh key and email per request)
 # 4. reads the server's VmRSS/VmHWM from /proc before (seeded, idle), every 5 s during and
-#    after the load (2 s and 10 s later);
+#    after the load (until wrk has written its results, then 2 s and 10 s later), and its
+#    CPU time (/proc/PID/stat) over the load;
 # 5. checks that the writes landed: the events and partners on the server grew by at least
 #    the 2xx answers wrk counted (and by at most that plus the requests in flight when wrk
 #    stopped);
@@ -100,6 +101,9 @@ rss() { # rss PHASE: appends "PHASE<TAB>seconds<TAB>VmRSS<TAB>VmHWM" to rss.tsv
 : > "$work/rss.tsv"
 : > "$work/results.jsonl"
 rss before
+# cpu_ticks: the server's user + system CPU time so far, in clock ticks (/proc/PID/stat).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+cpu_before=$(cpu_ticks)
 
 run_tag="$(date +%s)-$$"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -119,13 +123,17 @@ any_running() {
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && return 0; done
   return 1
 }
+# wrk's done() walks its latency histogram (tens of seconds after a 60 s load): samples
+# taken after the load's end are "after", whatever wrk still does.
+load_end=$(echo "$(date +%s.%N) + $seconds" | bc)
 while any_running; do
   sleep 5
-  if any_running; then rss during; fi
+  if [ "$(echo "$(date +%s.%N) < $load_end" | bc)" = 1 ]; then rss during; else rss after; fi
 done
 status=0
 for p in "${pids[@]}"; do wait "$p" || status=1; done
 pids=()
+cpu_after=$(cpu_ticks)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 [ "$status" = 0 ] || { tail -n 5 "$work"/wrk-*.txt >&2; die "a wrk process failed"; }
 [ "$(wc -l < "$work/results.jsonl")" = 6 ] || { tail -n 5 "$work"/wrk-*.txt >&2; die "missing wrk results"; }
@@ -171,5 +179,12 @@ if [ "${LOAD_HELLO:-1}" = 1 ]; then
 fi
 
 say "Summary (load average before $load_before, after $load_after; $(nproc) cores)"
+python3 - "$work/results.jsonl" "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" "$seconds" <<'EOF'
+import json, sys
+n = sum(json.loads(l)["requests"] for l in open(sys.argv[1]) if l.strip())
+cpu = int(sys.argv[2]) / int(sys.argv[3])
+print(f"server CPU during the load: {cpu:.1f} s = {cpu / float(sys.argv[4]) * 100:.0f} % of one core, "
+      f"{cpu / n * 1e6:.0f} µs per request ({n} requests)")
+EOF
 python3 "$root/scripts/lib/load-summary.py" "$work/results.jsonl" "$work/rss.tsv" "$work/summary.json" \
   "${hello_args[@]}"
