@@ -17,3 +17,6 @@ SANDBOX_PROFILE=debug ./scripts/crash-import.sh
 
 echo "==> Schemathesis against a fresh server's /openapi.json (scripts/schemathesis.sh)"
 scripts/schemathesis.sh
+
+echo "==> cargo test -p openpartner-e2e against the base API (every server --no-extensions, API.md §6)"
+OPENPARTNER_E2E_NO_EXTENSIONS=1 cargo test -p openpartner-e2e --locked

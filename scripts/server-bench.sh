@@ -23,11 +23,7 @@ die() { printf 'server-bench: %s\n' "$*" >&2; exit 1; }
 node_sdk_version=0.1.0
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 
-if ! command -v wrk > /dev/null; then
-  say "Installing wrk (apt-get)"
-  apt-get install -y wrk > /dev/null || { apt-get update > /dev/null && apt-get install -y wrk > /dev/null; } \
-    || die "could not install wrk"
-fi
+ensure_wrk
 
 if command -v node > /dev/null && command -v npm > /dev/null; then
   sdk_dir="$target_dir/node-sdk"

@@ -1,6 +1,7 @@
-# Shared by scripts/main-job.sh and scripts/demo.sh (sourced, not run): build the release
-# binaries, keep a sandbox admin key, start the reference server on a port of its choice
-# and stop it again. The caller sets `set -euo pipefail`, `root` (the repository) and a
+# Shared by scripts/main-job.sh, scripts/demo.sh, scripts/load.sh and
+# scripts/server-bench.sh (sourced, not run): build the release binaries, keep a sandbox
+# admin key, install wrk, start the reference server on a port of its choice and stop it
+# again. The caller sets `set -euo pipefail`, `root` (the repository) and a
 # `die` function first.
 
 say() { printf '\n==> %s\n' "$*" >&2; }
@@ -39,6 +40,16 @@ ensure_admin_key() {
   [ -n "$admin_key" ] || die "$key_file is empty; delete it and run again"
 }
 
+# Installs wrk from the OS packages (apt-get; root on this project's machines) when it is
+# missing.
+ensure_wrk() {
+  if ! command -v wrk > /dev/null; then
+    say "Installing wrk (apt-get)"
+    apt-get install -y wrk > /dev/null || { apt-get update > /dev/null && apt-get install -y wrk > /dev/null; } \
+      || die "could not install wrk"
+  fi
+}
+
 server_pid=""
 
 # Stops the server started by start_server, if it still runs (for an EXIT trap).
@@ -51,8 +62,8 @@ stop_server() {
 
 # start_server DB LOGDIR [FLAG…]: starts $mock on a free port (or on SANDBOX_PORT when
 # set, e.g. to restart a server on the port it had) with database DB and the
-# admin key, rate limit off, stdout/stderr in LOGDIR/server.out|err; waits up to 10 s for
-# its address; sets $server_pid and $base_url and exports OPENPARTNER_BASE_URL and
+# admin key, rate limit off, stdout/stderr in LOGDIR/server.out|err; waits up to
+# SANDBOX_START_SECONDS (default 10) for its address (printed once any `--seed` is done); sets $server_pid and $base_url and exports OPENPARTNER_BASE_URL and
 # OPENPARTNER_API_KEY (and unsets OPENPARTNER_TENANT / OPENPARTNER_PROFILE).
 start_server() {
   local db=$1 logs=$2
@@ -61,7 +72,8 @@ start_server() {
     > "$logs/server.out" 2> "$logs/server.err" &
   server_pid=$!
   base_url=""
-  for _ in $(seq 1 100); do
+  local wait_s=${SANDBOX_START_SECONDS:-10}
+  for _ in $(seq 1 $((wait_s * 10))); do
     if [ -s "$logs/server.out" ]; then
       base_url=$(head -n1 "$logs/server.out" | tr -d '\r')
       [ -n "$base_url" ] && break
@@ -69,7 +81,7 @@ start_server() {
     kill -0 "$server_pid" 2>/dev/null || { cat "$logs/server.err" >&2; die "the server exited early"; }
     sleep 0.1
   done
-  [ -n "$base_url" ] || die "the server did not print its address within 10 s"
+  [ -n "$base_url" ] || die "the server did not print its address within $wait_s s"
   printf 'Server listening at %s\n' "$base_url" >&2
   export OPENPARTNER_BASE_URL="$base_url"
   export OPENPARTNER_API_KEY="$admin_key"

@@ -13,6 +13,14 @@
 //! ([`simple_setup`]) and the parsing of commission reports ([`report_totals`],
 //! [`report_groups`]).
 //!
+//! **Base-API mode** (API.md §6): with `OPENPARTNER_E2E_NO_EXTENSIONS=1` in the
+//! environment every [`Env`] starts its server with `extensions: false` (as
+//! `openpartner-mock --no-extensions`), so the same suites prove that the SDK and the CLI
+//! stay correct against a server without the [EXT] behaviours (`scripts/check.sh` runs
+//! this crate once more that way). A test whose subject is an extension itself calls
+//! [`requires_extensions`] first and returns when it says so; a test that pins its own
+//! `config.extensions` keeps that setting in both modes.
+//!
 //! The binary is located with `assert_cmd::cargo::cargo_bin("openpartner")`, i.e. in the
 //! same target directory as the test executable. `cargo test --workspace` builds it; when
 //! running this crate alone, build it first (`cargo build -p openpartner-cli`).
@@ -53,6 +61,38 @@ pub fn example_csv() -> PathBuf {
     repo_root().join("examples/partners.csv")
 }
 
+/// The environment variable that switches every [`Env`] to the base API
+/// (`extensions: false`); `1` turns it on, anything else (or unset) leaves extensions on.
+pub const NO_EXTENSIONS_VAR: &str = "OPENPARTNER_E2E_NO_EXTENSIONS";
+
+/// True when this run tests against the base API ([`NO_EXTENSIONS_VAR`] is `1`).
+pub fn base_api_mode() -> bool {
+    std::env::var(NO_EXTENSIONS_VAR).is_ok_and(|v| v == "1")
+}
+
+/// The one way a test skips in base-API mode: returns true (the caller then returns at
+/// once) when [`base_api_mode`] is on, after printing
+/// `skipped (base API): <test>: needs [EXT] <extension>: <reason>` straight to stderr
+/// (past the test harness's capture, so every skip shows in the run's output and can be
+/// counted with `grep -c '^skipped (base API)'`). Returns false with extensions on.
+///
+/// Use it only for a test whose subject is the extension itself (e.g. replays of an
+/// `Idempotency-Key`); a test of behaviour that §6 defines without the extension asserts
+/// that behaviour instead.
+pub fn requires_extensions(extension: &str, reason: &str) -> bool {
+    if !base_api_mode() {
+        return false;
+    }
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("<unnamed test>");
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped (base API): {test}: needs [EXT] {extension}: {reason}"
+    );
+    true
+}
+
 /// A running reference server plus an isolated CLI configuration directory.
 pub struct Env {
     server: Option<openpartner_mock::RunningServer>,
@@ -67,13 +107,15 @@ pub struct Env {
 }
 
 impl Env {
-    /// Starts a fresh server with `Config::for_tests(ADMIN_KEY)` (extensions on, global
-    /// rate limit off) and the per-route limits off.
+    /// Starts a fresh server with `Config::for_tests(ADMIN_KEY)` (extensions on — off in
+    /// base-API mode, see [`base_api_mode`] —, global rate limit off) and the per-route
+    /// limits off.
     pub fn start() -> Env {
         Env::start_with(|_| {})
     }
 
-    /// Starts a fresh server after adjusting that test configuration.
+    /// Starts a fresh server after adjusting that test configuration (`adjust` runs after
+    /// the base-API switch, so a test that sets `extensions` itself keeps its choice).
     pub fn start_with(adjust: impl FnOnce(&mut openpartner_mock::Config)) -> Env {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -84,6 +126,7 @@ impl Env {
         let mut config = openpartner_mock::Config::for_tests(ADMIN_KEY);
         config.route_limits = false;
         config.db = db_dir.path().join("sandbox.db").display().to_string();
+        config.extensions = !base_api_mode();
         adjust(&mut config);
         let server = runtime
             .block_on(openpartner_mock::spawn(config))

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use openpartner_e2e::{report_groups, report_totals, simple_setup, Env};
+use openpartner_e2e::{base_api_mode, report_groups, report_totals, simple_setup, Env};
 use openpartner_mock::config::RateLimit;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -420,15 +420,34 @@ fn events_import_rerun_is_replayed_not_doubled_and_waits_on_429() {
         "{\"id\":\"ord-0\",\"userId\":\"u0\",\"type\":\"sale\",\"value\":999}\n",
     );
     let out = env.run(&["events", "import", reused.to_str().expect("p")]);
-    assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency_key_reused"));
-    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
-    assert_eq!(
-        (s["invalid"].as_u64(), s["failed"].as_u64()),
-        (Some(1), Some(0)),
-        "{s}"
-    );
-    assert_eq!(env.export_sums(None), before);
+    if base_api_mode() {
+        // API.md §3.4/§6: the base API does not deduplicate events and the checkpoint
+        // knows its own file only, so an `id` from another file is a new event (the limit
+        // the events-import docs state); a re-run of this file is still replayed.
+        let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+        assert_eq!(
+            (out.status.code(), s["created"].as_u64()),
+            (Some(0), Some(1)),
+            "{s}"
+        );
+        let out = env.run(&["events", "import", reused.to_str().expect("p")]);
+        let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+        assert_eq!(
+            (s["created"].as_u64(), s["replayed"].as_u64()),
+            (Some(0), Some(1)),
+            "{s}"
+        );
+    } else {
+        assert_eq!(out.status.code(), Some(5));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency_key_reused"));
+        let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+        assert_eq!(
+            (s["invalid"].as_u64(), s["failed"].as_u64()),
+            (Some(1), Some(0)),
+            "{s}"
+        );
+        assert_eq!(env.export_sums(None), before);
+    }
     // Bad lines are invalid (exit 5, "fix them") without stopping the others; a re-run
     // replays the good line and reports the same invalid ones.
     let bad = env.write("bad.ndjson", "{\"userId\":\"u1\",\"type\":\"sale\",\"value\":1,\"id\":\"x1\"}\nnot json\n{\"type\":\"sale\"}\n");

@@ -5,7 +5,7 @@
 //! `dev magic-link` and `auth login --magic-link --from-dev-mailbox`, with the real binary
 //! against an in-process reference server.
 
-use openpartner_e2e::{simple_setup, Env, ADMIN_KEY};
+use openpartner_e2e::{base_api_mode, simple_setup, Env, ADMIN_KEY};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -53,6 +53,55 @@ fn grants(env: &Env, partner: &str) -> Vec<(String, bool)> {
 fn external_id_lookup_and_program_grants() {
     let env = Env::start();
     let (p1, p2) = (program(&env, "One"), program(&env, "Two"));
+    if base_api_mode() {
+        // API.md §6: without `external-id`, both uses fail before sending.
+        for args in [
+            &[
+                "partners",
+                "create",
+                "--email",
+                "grants@example.com",
+                "--name",
+                "Grants",
+                "--external-id",
+                "crm-7",
+                "--no-programs",
+                "--no-invite",
+            ][..],
+            &["partners", "get", "--external-id", "crm-7"][..],
+        ] {
+            let out = env.run(args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("unsupported by this server: external-id"),
+                "{args:?}: {stderr}"
+            );
+        }
+        assert!(env.all_partners().is_empty(), "nothing was created");
+    }
+    let partner = if base_api_mode() {
+        let created = env.json(&[
+            "partners",
+            "create",
+            "--email",
+            "grants@example.com",
+            "--name",
+            "Grants",
+            "--no-programs",
+            "--no-invite",
+            "-o",
+            "json",
+        ]);
+        created["id"].as_str().expect("id").to_string()
+    } else {
+        external_id_lookup(&env)
+    };
+    program_grants(&env, &partner, &p1, &p2);
+}
+
+/// Creates a partner with an external id and finds it by that id; returns its id.
+fn external_id_lookup(env: &Env) -> String {
     let created = env.json(&[
         "partners",
         "create",
@@ -73,43 +122,47 @@ fn external_id_lookup_and_program_grants() {
     assert_eq!(found["id"], partner.as_str());
     assert_eq!(found["externalId"], "crm-7");
     assert_eq!(
-        code(&env, &["partners", "get", "--external-id", "crm-404"]),
+        code(env, &["partners", "get", "--external-id", "crm-404"]),
         Some(3)
     );
     assert_eq!(
         code(
-            &env,
+            env,
             &["partners", "get", &partner, "--external-id", "crm-7"]
         ),
         Some(2),
         "an id and --external-id together are a usage error"
     );
+    partner
+}
 
-    let mut expected = vec![(p1.clone(), false), (p2.clone(), false)];
+/// Grants, lists and revokes programs of `partner` (programs `p1`, `p2`, neither granted).
+fn program_grants(env: &Env, partner: &str, p1: &str, p2: &str) {
+    let mut expected = vec![(p1.to_string(), false), (p2.to_string(), false)];
     expected.sort();
-    assert_eq!(grants(&env, &partner), expected);
+    assert_eq!(grants(env, partner), expected);
 
-    let added = env.json_rows(&["partners", "programs", "grant", &partner, &p1, "-o", "json"]);
+    let added = env.json_rows(&["partners", "programs", "grant", partner, p1, "-o", "json"]);
     assert_eq!(added.len(), 1, "{added:?}");
-    let mut expected = vec![(p1.clone(), true), (p2.clone(), false)];
+    let mut expected = vec![(p1.to_string(), true), (p2.to_string(), false)];
     expected.sort();
-    assert_eq!(grants(&env, &partner), expected);
-    let csv = env.ok(&["partners", "programs", "list", &partner, "-o", "csv"]);
+    assert_eq!(grants(env, partner), expected);
+    let csv = env.ok(&["partners", "programs", "list", partner, "-o", "csv"]);
     assert_eq!(
         csv.lines().next(),
         Some("id,name,granted,grantSource,grantedAt,destinationUrl,deepLinkAllowedDomains")
     );
     assert_eq!(csv.lines().count(), 3);
 
-    env.ok(&["partners", "programs", "revoke", &partner, &p1]);
-    assert!(grants(&env, &partner).iter().all(|(_, g)| !g));
+    env.ok(&["partners", "programs", "revoke", partner, p1]);
+    assert!(grants(env, partner).iter().all(|(_, g)| !g));
     assert_eq!(
-        code(&env, &["partners", "programs", "revoke", &partner, &p1]),
+        code(env, &["partners", "programs", "revoke", partner, p1]),
         Some(3),
         "revoking a grant that is gone is 404 grant_not_found"
     );
     assert_eq!(
-        code(&env, &["partners", "programs", "grant", &partner]),
+        code(env, &["partners", "programs", "grant", partner]),
         Some(2),
         "grant needs at least one program"
     );
@@ -212,6 +265,16 @@ fn login_link_signs_the_partner_in() {
     let partner = p["id"].as_str().expect("id").to_string();
     let out = env.run(&["partners", "login-link", &partner, "-o", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    if base_api_mode() {
+        // API.md §6: without `login-links` the call fails before sending.
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("unsupported by this server: login-links"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+        return;
+    }
     assert!(out.status.success(), "{stderr}");
     assert!(
         !stderr.contains("opml_"),

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use openpartner_e2e::{cli_path, example_csv, run_measured, ADMIN_KEY};
+use openpartner_e2e::{base_api_mode, cli_path, example_csv, run_measured, ADMIN_KEY};
 use serde_json::Value;
 
 struct Mock {
@@ -32,6 +32,7 @@ fn start_mock(db: &std::path::Path) -> Mock {
         .args(["--port", "0", "--db"])
         .arg(db)
         .args(["--admin-key", ADMIN_KEY, "--rate-limit", "off"])
+        .args(base_api_mode().then_some("--no-extensions"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -1,7 +1,7 @@
 //! `partners import` of examples/partners.csv against the reference server: exact counts,
 //! idempotent re-run, the per-row report, and what landed on the server.
 
-use openpartner_e2e::{error_lines, example_csv, Env};
+use openpartner_e2e::{base_api_mode, error_lines, example_csv, Env};
 use serde_json::Value;
 
 /// Rows of examples/partners.csv: 300 data rows, 5 invalid on purpose (lines 42, 99, 152,
@@ -54,17 +54,23 @@ fn import_example_then_reimport_creates_nothing() {
         .find(|p| p.email == "zanele_santos@partners.example.io")
         .expect("first row imported");
     assert_eq!(first.name, "Zanele Santos");
-    assert_eq!(first.external_id.as_deref(), Some("crm-10001"));
+    if base_api_mode() {
+        // API.md §6: without `external-id` the column is not sent and rows match by email.
+        assert!(stderr.contains("does not support external ids"), "{stderr}");
+        assert!(partners.iter().all(|p| p.external_id.is_none()));
+    } else {
+        assert_eq!(first.external_id.as_deref(), Some("crm-10001"));
+        assert_eq!(
+            partners.iter().filter(|p| p.external_id.is_none()).count(),
+            19
+        );
+    }
     assert_eq!(first.metadata["company"], "Coastal Living Guide");
     assert_eq!(first.metadata["country"], "US");
     assert_eq!(first.metadata["tier"], "silver");
     assert!(
         first.activated_at.is_some(),
         "--no-invite activates at once"
-    );
-    assert_eq!(
-        partners.iter().filter(|p| p.external_id.is_none()).count(),
-        19
     );
 
     // The report has one line per row, in file order.
@@ -113,7 +119,7 @@ fn import_example_then_reimport_creates_nothing() {
 fn import_of_a_clean_file_exits_0_and_conflicts_count_as_existed() {
     let env = Env::start();
     // One partner exists already with a different external id: email_taken → existed.
-    env.block_on(async {
+    let with_external_id = env.block_on(async {
         env.client()
             .partners()
             .create("taken@example.com", "Existing")
@@ -121,8 +127,30 @@ fn import_of_a_clean_file_exits_0_and_conflicts_count_as_existed() {
             .send_invite(false)
             .send()
             .await
-            .expect("create")
     });
+    if base_api_mode() {
+        // API.md §6: the SDK refuses an external id before sending; the partner is then
+        // created without one.
+        let e = with_external_id.expect_err("external-id is unsupported");
+        assert!(
+            matches!(&e, openpartner::Error::Unsupported { feature } if feature == "external-id"),
+            "{e:?}"
+        );
+        assert!(e.is_unsupported());
+        assert!(e.to_string().contains("unsupported by this server"), "{e}");
+        assert!(env.all_partners().is_empty(), "nothing was sent");
+        env.block_on(async {
+            env.client()
+                .partners()
+                .create("taken@example.com", "Existing")
+                .send_invite(false)
+                .send()
+                .await
+                .expect("create")
+        });
+    } else {
+        with_external_id.expect("create");
+    }
     let file = env.config_dir.path().join("clean.csv");
     std::fs::write(
         &file,

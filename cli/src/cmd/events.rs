@@ -25,7 +25,11 @@
 //! 2. **A local checkpoint file** — used only when the server lacks `idempotency`. The file
 //!    (`<FILE>.checkpoint`, or `--checkpoint PATH`) starts with the SHA-256 of the input and
 //!    lists the line numbers the server acknowledged; a re-run does not send them
-//!    (`replayed`). A changed input file is refused. Without idempotency the SDK never
+//!    (`replayed`). A changed input file is refused. Lines that share an `id` are one event
+//!    as with keys ([`FirstLineById`]): only the first is sent, the copies are `replayed`,
+//!    and a copy with a different event is `invalid`. An `id` imported from another file
+//!    is not recognised (only the server's key store could), so ids are not deduplicated
+//!    across files. Without idempotency the SDK never
 //!    resends an event after it may have reached the server (API.md §6), so a line that
 //!    failed that way is not in the checkpoint and is re-sent on the next run — the one case
 //!    that can double, and the reason keys are preferred.
@@ -60,7 +64,8 @@ pub enum EventsCmd {
     /// Import conversion events from an NDJSON file, idempotently.
     ///
     /// One JSON object per line: {"id"?, "userId", "type", "value"?, "currency"?, "ts"?,
-    /// "metadata"?}. Every line is its own event, also when identical lines repeat.
+    /// "metadata"?}. Every line is its own event, also when identical lines repeat; lines
+    /// that share an `id` are one event (sent once, the copies `replayed`).
     /// Re-running the same file never doubles an event: when the server advertises the
     /// `idempotency` extension every line is sent with an Idempotency-Key derived from its
     /// `id` (else from a SHA-256 of the line plus the occurrence number of that content in
@@ -162,12 +167,7 @@ pub struct LineKeys {
 impl LineKeys {
     /// The key of the next line (call once per line, in file order).
     pub fn next_key(&mut self, raw: &str, value: &Value) -> String {
-        let id = match value.get("id") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        match id {
+        match line_id(value) {
             Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => {
                 format!("events-import:id:{id}")
             }
@@ -187,6 +187,57 @@ impl LineKeys {
     }
 }
 
+/// The `id` field of a line (a non-empty string, or a number as written), if any.
+fn line_id(value: &Value) -> Option<String> {
+    match value.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Checkpoint mode's stand-in, within one file, for the server's idempotency store: the
+/// first line of each `id` and a SHA-256 of its event. As with `idempotency`, where every
+/// line with that `id` carries the same key, a later line with the same `id` is the same
+/// event (replayed, not sent again) and one with a different event is invalid (the
+/// server's 422 `idempotency_key_reused`). Lines without `id` are not tracked: identical
+/// lines are separate events.
+#[derive(Debug, Default)]
+pub struct FirstLineById {
+    first: HashMap<String, (u64, [u8; 32])>,
+}
+
+/// What [`FirstLineById::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdUse {
+    /// No `id`, or its first line: send the event.
+    First,
+    /// The same `id` and event as this earlier line: already in this import.
+    SameAs(u64),
+    /// The same `id` as this earlier line, with a different event.
+    Conflict(u64),
+}
+
+impl FirstLineById {
+    /// Registers line `line` (call for every valid line, in file order, also for lines the
+    /// checkpoint completed) and says whether its event is to be sent.
+    pub fn check(&mut self, line: u64, value: &Value, event: &TrackEvent) -> IdUse {
+        let Some(id) = line_id(value) else {
+            return IdUse::First;
+        };
+        let body = serde_json::to_vec(event).unwrap_or_default();
+        let digest: [u8; 32] = Sha256::digest(&body).into();
+        match self.first.get(&id) {
+            None => {
+                self.first.insert(id, (line, digest));
+                IdUse::First
+            }
+            Some(&(first, d)) if d == digest => IdUse::SameAs(first),
+            Some(&(first, _)) => IdUse::Conflict(first),
+        }
+    }
+}
+
 fn parse_event(value: Value) -> std::result::Result<TrackEvent, String> {
     let mut v = value;
     if let Some(o) = v.as_object_mut() {
@@ -199,7 +250,8 @@ fn parse_event(value: Value) -> std::result::Result<TrackEvent, String> {
 enum Work {
     /// Send the event, with this idempotency key (none in checkpoint mode).
     Track(TrackEvent, Option<String>),
-    /// The checkpoint says an earlier run completed it.
+    /// Checkpoint mode: the checkpoint says an earlier run completed it, or an earlier line
+    /// of this file has the same `id` and event ([`FirstLineById`]).
     Completed,
 }
 
@@ -261,13 +313,29 @@ async fn import(ctx: &Ctx, a: ImportArgs) -> Result<()> {
         ));
         let mut cp = Checkpoint::open(&cp_path, &a.file)?;
         let done = cp.done.clone();
+        let mut ids = FirstLineById::default();
         let lines = lines.map(move |r| {
             r.map(|(n, parsed)| Line {
                 line: n,
                 item: if done.contains(&n) {
+                    // Still registered: a later copy of a completed line is no new event.
+                    if let Ok((_, value)) = parsed {
+                        if let Ok(ev) = parse_event(value.clone()) {
+                            ids.check(n, &value, &ev);
+                        }
+                    }
                     Ok(Work::Completed)
                 } else {
-                    parsed.and_then(|(_, value)| parse_event(value).map(|ev| Work::Track(ev, None)))
+                    parsed.and_then(|(_, value)| {
+                        let ev = parse_event(value.clone())?;
+                        match ids.check(n, &value, &ev) {
+                            IdUse::First => Ok(Work::Track(ev, None)),
+                            IdUse::SameAs(_) => Ok(Work::Completed),
+                            IdUse::Conflict(first) => Err(format!(
+                                "id already used by line {first} for a different event"
+                            )),
+                        }
+                    })
                 },
             })
         });
@@ -366,6 +434,32 @@ mod tests {
             .map(|l| again.next_key(l, &v))
             .collect();
         assert_eq!(rerun, [k1, k2]);
+    }
+
+    #[test]
+    fn lines_sharing_an_id_are_one_event_without_keys() {
+        let mut ids = FirstLineById::default();
+        let line = |text: &str| {
+            let v: Value = serde_json::from_str(text).expect("json");
+            let ev = parse_event(v.clone()).expect("event");
+            (v, ev)
+        };
+        let (v, ev) = line(r#"{"id":"ord-1","userId":"u","type":"sale","value":10}"#);
+        assert_eq!(ids.check(2, &v, &ev), IdUse::First);
+        assert_eq!(ids.check(5, &v, &ev), IdUse::SameAs(2));
+        // Spacing and field order aside, the same event is the same.
+        let (v2, ev2) = line(r#"{ "value":10, "type":"sale", "userId":"u", "id":"ord-1" }"#);
+        assert_eq!(ids.check(6, &v2, &ev2), IdUse::SameAs(2));
+        let (v3, ev3) = line(r#"{"id":"ord-1","userId":"u","type":"sale","value":11}"#);
+        assert_eq!(ids.check(7, &v3, &ev3), IdUse::Conflict(2));
+        // A numeric id is the same id as its digits; lines without id are never merged.
+        let (v4, ev4) = line(r#"{"id":7,"userId":"u","type":"sale"}"#);
+        let (v5, ev5) = line(r#"{"id":"7","userId":"u","type":"sale"}"#);
+        assert_eq!(ids.check(8, &v4, &ev4), IdUse::First);
+        assert_eq!(ids.check(9, &v5, &ev5), IdUse::SameAs(8));
+        let (v6, ev6) = line(r#"{"userId":"u","type":"sale"}"#);
+        assert_eq!(ids.check(10, &v6, &ev6), IdUse::First);
+        assert_eq!(ids.check(11, &v6, &ev6), IdUse::First);
     }
 
     #[test]
