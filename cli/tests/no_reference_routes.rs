@@ -30,6 +30,14 @@ fn cli(config_dir: &Path, server: &MockServer) -> Command {
     cmd
 }
 
+/// [`cli`] with a platform key in `OPENPARTNER_PLATFORM_KEY` (the `platform …` commands
+/// never use the admin credential).
+fn platform_cli(config_dir: &Path, server: &MockServer) -> Command {
+    let mut cmd = cli(config_dir, server);
+    cmd.env("OPENPARTNER_PLATFORM_KEY", "platform-key");
+    cmd
+}
+
 /// A mock server whose lowest-priority mock answers 599 and expects no call.
 async fn strict_server() -> MockServer {
     let server = MockServer::start().await;
@@ -387,7 +395,7 @@ async fn platform_commands_provision_tenants() {
     )
     .await;
 
-    let t = run_json(cli(dir.path(), &server).args([
+    let t = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "tenants",
         "create",
@@ -401,7 +409,7 @@ async fn platform_commands_provision_tenants() {
         "json",
     ]));
     assert_eq!(t["id"], "ten1");
-    let out = cli(dir.path(), &server)
+    let out = platform_cli(dir.path(), &server)
         .args([
             "platform", "tenants", "list", "--limit", "10", "--offset", "0", "-o", "csv",
         ])
@@ -417,7 +425,7 @@ async fn platform_commands_provision_tenants() {
         "id,slug,displayName,externalId,createdAt\nten1,acme,Acme,crm-acme,2026-11-20T10:30:00.000Z\n"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("Tenants 1-1 of 1."));
-    let t = run_json(cli(dir.path(), &server).args([
+    let t = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "tenants",
         "get",
@@ -427,7 +435,7 @@ async fn platform_commands_provision_tenants() {
         "json",
     ]));
     assert_eq!(t["slug"], "acme");
-    let k = run_json(cli(dir.path(), &server).args([
+    let k = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "admin-keys",
         "create",
@@ -441,7 +449,7 @@ async fn platform_commands_provision_tenants() {
         k["plaintext"],
         "op_tenantadminkey000000000000000000000000000000000"
     );
-    let l = run_json(cli(dir.path(), &server).args([
+    let l = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "login-link",
         "ten1",
@@ -454,7 +462,7 @@ async fn platform_commands_provision_tenants() {
         .as_str()
         .is_some_and(|u| u.contains("token=opml_x")));
     // Platform routes have no tenant: --tenant is refused before any request.
-    cli(dir.path(), &server)
+    platform_cli(dir.path(), &server)
         .args(["--tenant", "acme", "platform", "tenants", "list"])
         .assert()
         .code(2);
