@@ -121,6 +121,12 @@ pub enum Command {
     #[command(subcommand)]
     Webhooks(crate::cmd::webhooks::WebhooksCmd),
     /// Tenant provisioning with a platform key (multi-tenant servers with `platform`).
+    ///
+    /// The platform key is never a flag (argv leaks into `ps` and shell history): it is read
+    /// from stdin with `--platform-key-stdin`, else from OPENPARTNER_PLATFORM_KEY (with
+    /// OPENPARTNER_BASE_URL or --base-url), else from the profile's platform key stored by
+    /// `openpartner auth login --platform`. The admin credential is never used here, and
+    /// --tenant is refused: /platform/* lives outside every tenant.
     Platform(crate::cmd::platform::PlatformArgs),
     /// The reference server's development helpers (sandbox only).
     #[command(subcommand)]

@@ -1,5 +1,6 @@
 //! The commands whose routes the reference server does not serve, against wiremock:
-//! `webhooks …` and `partners postbacks …` (API.md §3.6) and `platform …` (API.md §5). Each
+//! `webhooks …` and `partners postbacks …` (API.md §3.6); and `platform …` (API.md §5),
+//! which it serves (end to end in `tests/tests/platform.rs`), for the exact requests. Each
 //! command sends exactly the contract's request and prints the answer; any request no mock
 //! expects fails the test (a catch-all mock expecting none).
 
