@@ -23,13 +23,22 @@ pub struct KeySpec {
     pub ips: Option<Vec<String>>,
 }
 
-/// A key just minted: its id and the plaintext (shown once, never stored).
-#[derive(Debug)]
+/// A key just minted: its id and the plaintext (shown once, never stored; masked in
+/// `Debug`).
 pub struct MintedKey {
     /// Key id.
     pub id: String,
     /// The key (`op_` + 48 hex).
     pub plaintext: String,
+}
+
+impl std::fmt::Debug for MintedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MintedKey")
+            .field("id", &self.id)
+            .field("plaintext", &"***")
+            .finish()
+    }
 }
 
 /// A key label: trimmed, at most 100 characters (else a `label` field error in `v`);

@@ -142,8 +142,9 @@ pub struct CreateTenantKey {
     pub label: Option<String>,
 }
 
-/// A tenant admin key just created (the plaintext is shown once).
-#[derive(Debug, Serialize, ToSchema)]
+/// A tenant admin key just created (the plaintext is shown once; no `Debug`: it holds a
+/// secret).
+#[derive(Serialize, ToSchema)]
 pub struct TenantKey {
     /// Key id.
     pub id: String,
@@ -159,8 +160,8 @@ pub struct CreateAdminLoginLink {
     pub email: Option<String>,
 }
 
-/// `POST /platform/tenants/{id}/login-links` answer.
-#[derive(Debug, Serialize, ToSchema)]
+/// `POST /platform/tenants/{id}/login-links` answer (no `Debug`: the URL is a secret).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminLoginLink {
     /// `<portal>/t/<slug>/auth/magic?token=opml_…` (a secret: hand it to the admin).
@@ -191,6 +192,7 @@ fn cache_created(state: &AppState, reply: &Reply<TenantOut>) {
     extensions(("x-extension" = json!(true))),
     responses((status = 201, description = "The new tenant", body = TenantOut),
         (status = 400, description = "invalid_body (also a malformed or reserved slug)", body = ErrorBody),
+        (status = 404, description = "route_not_found (single mode, --no-extensions)", body = ErrorBody),
         (status = 409, description = "slug_taken, external_id_taken", body = ErrorBody)))]
 async fn create_tenant(
     State(state): State<AppState>,
@@ -244,7 +246,8 @@ async fn create_tenant(
 #[utoipa::path(get, path = "/platform/tenants", operation_id = "listTenants", tag = "platform",
     security(("platform" = [])), params(TenantsQuery),
     extensions(("x-extension" = json!(true))),
-    responses((status = 200, description = "A page of tenants", body = TenantPage)))]
+    responses((status = 200, description = "A page of tenants", body = TenantPage),
+        (status = 404, description = "route_not_found (single mode, --no-extensions)", body = ErrorBody)))]
 async fn list_tenants(
     State(state): State<AppState>,
     auth: Auth,
@@ -271,7 +274,7 @@ async fn list_tenants(
     params(("externalId" = String, Path, description = "The reseller's id for the tenant")),
     extensions(("x-extension" = json!(true))),
     responses((status = 200, description = "The tenant", body = TenantOut),
-        (status = 404, description = "not_found", body = ErrorBody)))]
+        (status = 404, description = "not_found; route_not_found (single mode, --no-extensions)", body = ErrorBody)))]
 async fn tenant_by_external_id(
     State(state): State<AppState>,
     auth: Auth,
@@ -290,7 +293,7 @@ async fn tenant_by_external_id(
     params(("id" = String, Path, description = "Tenant id")),
     extensions(("x-extension" = json!(true))),
     responses((status = 201, description = "The key (plaintext shown once)", body = TenantKey),
-        (status = 404, description = "not_found", body = ErrorBody)))]
+        (status = 404, description = "not_found; route_not_found (single mode, --no-extensions)", body = ErrorBody)))]
 async fn create_admin_key(
     State(state): State<AppState>,
     auth: Auth,
@@ -327,7 +330,7 @@ async fn create_admin_key(
     params(("id" = String, Path, description = "Tenant id")),
     extensions(("x-extension" = json!(true))),
     responses((status = 201, description = "The login link", body = AdminLoginLink),
-        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 404, description = "not_found; route_not_found (single mode, --no-extensions)", body = ErrorBody),
         (status = 409, description = "admin_revoked", body = ErrorBody)))]
 async fn create_login_link(
     State(state): State<AppState>,
