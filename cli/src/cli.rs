@@ -198,9 +198,9 @@ pub struct LoginArgs {
     /// Profile whose (admin) credential reads the dev mailbox for --from-dev-mailbox.
     #[arg(long, value_name = "NAME", requires = "from_dev_mailbox")]
     pub mailbox_profile: Option<String>,
-    /// [EXT] Store a platform key (read from stdin or a hidden prompt, checked with the
-    /// server) as the profile's platform secret, used by `openpartner platform …`; the
-    /// profile's own credential is left as it is.
+    /// Store a platform key (extension `platform`; read from stdin or a hidden prompt,
+    /// checked with the server) as the profile's platform secret, used by
+    /// `openpartner platform …`; the profile's own credential is left as it is.
     #[arg(long, conflicts_with = "magic_link")]
     pub platform: bool,
 }

@@ -55,7 +55,7 @@ pub enum PlatformCmd {
 /// `platform tenants …`
 #[derive(Debug, Subcommand)]
 pub enum TenantsCmd {
-    /// Create a tenant (reachable at once under /t/<slug>). Exit 6 when the slug or the
+    /// Create a tenant (reachable at once under `/t/<slug>`). Exit 6 when the slug or the
     /// external id is taken.
     Create {
         /// URL slug (`/t/<slug>`): a-z, 0-9 and '-', not reserved.

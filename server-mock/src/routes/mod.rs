@@ -6,7 +6,7 @@
 //!
 //! Groups (outermost layer first):
 //! - [`public`]: no tenant, no auth, no rate limit (`/health`, `/openapi.json`).
-//! - [`platform`]: \[EXT\] `/platform/*`, no tenant: credential resolved into `Auth` (only
+//! - [`platform()`]: \[EXT\] `/platform/*`, no tenant: credential resolved into `Auth` (only
 //!   the platform key passes its guard) → rate limit → idempotency → handler. Mounted only
 //!   in multi mode with extensions on; elsewhere every `/platform/*` path is 404
 //!   `route_not_found` (the fallback), as API.md §5 says.
