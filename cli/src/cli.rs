@@ -121,8 +121,13 @@ pub enum Command {
     #[command(subcommand)]
     Webhooks(crate::cmd::webhooks::WebhooksCmd),
     /// Tenant provisioning with a platform key (multi-tenant servers with `platform`).
-    #[command(subcommand)]
-    Platform(crate::cmd::platform::PlatformCmd),
+    ///
+    /// The platform key is never a flag (argv leaks into `ps` and shell history): it is read
+    /// from stdin with `--platform-key-stdin`, else from OPENPARTNER_PLATFORM_KEY (with
+    /// OPENPARTNER_BASE_URL or --base-url), else from the profile's platform key stored by
+    /// `openpartner auth login --platform`. The admin credential is never used here, and
+    /// --tenant is refused: /platform/* lives outside every tenant.
+    Platform(crate::cmd::platform::PlatformArgs),
     /// The reference server's development helpers (sandbox only).
     #[command(subcommand)]
     Dev(crate::cmd::dev::DevCmd),
@@ -167,6 +172,8 @@ pub enum AuthCmd {
     /// never from the command line. With `--magic-link EMAIL`: a sign-in link is mailed,
     /// then its URL or token is read the same way (or, on the reference server with
     /// `--from-dev-mailbox`, taken from its dev mailbox) and exchanged for a session.
+    /// With `--platform`: a reseller's platform key, read the same way and stored beside
+    /// the profile's credential for `openpartner platform …`.
     Login(LoginArgs),
     /// Show the profile, server, tenant, role and scopes, and where the credential came from.
     Status,
@@ -191,6 +198,11 @@ pub struct LoginArgs {
     /// Profile whose (admin) credential reads the dev mailbox for --from-dev-mailbox.
     #[arg(long, value_name = "NAME", requires = "from_dev_mailbox")]
     pub mailbox_profile: Option<String>,
+    /// Store a platform key (extension `platform`; read from stdin or a hidden prompt,
+    /// checked with the server) as the profile's platform secret, used by
+    /// `openpartner platform …`; the profile's own credential is left as it is.
+    #[arg(long, conflicts_with = "magic_link")]
+    pub platform: bool,
 }
 
 /// `partners …`

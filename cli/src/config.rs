@@ -53,6 +53,10 @@ pub struct Profile {
     /// Role reported by `/auth/introspect` at login (informational only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// \[EXT\] `true` when `auth login --platform` stored a platform key for this profile
+    /// (kept apart from its credential, see [`crate::context::platform_secret_name`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub platform_key: bool,
 }
 
 /// The whole `config.toml`.
@@ -198,6 +202,7 @@ mod tests {
                 tenant: Some("acme".into()),
                 credential: Some(CredentialKind::Session),
                 role: Some("admin".into()),
+                platform_key: true,
             },
         );
         cfg.save(dir.path()).expect("save");

@@ -9,6 +9,13 @@
 //! 2. The profile (`--profile`, `OPENPARTNER_PROFILE`, default `default`): base URL and
 //!    tenant from `--base-url`/`--tenant` (or their env vars) else from `config.toml`; the
 //!    secret from the OS keyring, else from the 0600 `credentials.toml`.
+//!
+//! \[EXT\] `platform …` commands use the reseller's platform key instead, never the
+//! credential above ([`Ctx::platform_target`]): `--platform-key-stdin`, else
+//! `OPENPARTNER_PLATFORM_KEY` (base URL then only from `--base-url`/`OPENPARTNER_BASE_URL`,
+//! as for `OPENPARTNER_API_KEY`), else the profile's platform secret stored by
+//! `auth login --platform`. There is no `--platform-key` flag: argv is visible to every
+//! user of the machine and lands in shell history.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +31,15 @@ use crate::secrets::{SecretStore, Source};
 
 /// Environment variable holding an API key that overrides every profile.
 pub const API_KEY_ENV: &str = "OPENPARTNER_API_KEY";
+
+/// Environment variable holding the \[EXT\] platform key (`platform …` commands only).
+pub const PLATFORM_KEY_ENV: &str = "OPENPARTNER_PLATFORM_KEY";
+
+/// The secret-store entry of a profile's platform key: `<profile>/platform` (profile
+/// names never contain `/`, so it cannot clash with a profile's own credential).
+pub fn platform_secret_name(profile: &str) -> String {
+    format!("{profile}/platform")
+}
 
 /// Where to connect and how to authenticate.
 pub struct Target {
@@ -72,6 +88,72 @@ impl Ctx {
             .ok()
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty())
+    }
+
+    /// The platform key from the environment, if set (and non-empty).
+    pub fn env_platform_key() -> Option<String> {
+        std::env::var(PLATFORM_KEY_ENV)
+            .ok()
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+    }
+
+    /// \[EXT\] Base URL and platform key for `platform …` (see the module docs); the
+    /// result has no tenant (the routes live outside every tenant; a profile's tenant is
+    /// ignored). `from_stdin` is the key read for `--platform-key-stdin`. Errors: no base
+    /// URL (exit 2); no platform key anywhere (exit 4); the secret store's errors.
+    pub fn platform_target(&self, from_stdin: Option<String>) -> Result<Target> {
+        let name = &self.global.profile;
+        let given = match (from_stdin, Self::env_platform_key()) {
+            (Some(k), _) => Some((k, Source::Stdin)),
+            (None, Some(k)) => Some((k, Source::PlatformEnv)),
+            (None, None) => None,
+        };
+        if let Some((key, Source::PlatformEnv)) = given {
+            let base_url = self.global.base_url.clone().ok_or_else(|| {
+                exit::usage(format!(
+                    "{PLATFORM_KEY_ENV} is set but no base URL: set OPENPARTNER_BASE_URL or pass --base-url"
+                ))
+            })?;
+            return Ok(Target {
+                base_url,
+                tenant: None,
+                credentials: Some((Credentials::api_key(key), Source::PlatformEnv)),
+            });
+        }
+        let profile = self.config()?.profile(name).cloned().unwrap_or_default();
+        let base_url = self
+            .global
+            .base_url
+            .clone()
+            .or(profile.base_url.clone())
+            .ok_or_else(|| {
+                exit::usage(format!(
+                    "no base URL for profile `{name}`: pass --base-url URL (or set OPENPARTNER_BASE_URL)"
+                ))
+            })?;
+        let credentials = match given {
+            Some((k, source)) => Some((Credentials::api_key(k), source)),
+            None if profile.platform_key => self
+                .secrets()
+                .get(&platform_secret_name(name))?
+                .map(|(k, src)| (Credentials::api_key(k), src)),
+            None => None,
+        };
+        if credentials.is_none() {
+            return Err(exit::fail(
+                Code::Auth,
+                format!(
+                    "no platform key (profile `{name}`): set {PLATFORM_KEY_ENV}, pipe it to \
+                     --platform-key-stdin, or store it with `openpartner auth login --platform`"
+                ),
+            ));
+        }
+        Ok(Target {
+            base_url,
+            tenant: None,
+            credentials,
+        })
     }
 
     /// Resolves base URL, tenant and credentials (see the module docs). With

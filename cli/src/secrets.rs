@@ -39,6 +39,10 @@ pub const CREDENTIALS_FILE: &str = "credentials.toml";
 pub enum Source {
     /// `OPENPARTNER_API_KEY`.
     Env,
+    /// \[EXT\] `OPENPARTNER_PLATFORM_KEY` (`platform …` commands).
+    PlatformEnv,
+    /// Standard input (`--platform-key-stdin`).
+    Stdin,
     /// The OS keyring.
     Keyring,
     /// The 0600 fallback file at this path.
@@ -49,6 +53,8 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Env => f.write_str("environment (OPENPARTNER_API_KEY)"),
+            Source::PlatformEnv => f.write_str("environment (OPENPARTNER_PLATFORM_KEY)"),
+            Source::Stdin => f.write_str("standard input"),
             Source::Keyring => f.write_str("OS keyring"),
             Source::File(p) => write!(f, "credentials file {}", p.display()),
         }

@@ -1,5 +1,6 @@
 //! The commands whose routes the reference server does not serve, against wiremock:
-//! `webhooks …` and `partners postbacks …` (API.md §3.6) and `platform …` (API.md §5). Each
+//! `webhooks …` and `partners postbacks …` (API.md §3.6); and `platform …` (API.md §5),
+//! which it serves (end to end in `tests/tests/platform.rs`), for the exact requests. Each
 //! command sends exactly the contract's request and prints the answer; any request no mock
 //! expects fails the test (a catch-all mock expecting none).
 
@@ -27,6 +28,14 @@ fn cli(config_dir: &Path, server: &MockServer) -> Command {
         .env("OPENPARTNER_API_KEY", ADMIN_KEY)
         .env("OPENPARTNER_BASE_URL", server.uri())
         .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// [`cli`] with a platform key in `OPENPARTNER_PLATFORM_KEY` (the `platform …` commands
+/// never use the admin credential).
+fn platform_cli(config_dir: &Path, server: &MockServer) -> Command {
+    let mut cmd = cli(config_dir, server);
+    cmd.env("OPENPARTNER_PLATFORM_KEY", "platform-key");
     cmd
 }
 
@@ -387,7 +396,7 @@ async fn platform_commands_provision_tenants() {
     )
     .await;
 
-    let t = run_json(cli(dir.path(), &server).args([
+    let t = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "tenants",
         "create",
@@ -401,7 +410,7 @@ async fn platform_commands_provision_tenants() {
         "json",
     ]));
     assert_eq!(t["id"], "ten1");
-    let out = cli(dir.path(), &server)
+    let out = platform_cli(dir.path(), &server)
         .args([
             "platform", "tenants", "list", "--limit", "10", "--offset", "0", "-o", "csv",
         ])
@@ -417,7 +426,7 @@ async fn platform_commands_provision_tenants() {
         "id,slug,displayName,externalId,createdAt\nten1,acme,Acme,crm-acme,2026-11-20T10:30:00.000Z\n"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("Tenants 1-1 of 1."));
-    let t = run_json(cli(dir.path(), &server).args([
+    let t = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "tenants",
         "get",
@@ -427,7 +436,7 @@ async fn platform_commands_provision_tenants() {
         "json",
     ]));
     assert_eq!(t["slug"], "acme");
-    let k = run_json(cli(dir.path(), &server).args([
+    let k = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "admin-keys",
         "create",
@@ -441,7 +450,7 @@ async fn platform_commands_provision_tenants() {
         k["plaintext"],
         "op_tenantadminkey000000000000000000000000000000000"
     );
-    let l = run_json(cli(dir.path(), &server).args([
+    let l = run_json(platform_cli(dir.path(), &server).args([
         "platform",
         "login-link",
         "ten1",
@@ -454,7 +463,7 @@ async fn platform_commands_provision_tenants() {
         .as_str()
         .is_some_and(|u| u.contains("token=opml_x")));
     // Platform routes have no tenant: --tenant is refused before any request.
-    cli(dir.path(), &server)
+    platform_cli(dir.path(), &server)
         .args(["--tenant", "acme", "platform", "tenants", "list"])
         .assert()
         .code(2);

@@ -2,7 +2,8 @@
 //! (including ones added later) is covered without handler code.
 //!
 //! Applies to authenticated POSTs (a valid credential that passes its IP allowlist) outside
-//! `/auth/*`, when extensions are on. Records live per (tenant, credential id, key) for
+//! `/auth/*`, when extensions are on — on tenant routes and on \[EXT\] `/platform/*` (the
+//! platform key, recorded under [`PLATFORM_SCOPE`]). Records live per (tenant, credential id, key) for
 //! `Config::idempotency_ttl` (24 h) and hold the SHA-256 of
 //! `METHOD \n path[?query] \n raw body` (the query is included: a different query is a
 //! different request). Outcomes:
@@ -36,13 +37,19 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Principal};
 use crate::error::ApiError;
 use crate::extract::{payload_too_large, MAX_BODY};
 use crate::state::AppState;
 use crate::store::idempotency::{self as store, KeyIds, Record, Stored};
 use crate::tenancy::Tenant;
 use crate::util;
+
+/// The tenant-id column of records made with the \[EXT\] platform key on `/platform/*`
+/// (which has no tenant): `platform`, a reserved slug, which no tenant id can be (ids are
+/// ULIDs). With the platform key's credential id `platform`
+/// ([`Auth::credential_id`]), its keys live in their own (scope, credential) space.
+pub const PLATFORM_SCOPE: &str = "platform";
 
 /// Request header name.
 pub const HEADER: &str = "idempotency-key";
@@ -287,8 +294,10 @@ async fn handle(state: AppState, req: Request, next: Next, mode: Mode) -> Respon
     if auth.ip_denied {
         return next.run(req).await;
     }
-    let Some(tenant) = req.extensions().get::<Tenant>().cloned() else {
-        return next.run(req).await;
+    let scope = match (req.extensions().get::<Tenant>(), &auth.principal) {
+        (Some(tenant), _) => tenant.id.clone(),
+        (None, Principal::Platform) => PLATFORM_SCOPE.to_owned(),
+        (None, _) => return next.run(req).await,
     };
     let key = match raw_key.to_str() {
         Ok(k)
@@ -318,7 +327,7 @@ async fn handle(state: AppState, req: Request, next: Next, mode: Mode) -> Respon
     let now = state.clock.now();
     let ttl = Duration::from_std(state.config.idempotency_ttl).unwrap_or(Duration::hours(24));
     let ids = KeyIds {
-        tenant_id: tenant.id.clone(),
+        tenant_id: scope,
         credential_id: cred,
         key,
     };

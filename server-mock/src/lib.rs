@@ -25,7 +25,8 @@
 //!   (events, identify backfill, unflag, seed); [`export`] — §3.8 CSV rendering;
 //!   [`seed`] — `--seed demo|commissions:N`.
 //! - [`routes`] — one module per resource, each `pub fn router() -> Router<AppState>`,
-//!   merged in `routes/mod.rs` into the public / authenticated / tenant-open groups.
+//!   merged in `routes/mod.rs` into the public / authenticated / tenant-open groups and
+//!   the \[EXT\] platform group (`/platform/*`, multi mode only).
 //!
 //! # Request pipeline
 //! `middleware::outer` (request id, client IP, extensions header, error safety net) →

@@ -31,10 +31,12 @@ pub const IMPLEMENTED_EXTENSIONS: &[&str] = &[
     "ip-allowlist",
     "commission-filters",
     "login-links",
+    "platform",
 ];
 
 /// The advertised list for this configuration (empty with `--no-extensions`;
-/// `rate-limit-headers` only when the global limiter is on).
+/// `rate-limit-headers` only when the global limiter is on; `platform` only in multi mode
+/// with a platform key).
 pub fn advertised(state: &AppState) -> Vec<&'static str> {
     if !state.ext() {
         return Vec::new();
@@ -43,6 +45,11 @@ pub fn advertised(state: &AppState) -> Vec<&'static str> {
         .iter()
         .copied()
         .filter(|e| *e != "rate-limit-headers" || state.limits.global_enabled())
+        .filter(|e| {
+            *e != "platform"
+                || (state.config.tenancy == crate::config::Tenancy::Multi
+                    && state.config.platform_key.is_some())
+        })
         .collect()
 }
 

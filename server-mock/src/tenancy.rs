@@ -9,7 +9,8 @@
 //!   exist is a route that does not exist; it also avoids telling reserved slugs apart).
 //!   Requests without a prefix carry no tenant; tenant routes then answer 400
 //!   `tenant_slug_missing` ([`require_tenant`], applied to the tenant route group only, so
-//!   `/health` and `/platform/*` work without one).
+//!   `/health` and `/platform/*` work without one). \[EXT\] `/platform/*` is never a
+//!   tenant route: `/t/<slug>/platform/…` answers 404 `route_not_found`.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -110,6 +111,12 @@ fn split_prefix(path: &str) -> Option<(&str, String)> {
     Some((slug, rest))
 }
 
+/// True for `/platform` and `/platform/…`: the \[EXT\] provisioning routes, which live
+/// outside every tenant.
+fn is_platform_path(path: &str) -> bool {
+    path == "/platform" || path.starts_with("/platform/")
+}
+
 fn rewrite(req: &mut Request, new_path: &str) -> Result<(), ApiError> {
     let pq = match req.uri().query() {
         Some(q) => format!("{new_path}?{q}"),
@@ -174,6 +181,9 @@ async fn resolve(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
             let Some((slug, rest)) = split_prefix(&path) else {
                 return Ok(());
             };
+            if is_platform_path(&rest) {
+                return Err(ApiError::route_not_found());
+            }
             let tenant = lookup(state, slug).await?;
             rewrite(req, &rest)?;
             req.extensions_mut().insert(tenant);
@@ -275,5 +285,9 @@ mod tests {
         assert_eq!(split_prefix("/t/acme"), Some(("acme", "/".to_owned())));
         assert_eq!(split_prefix("/partners"), None);
         assert_eq!(split_prefix("/tx/acme"), None);
+        assert!(is_platform_path("/platform/tenants"));
+        assert!(is_platform_path("/platform"));
+        assert!(!is_platform_path("/platforms"));
+        assert!(!is_platform_path("/partners"));
     }
 }

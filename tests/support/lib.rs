@@ -171,6 +171,7 @@ impl Env {
         let mut cmd = assert_cmd::Command::new(cli_path());
         for var in [
             "OPENPARTNER_API_KEY",
+            "OPENPARTNER_PLATFORM_KEY",
             "OPENPARTNER_BASE_URL",
             "OPENPARTNER_TENANT",
             "OPENPARTNER_PROFILE",

@@ -24,8 +24,8 @@ pub async fn run(ctx: &Ctx, cmd: AuthCmd) -> Result<()> {
 }
 
 /// Reads a secret: the first non-empty line of stdin when stdin is not a terminal, else a
-/// hidden prompt on the terminal. Never from argv.
-fn read_secret(prompt: &str) -> Result<String> {
+/// hidden prompt on the terminal. Never from argv. Errors: nothing read (exit 2), I/O.
+pub fn read_secret(prompt: &str) -> Result<String> {
     let value = if io::stdin().is_terminal() {
         rpassword::prompt_password(prompt).context("reading from the terminal")?
     } else {
@@ -75,6 +75,9 @@ fn role_text<T: serde::Serialize>(role: &T) -> String {
 }
 
 async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
+    if args.platform {
+        return login_platform(ctx).await;
+    }
     let name = ctx.global.profile.clone();
     let mut cfg = ctx.config()?;
     let existing = cfg.profile(&name).cloned().unwrap_or_default();
@@ -184,6 +187,7 @@ async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
             tenant: tenant.clone(),
             credential: Some(kind),
             role: Some(role.clone()),
+            platform_key: existing.platform_key,
         },
     );
     cfg.save(&ctx.config_dir)?;
@@ -194,6 +198,46 @@ async fn login(ctx: &Ctx, args: LoginArgs) -> Result<()> {
     if Ctx::env_api_key().is_some() {
         output::warn(&format!(
             "{API_KEY_ENV} is set and takes precedence over this profile"
+        ));
+    }
+    Ok(())
+}
+
+/// `auth login --platform`: reads the \[EXT\] platform key (stdin or a hidden prompt),
+/// checks it with `GET /platform/tenants?limit=1`, and stores it as the profile's platform
+/// secret (keyring, else the 0600 file), beside — never instead of — its credential.
+async fn login_platform(ctx: &Ctx) -> Result<()> {
+    let name = ctx.global.profile.clone();
+    let mut cfg = ctx.config()?;
+    let mut profile = cfg.profile(&name).cloned().unwrap_or_default();
+    let base_url = ctx
+        .global
+        .base_url
+        .clone()
+        .or(profile.base_url.clone())
+        .ok_or_else(|| {
+            exit::usage("no base URL: pass --base-url URL (or set OPENPARTNER_BASE_URL)")
+        })?;
+    let key = read_secret("Paste the platform key: ")?;
+    if key.contains(char::is_whitespace) {
+        return Err(exit::usage("a platform key contains no whitespace"));
+    }
+    let client = ctx.build_client(&base_url, None, Some(Credentials::api_key(key.clone())))?;
+    crate::cmd::platform::check_key(&client).await?;
+    let source = ctx
+        .secrets()
+        .set(&crate::context::platform_secret_name(&name), &key)?;
+    profile.base_url = Some(base_url.clone());
+    profile.platform_key = true;
+    cfg.profiles.insert(name.clone(), profile);
+    cfg.save(&ctx.config_dir)?;
+    output::info(&format!(
+        "Platform key for {base_url} stored for profile `{name}` in the {source}; `openpartner platform …` uses it."
+    ));
+    if Ctx::env_platform_key().is_some() {
+        output::warn(&format!(
+            "{} is set and takes precedence over this profile",
+            crate::context::PLATFORM_KEY_ENV
         ));
     }
     Ok(())
@@ -220,7 +264,8 @@ async fn status(ctx: &Ctx) -> Result<()> {
         }
     })?;
     let source_kind = match &source {
-        Source::Env => "env",
+        Source::Env | Source::PlatformEnv => "env",
+        Source::Stdin => "stdin",
         Source::Keyring => "keyring",
         Source::File(_) => "file",
     };
@@ -321,13 +366,17 @@ async fn logout(ctx: &Ctx) -> Result<()> {
             }
         }
     }
-    let deleted = store.delete(&name)?;
+    let mut deleted = store.delete(&name)?;
+    if profile.platform_key {
+        deleted |= store.delete(&crate::context::platform_secret_name(&name))?;
+    }
     if let Some(p) = cfg.profiles.get_mut(&name) {
         p.credential = None;
         p.role = None;
+        p.platform_key = false;
         cfg.save(&ctx.config_dir)?;
     }
-    if deleted || profile.credential.is_some() {
+    if deleted || profile.credential.is_some() || profile.platform_key {
         output::info(&format!("Logged out of profile `{name}`."));
     } else {
         output::info(&format!("Profile `{name}` was not logged in."));

@@ -1,16 +1,11 @@
-//! Guards on [`Auth`] (handlers call one first) and the `/platform/*` guard.
+//! Guards on [`Auth`] (handlers call one first), including the `/platform/*` guard.
 //!
 //! Every guard first answers 401 `unauthorized` for no/invalid credentials and then, for
 //! a key with an \[EXT\] IP allowlist used from another address, 403 `ip_not_allowed`
 //! (after authentication, before role checks).
 
-use axum::http::HeaderMap;
-
-use super::keys::bearer;
 use super::principal::{AdminSource, Auth, Principal, Scope};
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
-use crate::util;
 
 impl Auth {
     /// 401 unless authenticated for a tenant route; 403 `ip_not_allowed` on an allowlist
@@ -22,6 +17,17 @@ impl Auth {
             }
             _ if self.ip_denied => Err(ApiError::forbidden_code("ip_not_allowed")),
             _ => Ok(&self.principal),
+        }
+    }
+
+    /// \[EXT\] `/platform/*`: the platform key only (API.md §5). Any other credential —
+    /// admin keys included — none, or a server without a platform key → 401
+    /// `unauthorized`. (The key itself was compared in constant time by
+    /// [`super::resolve_auth`]; the routes exist only in multi mode.)
+    pub fn require_platform(&self) -> ApiResult<()> {
+        match self.principal {
+            Principal::Platform => Ok(()),
+            _ => Err(ApiError::unauthorized()),
         }
     }
 
@@ -66,22 +72,5 @@ impl Auth {
             Principal::Partner { .. } => Err(ApiError::forbidden()),
             _ => self.require_scope(scope),
         }
-    }
-}
-
-/// Guard for `/platform/*` (routes in the public group, which do not run
-/// [`super::resolve_auth`]): multi mode and `Authorization: Bearer <platform key>`, else 401
-/// `unauthorized` (admin keys included). In single mode callers answer 404
-/// `route_not_found` before calling this.
-pub fn require_platform(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
-    let ok = state.config.tenancy == crate::config::Tenancy::Multi
-        && match (bearer(headers), &state.config.platform_key) {
-            (Some(Ok(token)), Some(k)) => util::ct_eq(&token, k),
-            _ => false,
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized())
     }
 }

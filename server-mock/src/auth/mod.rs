@@ -2,7 +2,7 @@
 //! session / magic-link primitives.
 //!
 //! - [`principal`]: [`Principal`], [`Auth`] (extension + extractor), [`Scope`], [`ClientIp`];
-//! - [`guards`]: `Auth::require_*` and [`require_platform`];
+//! - [`guards`]: `Auth::require_*` (also `Auth::require_platform` for `/platform/*`);
 //! - [`keys`]: bearer parsing, the API-key lookup, the \[EXT\] IP allowlist;
 //! - [`sessions`]: the session cookie and lookup, sessions, magic links, `Set-Cookie`;
 //! - [`cache`]: the [`CredentialCache`] (resolved credentials by hash, invalidation).
@@ -40,7 +40,6 @@ use axum::response::Response;
 use chrono::Duration;
 
 pub use cache::{CredentialCache, Revoked};
-pub use guards::require_platform;
 pub use keys::ip_allowed;
 pub use principal::{AdminInfo, AdminSource, Auth, ClientIp, PartnerSource, Principal, Scope};
 pub use sessions::{

@@ -4,11 +4,13 @@
 //! or an [`crate::error::ApiError`]. Routes call these modules, never each other.
 //! (The attribution engine lives in [`crate::engine`] / [`crate::attribution`].)
 pub mod admins;
+pub mod api_keys;
 pub mod grants;
 pub mod partners;
 pub mod payouts;
 pub mod programs;
 pub mod snapshots;
+pub mod tenants;
 
 /// The check before a reinstate, shared by admins and partners: from the row's
 /// `revoked_at` (`None` = no such row) → 404 `not_found`, 409 `not_revoked`, or `Ok`.

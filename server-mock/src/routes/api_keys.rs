@@ -15,6 +15,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Auth, Principal, Revoked};
+use crate::domain;
+use crate::domain::api_keys::KeySpec;
 use crate::error::{ApiError, ApiResult, ErrorBody, Validation};
 use crate::extract::{Json, Query};
 use crate::respond::{self, respond, Reply};
@@ -22,7 +24,6 @@ use crate::state::AppState;
 use crate::store;
 use crate::store::api_keys::KeyRow;
 use crate::tenancy::Tenant;
-use crate::util;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -136,12 +137,7 @@ fn validate_common(
     ext: bool,
     v: &mut Validation,
 ) -> (Option<String>, Option<Vec<String>>) {
-    let label = label.map(|l| l.trim().to_owned());
-    if let Some(l) = &label {
-        if l.chars().count() > 100 {
-            v.push("label", "must be at most 100 characters");
-        }
-    }
+    let label = domain::api_keys::validate_label(label, v);
     let ips = if ext {
         allowed_ips.map(|list| {
             let mut out = Vec::new();
@@ -157,53 +153,24 @@ fn validate_common(
     } else {
         None
     };
-    (label.filter(|l| !l.is_empty()), ips)
+    (label, ips)
 }
 
-/// What a new key is.
-struct KeySpec {
-    /// `admin`, `scoped` or `partner`.
-    kind: &'static str,
-    /// The owning partner (partner keys).
-    partner_id: Option<String>,
-    /// Label.
-    label: Option<String>,
-    /// Scopes (scoped keys).
-    scopes: Option<Vec<String>>,
-    /// \[EXT\] allowlist.
-    ips: Option<Vec<String>>,
-}
-
-/// Inserts the key `k` and answers it (`allowedIps` only with extensions on).
+/// Mints the key `spec` (see [`domain::api_keys::create`]) and answers it (`allowedIps`
+/// only with extensions on).
 fn insert_key(
     c: &rusqlite::Connection,
     tenant_id: &str,
-    k: KeySpec,
+    spec: KeySpec,
     now: &str,
     ext: bool,
 ) -> ApiResult<CreatedKey> {
-    let id = util::new_id();
-    let plaintext = util::new_api_key();
-    store::api_keys::insert(
-        c,
-        tenant_id,
-        &store::api_keys::NewKey {
-            id: &id,
-            kind: k.kind,
-            partner_id: k.partner_id.as_deref(),
-            prefix: &util::key_prefix(&plaintext),
-            key_hash: &util::sha256_hex(&plaintext),
-            label: k.label.as_deref(),
-            scopes: k.scopes.as_deref(),
-            allowed_ips: k.ips.as_deref(),
-            created_at: now,
-        },
-    )?;
+    let key = domain::api_keys::create(c, tenant_id, &spec, now)?;
     Ok(CreatedKey {
-        id,
-        plaintext,
-        scopes: k.scopes,
-        allowed_ips: ext.then(|| k.ips.unwrap_or_default()),
+        id: key.id,
+        plaintext: key.plaintext,
+        scopes: spec.scopes,
+        allowed_ips: ext.then(|| spec.ips.unwrap_or_default()),
     })
 }
 

@@ -5,8 +5,11 @@
 //! below.
 //!
 //! Groups (outermost layer first):
-//! - [`public`]: no tenant, no auth, no rate limit (`/health`, `/openapi.json`; later
-//!   `/platform/*`, which resolve their own principal).
+//! - [`public`]: no tenant, no auth, no rate limit (`/health`, `/openapi.json`).
+//! - [`platform()`]: \[EXT\] `/platform/*`, no tenant: credential resolved into `Auth` (only
+//!   the platform key passes its guard) → rate limit → idempotency → handler. Mounted only
+//!   in multi mode with extensions on; elsewhere every `/platform/*` path is 404
+//!   `route_not_found` (the fallback), as API.md §5 says.
 //! - [`authenticated`]: tenant required (400 `tenant_slug_missing`) → credential resolved
 //!   into `Auth` → rate limit → \[EXT\] idempotency → handler. Handlers call a guard.
 //! - [`tenant_open`]: tenant required → rate limit (per IP) → handler; the credential is
@@ -40,6 +43,7 @@ pub mod links;
 pub mod login_links;
 pub mod openapi;
 pub mod partners;
+pub mod platform;
 pub mod programs;
 pub mod snapshots;
 
@@ -48,6 +52,11 @@ pub fn public() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(health::router())
         .merge(openapi::router())
+}
+
+/// \[EXT\] Tenant provisioning under `/platform/*` (see the module docs).
+pub fn platform() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(platform::router())
 }
 
 /// Tenant routes that authenticate (see the module docs).
@@ -82,6 +91,7 @@ pub fn openapi() -> OpenApi {
     let mut doc = public().into_openapi();
     doc.merge(authenticated().into_openapi());
     doc.merge(tenant_open().into_openapi());
+    doc.merge(platform().into_openapi());
     openapi::finish(doc)
 }
 
@@ -95,9 +105,11 @@ pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
     let (authed, authed_doc) = authenticated().split_for_parts();
     let (open, open_doc) = tenant_open().split_for_parts();
     let (public, public_doc) = public().split_for_parts();
+    let (platform, platform_doc) = platform().split_for_parts();
     let mut doc = public_doc;
     doc.merge(authed_doc);
     doc.merge(open_doc);
+    doc.merge(platform_doc);
     let doc = openapi::finish(doc);
     let mut authed = authed.route_layer(from_fn_with_state(
         state.clone(),
@@ -126,10 +138,27 @@ pub fn build_with(state: AppState, extra: Router<AppState>) -> Router {
             ))
             .route_layer(from_fn(crate::tenancy::require_tenant));
     }
+    let serve_platform =
+        state.config.tenancy == crate::config::Tenancy::Multi && state.config.extensions;
+    let platform = if serve_platform {
+        platform
+            .route_layer(from_fn_with_state(
+                state.clone(),
+                crate::idempotency::idempotency,
+            ))
+            .route_layer(from_fn_with_state(
+                state.clone(),
+                crate::ratelimit::rate_limit,
+            ))
+            .route_layer(from_fn_with_state(state.clone(), crate::auth::resolve_auth))
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(public.layer(openapi::serve(&doc)))
         .merge(authed)
         .merge(open)
+        .merge(platform)
         .fallback(crate::middleware::route_not_found)
         .method_not_allowed_fallback(crate::middleware::method_not_allowed)
         .layer(from_fn(crate::extract::read_whole_body))

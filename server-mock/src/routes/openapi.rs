@@ -27,8 +27,9 @@ use crate::state::AppState;
 /// Path of the document.
 pub const PATH: &str = "/openapi.json";
 
-/// Adds the document-level parts to the merged paths: info, the two security schemes
-/// (`bearer`: admin, scoped and partner keys; `cookie`: the `op_session` session), the
+/// Adds the document-level parts to the merged paths: info, the security schemes
+/// (`bearer`: admin, scoped and partner keys; `cookie`: the `op_session` session;
+/// \[EXT\] `platform`: the platform key of `/platform/*`), the
 /// default security (either), and `/openapi.json` itself.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     doc.info = InfoBuilder::new()
@@ -49,6 +50,17 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                 .scheme(HttpAuthScheme::Bearer)
                 .description(Some(
                     "Admin, scoped or partner API key (`op_…`), or the bootstrap admin key",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "platform",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "[EXT] The platform key (`--platform-key`): only /platform/*, multi mode",
                 ))
                 .build(),
         ),

@@ -69,6 +69,13 @@ fn fill(path: &str, partner_id: &str) -> String {
 #[tokio::test]
 async fn every_body_route_rejects_non_object_json() {
     let t = start().await;
+    // [EXT] /platform/* exists only in multi mode: its routes are tried there (no tenant
+    // prefix), with the platform key.
+    let multi = start_with(|c| {
+        c.tenancy = openpartner_mock::Tenancy::Multi;
+        c.platform_key = Some("platform-key".into());
+    })
+    .await;
     let partner = t.partner("contract@example.com", false).await;
     let pid = partner["id"].as_str().expect("partner id").to_owned();
     let mut routes: BTreeSet<(String, String)> = KNOWN_BODY_ROUTES
@@ -87,10 +94,15 @@ async fn every_body_route_rejects_non_object_json() {
             Value::Null,
         ] {
             let m = Method::from_bytes(method.as_bytes()).expect("method");
+            let (full, key) = if url.starts_with("/platform/") {
+                (format!("{}{url}", multi.srv.base_url), "platform-key")
+            } else {
+                (t.url(&url), ADMIN)
+            };
             let rb = t
                 .http
-                .request(m, t.url(&url))
-                .bearer_auth(ADMIN)
+                .request(m, full)
+                .bearer_auth(key)
                 .header("content-type", "application/json")
                 .body(body.to_string());
             let r = send(rb).await;
