@@ -7,6 +7,7 @@ pub mod admins;
 pub mod grants;
 pub mod partners;
 pub mod payouts;
+pub mod postbacks;
 pub mod programs;
 pub mod snapshots;
 

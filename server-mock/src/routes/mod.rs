@@ -40,6 +40,7 @@ pub mod links;
 pub mod login_links;
 pub mod openapi;
 pub mod partners;
+pub mod postbacks;
 pub mod programs;
 pub mod snapshots;
 
@@ -68,6 +69,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(export::router())
         .merge(login_links::router())
+        .merge(postbacks::router())
 }
 
 /// Tenant routes that never read credentials.
