@@ -148,6 +148,15 @@ pub struct Config {
     /// `PRAGMA synchronous` for a file database (`--synchronous`; default
     /// [`Synchronous::Full`]).
     pub synchronous: Synchronous,
+    /// Address ranges that outbound requests (webhook deliveries, postbacks) may reach
+    /// although the SSRF guard forbids them (`--outbound-allow-private-cidrs`; default none;
+    /// [`Config::for_tests`] allows loopback).
+    pub outbound_allow_private_cidrs: Vec<IpNet>,
+    /// Deadline of one outbound request: connect, headers and the body snippet (10 s).
+    pub outbound_timeout: Duration,
+    /// DNS resolver for outbound requests (`None` = the system's); tests use
+    /// [`crate::outbound::StaticResolver`].
+    pub outbound_resolver: Option<std::sync::Arc<dyn crate::outbound::Resolver>>,
     /// Test hooks for the in-process server (none is reachable from the command line).
     pub hooks: TestHooks,
 }
@@ -202,6 +211,11 @@ impl std::fmt::Debug for Config {
             .field("extensions", &self.extensions)
             .field("latency", &self.latency)
             .field("synchronous", &self.synchronous)
+            .field(
+                "outbound_allow_private_cidrs",
+                &self.outbound_allow_private_cidrs,
+            )
+            .field("outbound_timeout", &self.outbound_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -228,19 +242,27 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             latency: None,
             synchronous: Synchronous::default(),
+            outbound_allow_private_cidrs: Vec::new(),
+            outbound_timeout: Duration::from_secs(10),
+            outbound_resolver: None,
             hooks: TestHooks::default(),
         }
     }
 }
 
 impl Config {
-    /// In-memory, port 0, the given bootstrap admin key, global rate limit off, and a
-    /// manual clock (advance it through `config.clock`).
+    /// In-memory, port 0, the given bootstrap admin key, global rate limit off, a manual
+    /// clock (advance it through `config.clock`), and outbound requests allowed to
+    /// loopback (`127.0.0.0/8`, `::1`) so webhooks reach a receiver in the test.
     pub fn for_tests(admin_key: impl Into<String>) -> Self {
         Config {
             admin_key: Some(admin_key.into()),
             rate_limit: None,
             clock: Clock::manual(),
+            outbound_allow_private_cidrs: vec![
+                IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8).expect("/8")),
+                IpNet::from(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)),
+            ],
             ..Config::default()
         }
     }

@@ -62,6 +62,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod mail;
 pub mod middleware;
+pub mod outbound;
 pub mod outbox;
 pub mod pagination;
 pub mod ratelimit;
@@ -182,6 +183,7 @@ pub async fn spawn_with_routes(
         config.rate_limit,
         config.route_limits,
     ));
+    let outbound = Arc::new(outbound::Outbound::from_config(&config));
     let state = AppState {
         db,
         clock: config.clock.clone(),
@@ -191,6 +193,7 @@ pub async fn spawn_with_routes(
         inflight: Arc::default(),
         credentials: Arc::default(),
         tenants: tenant_cache,
+        outbound,
         base_url: Arc::from(base_url.as_str()),
     };
     let app = routes::build_with(state.clone(), extra);

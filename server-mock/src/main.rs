@@ -75,6 +75,11 @@ struct Args {
     /// the process only, `off` never fsyncs. Concurrent writes share commits either way.
     #[arg(long, env = "OPENPARTNER_MOCK_SYNCHRONOUS", default_value = "full")]
     synchronous: openpartner_mock::db::Synchronous,
+    /// Address ranges webhook deliveries and postbacks may reach although the SSRF guard
+    /// forbids them (loopback, private, link-local…): CIDR,CIDR,… — for tests and local
+    /// sandboxes, e.g. 127.0.0.0/8,::1/128.
+    #[arg(long, env = "OPENPARTNER_OUTBOUND_ALLOW_PRIVATE_CIDRS", value_parser = parse_cidrs_arg)]
+    outbound_allow_private_cidrs: Option<Vec<ipnet::IpNet>>,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -121,6 +126,7 @@ async fn main() -> ExitCode {
         portal_url: args.portal_url,
         cookie_secure: args.cookie_secure,
         trusted_proxies: args.trusted_proxies.unwrap_or_default(),
+        outbound_allow_private_cidrs: args.outbound_allow_private_cidrs.unwrap_or_default(),
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
         synchronous: args.synchronous,

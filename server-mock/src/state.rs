@@ -27,6 +27,8 @@ pub struct AppState {
     pub credentials: Arc<crate::auth::CredentialCache>,
     /// Tenants by slug (multi mode, [`crate::tenancy::TenantCache`]).
     pub tenants: Arc<crate::tenancy::TenantCache>,
+    /// Outbound HTTP behind the SSRF guard (webhook deliveries, postbacks).
+    pub outbound: Arc<crate::outbound::Outbound>,
     /// The server's own origin, e.g. `http://127.0.0.1:4100`.
     pub base_url: Arc<str>,
 }
