@@ -371,3 +371,355 @@ async fn attempts_route_is_an_extension() {
         .await;
     assert_err(&a, 404, "route_not_found");
 }
+
+// ---- firing --------------------------------------------------------------------------
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A receiver on 127.0.0.1:0 answering every request with `status`, recording
+/// (path-and-query, user-agent) of each.
+struct Receiver {
+    base: String,
+    hits: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Receiver {
+    async fn start(status: u16) -> Receiver {
+        let hits: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let seen = hits.clone();
+        let app = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+                let seen = seen.clone();
+                async move {
+                    let ua = headers
+                        .get("user-agent")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned();
+                    seen.lock().unwrap().push((uri.to_string(), ua));
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        format!("answer {status}"),
+                    )
+                }
+            },
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        Receiver { base, hits }
+    }
+
+    fn hits(&self) -> Vec<(String, String)> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    fn paths_starting(&self, prefix: &str) -> Vec<String> {
+        self.hits()
+            .into_iter()
+            .map(|(u, _)| u)
+            .filter(|u| u.starts_with(prefix))
+            .collect()
+    }
+}
+
+/// Runs the fan-out over the outbox (the temporary hook the webhook dispatcher replaces);
+/// returns how many sends it added.
+async fn drain(t: &T) -> usize {
+    let now = t.srv.state().now_iso();
+    t.srv
+        .state()
+        .db
+        .call(move |c| openpartner_mock::postbacks::drain_outbox_for_tests(c, &now))
+        .await
+        .expect("fan-out")
+}
+
+async fn attempts(t: &T, partner: &str, postback: &str) -> Vec<Value> {
+    let r = t
+        .get(&format!(
+            "/partners/{partner}/postbacks/{postback}/attempts"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["attempts"].as_array().unwrap().clone()
+}
+
+/// The attempts of a postback once none is pending or sending (at most 10 s).
+async fn settled_attempts(t: &T, partner: &str, postback: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let a = attempts(t, partner, postback).await;
+        if a.len() >= n
+            && a.iter()
+                .all(|x| x["status"] == "sent" || x["status"] == "failed")
+        {
+            return a;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "attempts did not settle: {:?}",
+        attempts(t, partner, postback).await
+    );
+}
+
+async fn new_postback(t: &T, partner: &str, url: &str, events: &[&str], enabled: bool) -> String {
+    let r = create(
+        t,
+        partner,
+        ADMIN,
+        json!({"url": url, "events": events, "enabled": enabled}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+/// A program, a partner with a link and an attributed 200 USD sale (20 %: 40.00) whose
+/// metadata carries `transactionId`: (program, partner, click, event id, commission id).
+async fn sale(
+    t: &T,
+    email: &str,
+    transaction_id: &str,
+) -> (String, String, String, String, String) {
+    let prog = t.program(json!({})).await;
+    let p = t.partner(email).await;
+    let key = format!("lk{}", &ulid::Ulid::new().to_string()[16..]).to_lowercase();
+    t.link(&p, &prog, &key).await;
+    let now = chrono::Utc::now();
+    let click_ts =
+        (now - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let click = t.click(&key, &click_ts).await;
+    let user = format!("user-{email}");
+    assert_eq!(t.identify(&click, &user).await.status, 200);
+    let r = t
+        .post(
+            "/attribution/events",
+            json!({"userId": user, "type": "sale", "value": 200, "currency": "usd",
+                   "metadata": {"transactionId": transaction_id},
+                   "ts": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let event_id = r.body["eventId"].as_str().unwrap().to_owned();
+    let cid = r.body["attribution"]["touches"][0]["commissionId"]
+        .as_str()
+        .expect("a commission")
+        .to_owned();
+    (prog, p, click, event_id, cid)
+}
+
+const EVERY_MACRO: &str = "click={click_id}&partner={partner_id}&commission={commission_id}&amount={commission_amount}&cur={currency}&event={event_id}&tx={transaction_id}&type={event_type}&program={program_id}&payout={payout_id}";
+
+#[tokio::test]
+async fn approve_fires_one_get_with_every_macro_expanded() {
+    let t = T::new().await;
+    let rx = Receiver::start(200).await;
+    let (prog, p, click, event_id, cid) = sale(&t, "fire@example.com", "order 42&x=1").await;
+    let other = t.partner("bystander@example.com").await;
+
+    let approved = new_postback(
+        &t,
+        &p,
+        &format!("{}/approved?{EVERY_MACRO}", rx.base),
+        &["commission.approved"],
+        true,
+    )
+    .await;
+    let accrued = new_postback(
+        &t,
+        &p,
+        &format!(
+            "{}/accrued/{{event_type}}?c={{click_id}}&e={{event_id}}",
+            rx.base
+        ),
+        &["commission.accrued"],
+        true,
+    )
+    .await;
+    let paid = new_postback(
+        &t,
+        &p,
+        &format!("{}/paid?payout={{payout_id}}&type={{event_type}}", rx.base),
+        &["commission.paid"],
+        true,
+    )
+    .await;
+    let disabled = new_postback(
+        &t,
+        &p,
+        &format!("{}/disabled?c={{commission_id}}", rx.base),
+        &[
+            "commission.approved",
+            "commission.accrued",
+            "commission.paid",
+        ],
+        false,
+    )
+    .await;
+    let others = new_postback(
+        &t,
+        &other,
+        &format!("{}/other?c={{commission_id}}", rx.base),
+        &[
+            "commission.approved",
+            "commission.accrued",
+            "commission.paid",
+        ],
+        true,
+    )
+    .await;
+
+    // the sale's commission.accrued: only the accrued postback
+    assert_eq!(drain(&t).await, 1);
+    let a = settled_attempts(&t, &p, &accrued, 1).await;
+    assert_eq!(
+        rx.paths_starting("/accrued"),
+        vec![format!(
+            "/accrued/commission.accrued?c={click}&e={event_id}"
+        )]
+    );
+    assert_eq!(a[0]["status"], "sent");
+    assert_eq!(a[0]["eventType"], "commission.accrued");
+    assert!(a[0]["eventId"].as_str().unwrap().starts_with("evt_"));
+
+    // approve: one GET, every macro (the approved payload lacks click, event, program:
+    // they come from the stored commission)
+    let ap = t
+        .post(&format!("/commissions/{cid}/approve"), json!({}))
+        .await;
+    assert_eq!(ap.status, 200, "{}", ap.text);
+    assert_eq!(drain(&t).await, 1);
+    assert_eq!(drain(&t).await, 0, "an event fans out once");
+    let a = settled_attempts(&t, &p, &approved, 1).await;
+    let want = format!(
+        "/approved?click={click}&partner={p}&commission={cid}&amount=40.00&cur=USD&event={event_id}&tx=order%2042%26x%3D1&type=commission.approved&program={prog}&payout="
+    );
+    assert_eq!(rx.paths_starting("/approved"), vec![want.clone()]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["status"], "sent");
+    assert_eq!(a[0]["httpStatus"], 200);
+    assert_eq!(a[0]["error"], Value::Null);
+    assert_eq!(a[0]["responseSnippet"], "answer 200");
+    assert_eq!(a[0]["url"], format!("{}{want}", rx.base));
+    assert!(a[0]["durationMs"].is_u64());
+    assert!(a[0]["at"].is_string());
+    assert!(rx
+        .hits()
+        .iter()
+        .all(|(_, ua)| ua == "OpenPartner-Postbacks/1"));
+
+    // payout run: commission.paid carries the payout id
+    let run = t.post("/payouts/run", json!({})).await;
+    assert_eq!(run.status, 200, "{}", run.text);
+    let payout = run.body["payouts"][0]["payoutId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(drain(&t).await, 1);
+    settled_attempts(&t, &p, &paid, 1).await;
+    assert_eq!(
+        rx.paths_starting("/paid"),
+        vec![format!("/paid?payout={payout}&type=commission.paid")]
+    );
+
+    // a disabled postback and another partner's postbacks got nothing
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.paths_starting("/disabled").is_empty(), "{:?}", rx.hits());
+    assert!(rx.paths_starting("/other").is_empty(), "{:?}", rx.hits());
+    assert!(attempts(&t, &p, &disabled).await.is_empty());
+    assert!(attempts(&t, &other, &others).await.is_empty());
+    assert_eq!(rx.hits().len(), 3, "{:?}", rx.hits());
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_exactly_one_try() {
+    let t = T::new().await;
+    let rx = Receiver::start(500).await;
+    let (_, p, _, _, cid) = sale(&t, "fail@example.com", "t-1").await;
+    let pb = new_postback(
+        &t,
+        &p,
+        &format!("{}/cb?c={{commission_id}}", rx.base),
+        &["commission.accrued", "commission.approved"],
+        true,
+    )
+    .await;
+    assert_eq!(drain(&t).await, 1);
+    let a = settled_attempts(&t, &p, &pb, 1).await;
+    assert_eq!(a[0]["status"], "failed");
+    assert_eq!(a[0]["httpStatus"], 500);
+    assert_eq!(a[0]["error"], "HTTP 500");
+    assert_eq!(a[0]["responseSnippet"], "answer 500");
+    // no retry: a second look finds nothing to send, and nothing arrives later
+    assert_eq!(drain(&t).await, 0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rx.hits().len(), 1, "{:?}", rx.hits());
+    assert_eq!(attempts(&t, &p, &pb).await.len(), 1);
+
+    // the next event is its own single try, oldest first in the log
+    let ap = t
+        .post(&format!("/commissions/{cid}/approve"), json!({}))
+        .await;
+    assert_eq!(ap.status, 200, "{}", ap.text);
+    assert_eq!(drain(&t).await, 1);
+    let a = settled_attempts(&t, &p, &pb, 2).await;
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0]["eventType"], "commission.accrued");
+    assert_eq!(a[1]["eventType"], "commission.approved");
+    assert_eq!(a[1]["httpStatus"], 500);
+    assert_eq!(rx.hits().len(), 2);
+}
+
+#[tokio::test]
+async fn an_ssrf_blocked_target_records_the_block() {
+    let mut cfg = openpartner_mock::Config::for_tests(ADMIN);
+    cfg.outbound_allow_private_cidrs = vec![];
+    let t = T::with(cfg).await;
+    let rx = Receiver::start(200).await;
+    let (_, p, _, _, _) = sale(&t, "ssrf@example.com", "t-2").await;
+    let pb = new_postback(
+        &t,
+        &p,
+        &format!("{}/cb?c={{commission_id}}", rx.base),
+        &["commission.accrued"],
+        true,
+    )
+    .await;
+    assert_eq!(drain(&t).await, 1);
+    let a = settled_attempts(&t, &p, &pb, 1).await;
+    assert_eq!(a[0]["status"], "failed");
+    assert_eq!(a[0]["httpStatus"], Value::Null);
+    assert_eq!(a[0]["responseSnippet"], Value::Null);
+    let err = a[0]["error"].as_str().unwrap();
+    assert!(err.starts_with("blocked: 127.0.0.1"), "{err}");
+    assert!(rx.hits().is_empty(), "nothing reached the receiver");
+}
+
+#[tokio::test]
+async fn deleting_a_postback_drops_its_log_and_pending_sends() {
+    let t = T::new().await;
+    let (_, p, _, _, _) = sale(&t, "del@example.com", "t-3").await;
+    // a receiver that is never started: the send stays pending only until the sender runs,
+    // so delete first, then fan out to the other postback
+    let keep = new_postback(
+        &t,
+        &p,
+        "https://cb.example.com/keep",
+        &["commission.approved"],
+        true,
+    )
+    .await;
+    let gone = new_postback(
+        &t,
+        &p,
+        "https://cb.example.com/gone",
+        &["commission.accrued"],
+        true,
+    )
+    .await;
+    assert_eq!(delete(&t, &p, &gone, ADMIN).await.status, 204);
+    assert_eq!(drain(&t).await, 0, "the deleted postback gets no send");
+    assert!(attempts(&t, &p, &keep).await.is_empty());
+}

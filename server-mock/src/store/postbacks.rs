@@ -298,6 +298,15 @@ pub fn insert_pending(c: &Connection, tenant_id: &str, s: &NewSend<'_>) -> rusql
     Ok(n > 0)
 }
 
+/// True when some send is `pending`.
+pub fn has_pending(c: &Connection) -> rusqlite::Result<bool> {
+    c.row(
+        "SELECT EXISTS(SELECT 1 FROM postback_attempts WHERE status = 'pending')",
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// A claimed send: its id and the URL to `GET`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedSend {
@@ -312,7 +321,7 @@ pub fn claim_pending(c: &Connection, limit: usize) -> rusqlite::Result<Vec<Claim
     let claimed: Vec<ClaimedSend> = {
         let mut st = c.prepare_cached(
             "SELECT id, url FROM postback_attempts WHERE status = 'pending'
-             ORDER BY created_at, id LIMIT ?1",
+             ORDER BY created_at, rowid LIMIT ?1",
         )?;
         let rows = st.query_map([limit as i64], |r| {
             Ok(ClaimedSend {
@@ -439,7 +448,7 @@ pub fn list_attempts(
 ) -> rusqlite::Result<Vec<PostbackAttempt>> {
     let mut st = c.prepare_cached(&format!(
         "SELECT {ATTEMPT_COLS} FROM postback_attempts WHERE tenant_id = ?1 AND postback_id = ?2
-         ORDER BY created_at, id"
+         ORDER BY created_at, rowid"
     ))?;
     let rows = st.query_map(params![tenant_id, postback_id], PostbackAttempt::from_row)?;
     rows.collect()
