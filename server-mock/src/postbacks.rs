@@ -297,3 +297,129 @@ pub fn drain_outbox_for_tests(c: &Connection, now_iso: &str) -> ApiResult<usize>
     }
     Ok(added)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::postbacks::{insert, list_attempts, NewPostback};
+    use serde_json::json;
+
+    const T: &str = "tenant";
+
+    fn db() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut c).unwrap();
+        for (id, slug) in [(T, "one"), ("t2", "two")] {
+            crate::store::tenants::insert_if_absent(&c, id, slug, slug, "2026-01-01T00:00:00.000Z")
+                .unwrap();
+        }
+        c
+    }
+
+    fn postback(c: &Connection, id: &str, partner: &str, events: &[&str], enabled: bool) {
+        let events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
+        insert(
+            c,
+            T,
+            &NewPostback {
+                id,
+                partner_id: partner,
+                url: "https://cb.example/p?c={commission_id}&a={commission_amount}&t={event_type}&k={click_id}",
+                events: &events,
+                enabled,
+                now: "2026-01-01T00:00:00.000Z",
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn fan_out_adds_one_send_per_enabled_subscribed_postback_once() {
+        let c = db();
+        postback(&c, "pb-approved", "p1", &["commission.approved"], true);
+        postback(
+            &c,
+            "pb-both",
+            "p1",
+            &["commission.accrued", "commission.approved"],
+            true,
+        );
+        postback(&c, "pb-off", "p1", &["commission.approved"], false);
+        postback(&c, "pb-paid", "p1", &["commission.paid"], true);
+        postback(&c, "pb-other", "p2", &["commission.approved"], true);
+        let data =
+            json!({"commissionId": "c 1", "partnerId": "p1", "amount": "12.50", "currency": "USD"});
+        let now = "2026-01-02T00:00:00.000Z";
+        assert_eq!(
+            fan_out(&c, T, "evt_1", "commission.approved", &data, now).unwrap(),
+            2
+        );
+        assert_eq!(
+            fan_out(&c, T, "evt_1", "commission.approved", &data, now).unwrap(),
+            0,
+            "an event fans out to a postback once"
+        );
+        let sent = list_attempts(&c, T, "pb-both").unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].status, "pending");
+        assert_eq!(sent[0].event_id, "evt_1");
+        assert_eq!(
+            sent[0].url,
+            "https://cb.example/p?c=c%201&a=12.50&t=commission.approved&k="
+        );
+        assert!(list_attempts(&c, T, "pb-off").unwrap().is_empty());
+        assert!(list_attempts(&c, T, "pb-paid").unwrap().is_empty());
+        assert!(list_attempts(&c, T, "pb-other").unwrap().is_empty());
+        // another tenant's event, an unsupported type, an event without a partner: nothing
+        assert_eq!(
+            fan_out(&c, "t2", "evt_2", "commission.approved", &data, now).unwrap(),
+            0
+        );
+        assert_eq!(
+            fan_out(&c, T, "evt_3", "partner.created", &data, now).unwrap(),
+            0
+        );
+        assert_eq!(
+            fan_out(
+                &c,
+                T,
+                "evt_4",
+                "commission.approved",
+                &json!({"amount": "1"}),
+                now
+            )
+            .unwrap(),
+            0
+        );
+        // a new event is a new send
+        assert_eq!(
+            fan_out(&c, T, "evt_5", "commission.approved", &data, now).unwrap(),
+            2
+        );
+        assert_eq!(list_attempts(&c, T, "pb-both").unwrap().len(), 2);
+    }
+
+    #[test]
+    fn claimed_sends_are_not_claimed_again_and_interrupted_ones_fail() {
+        let c = db();
+        postback(&c, "pb", "p1", &["commission.accrued"], true);
+        let now = "2026-01-02T00:00:00.000Z";
+        for e in ["evt_1", "evt_2", "evt_3"] {
+            let data = json!({"commissionId": e, "partnerId": "p1"});
+            fan_out(&c, T, e, "commission.accrued", &data, now).unwrap();
+        }
+        let first = store::claim_pending(&c, 2).unwrap();
+        assert_eq!(first.len(), 2);
+        let rest = store::claim_pending(&c, 2).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(store::claim_pending(&c, 2).unwrap().is_empty());
+        assert!(!store::has_pending(&c).unwrap());
+        assert!(!recover(&c, now).unwrap());
+        let log = list_attempts(&c, T, "pb").unwrap();
+        assert!(log
+            .iter()
+            .all(|a| a.status == "failed" && a.error.as_deref() == Some(INTERRUPTED)));
+        let ids: Vec<&str> = log.iter().map(|a| a.event_id.as_str()).collect();
+        assert_eq!(ids, ["evt_1", "evt_2", "evt_3"], "oldest first");
+    }
+}

@@ -279,15 +279,15 @@ fn a_fired_postback_shows_in_the_attempt_log() {
         "-o",
         "json",
     ]);
-    // Temporary: the webhook dispatcher will call postbacks::fan_out per outbox event.
+    // Temporary: until the webhook dispatcher calls postbacks::fan_out for each outbox
+    // event, the test runs the hook (idempotent: harmless once the dispatcher does it too).
     let state = env.server().state().clone();
     let now = state.now_iso();
-    let added = state
+    state
         .db
         .with_blocking(move |c| openpartner_mock::postbacks::drain_outbox_for_tests(c, &now))
         .expect("db")
         .expect("fan-out");
-    assert_eq!(added, 1);
 
     let client = env.client().partners();
     let deadline = Instant::now() + Duration::from_secs(20);
