@@ -62,7 +62,7 @@ pub struct PostbackList {
 pub struct CreatePostback {
     /// The URL template: absolute http(s), at most 2048 characters, with `{macros}`
     /// (required).
-    #[schema(value_type = String, required = true, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
+    #[schema(value_type = String, required = true, max_length = 2048, pattern = "^[\\x00-\\x20]*[Hh][Tt][Tt][Pp][Ss]?://")]
     pub url: Option<Lenient<String>>,
     /// 1–10 of `commission.accrued`, `commission.approved`, `commission.reversed`,
     /// `commission.paid` (required; duplicates are dropped).
@@ -79,7 +79,7 @@ pub struct CreatePostback {
 #[serde(rename_all = "camelCase", expecting = "a JSON object")]
 pub struct UpdatePostback {
     /// New URL template (absolute http(s), at most 2048 characters).
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[\\x00-\\x20]*[Hh][Tt][Tt][Pp][Ss]?://")]
     pub url: Option<Lenient<String>>,
     /// New event types (1–10 `commission.*` types).
     #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 10)]
