@@ -31,7 +31,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody, Validation};
 use crate::extract::Json;
 use crate::respond::{self, respond, Reply};
 use crate::state::AppState;
-use crate::store::postbacks::{self as store, NewPostback, Postback, PostbackAttempt};
+use crate::store::postbacks::{
+    self as store, NewPostback, Postback, PostbackAttempt, PostbackEvent,
+};
 use crate::tenancy::Tenant;
 use crate::util::new_id;
 use crate::wire::lenient::Lenient;
@@ -52,6 +54,7 @@ pub struct PostbackList {
     pub postbacks: Vec<Postback>,
     /// The event types a postback may subscribe to: `commission.accrued`,
     /// `commission.approved`, `commission.reversed`, `commission.paid`.
+    #[schema(value_type = Vec<PostbackEvent>)]
     pub supported_events: Vec<String>,
 }
 
@@ -66,7 +69,7 @@ pub struct CreatePostback {
     pub url: Option<Lenient<String>>,
     /// 1–10 of `commission.accrued`, `commission.approved`, `commission.reversed`,
     /// `commission.paid` (required; duplicates are dropped).
-    #[schema(value_type = Vec<String>, required = true, min_items = 1, max_items = 10)]
+    #[schema(value_type = Vec<PostbackEvent>, required = true, min_items = 1, max_items = 10)]
     pub events: Option<Lenient<Vec<String>>>,
     /// Whether it fires (default `true`).
     #[schema(value_type = Option<bool>)]
@@ -82,7 +85,7 @@ pub struct UpdatePostback {
     #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[\\x00-\\x20]*[Hh][Tt][Tt][Pp][Ss]?://")]
     pub url: Option<Lenient<String>>,
     /// New event types (1–10 `commission.*` types).
-    #[schema(value_type = Option<Vec<String>>, min_items = 1, max_items = 10)]
+    #[schema(value_type = Option<Vec<PostbackEvent>>, min_items = 1, max_items = 10)]
     pub events: Option<Lenient<Vec<String>>>,
     /// Turns it on or off.
     #[schema(value_type = Option<bool>)]

@@ -8,6 +8,25 @@ use utoipa::ToSchema;
 
 use crate::db::ConnExt;
 
+/// A postback event type as the OpenAPI document names it. Rows and bodies carry the
+/// plain string (bodies are checked with `domain::postbacks::validate_events`, which
+/// reports every bad entry by index); this enum only gives the schema its `enum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum PostbackEvent {
+    /// A commission was accrued.
+    #[serde(rename = "commission.accrued")]
+    Accrued,
+    /// A commission was approved.
+    #[serde(rename = "commission.approved")]
+    Approved,
+    /// A commission was reversed.
+    #[serde(rename = "commission.reversed")]
+    Reversed,
+    /// A commission was paid by a payout run.
+    #[serde(rename = "commission.paid")]
+    Paid,
+}
+
 /// Columns read by [`Postback::from_row`].
 pub const COLS: &str = "id, partner_id, url, events, enabled, created_at";
 
@@ -24,7 +43,7 @@ pub struct Postback {
     #[schema(max_length = 2048)]
     pub url: String,
     /// The `commission.*` event types it fires on (1–10, no duplicates).
-    #[schema(min_items = 1, max_items = 10)]
+    #[schema(value_type = Vec<PostbackEvent>, min_items = 1, max_items = 10)]
     pub events: Vec<String>,
     /// Whether it fires.
     pub enabled: bool,
