@@ -726,3 +726,65 @@ async fn a_deleted_postback_gets_nothing() {
     assert_eq!(rx.paths_starting("/keep"), vec!["/keep".to_string()]);
     assert!(rx.paths_starting("/gone").is_empty(), "{:?}", rx.hits());
 }
+
+#[tokio::test]
+async fn pending_sends_survive_a_restart_and_an_interrupted_one_is_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pb.db").display().to_string();
+    let config = || {
+        let mut cfg = openpartner_mock::Config::for_tests(ADMIN);
+        cfg.db = path.clone();
+        cfg
+    };
+    let rx = Receiver::start(200).await;
+    let t = T::with(config()).await;
+    let (_, p, _, _, _) = sale(&t, "restart@example.com", "t-4").await;
+    let first = new_postback(
+        &t,
+        &p,
+        &format!("{}/first", rx.base),
+        &["commission.accrued"],
+        true,
+    )
+    .await;
+    let second = new_postback(
+        &t,
+        &p,
+        &format!("{}/second", rx.base),
+        &["commission.accrued"],
+        true,
+    )
+    .await;
+    let T { srv, .. } = t;
+    srv.shutdown().await.unwrap();
+
+    // while no server runs: the fan-out records both sends, and a "crash" leaves the
+    // oldest one claimed (`sending`) but never answered
+    let db = openpartner_mock::db::Db::open(&path).unwrap();
+    let claimed = db
+        .call(|c| {
+            openpartner_mock::postbacks::drain_outbox_for_tests(c, "2026-12-01T00:00:00.000Z")?;
+            Ok(openpartner_mock::store::postbacks::claim_pending(c, 1)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(claimed[0].url.ends_with("/first"), "{claimed:?}");
+    drop(db);
+
+    // the restarted server sends the pending one and marks the interrupted one failed
+    let t = T::with(config()).await;
+    let b = settled_attempts(&t, &p, &second, 1).await;
+    assert_eq!(b[0]["status"], "sent");
+    let a = attempts(&t, &p, &first).await;
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0]["status"], "failed");
+    assert!(
+        a[0]["error"].as_str().unwrap().starts_with("interrupted"),
+        "{a:?}"
+    );
+    assert_eq!(a[0]["httpStatus"], Value::Null);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paths: Vec<String> = rx.hits().into_iter().map(|(u, _)| u).collect();
+    assert_eq!(paths, vec!["/second".to_string()]);
+}
