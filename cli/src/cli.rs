@@ -262,7 +262,8 @@ pub enum PartnersCmd {
     Events(crate::cmd::analytics::PartnerEventsArgs),
     /// List a partner's customers (streams every page; partner mode: your own).
     Customers(crate::cmd::analytics::CustomersArgs),
-    /// List, create, update and delete a partner's postbacks (partner mode: your own).
+    /// List, create, update and delete a partner's postbacks and show their sends (partner
+    /// mode: your own).
     #[command(subcommand)]
     Postbacks(crate::cmd::webhooks::PostbacksCmd),
 }

@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_programs_links_clicks_events_commissions_payouts",
         include_str!("../migrations/0002_programs_links_clicks_events_commissions_payouts.sql"),
     ),
+    (
+        "0004_partner_postbacks",
+        include_str!("../migrations/0004_partner_postbacks.sql"),
+    ),
 ];
 
 /// Most jobs that share one commit.

@@ -18,6 +18,8 @@
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
 //! - [`outbox`] — `outbox::emit` records webhook events in the `outbox` table.
+//! - [`postbacks`] — partner postbacks: `fan_out` of a commission event into pending
+//!   sends, and the sender task (`spawn_sender`, started by [`spawn`]).
 //! - [`mail`] — dev mailbox; [`pagination`] — keyset cursors; [`util`] — ids, times,
 //!   secrets; [`clock`] — injectable clock.
 //! - Attribution half (see `ATTRIBUTION.md`): [`engine`] — the pure §3.4 engine;
@@ -67,6 +69,7 @@ pub mod middleware;
 pub mod outbound;
 pub mod outbox;
 pub mod pagination;
+pub mod postbacks;
 pub mod ratelimit;
 pub mod respond;
 pub mod routes;
@@ -101,6 +104,7 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
     janitor: JoinHandle<()>,
+    postback_sender: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -145,6 +149,7 @@ impl Drop for RunningServer {
             let _ = tx.send(());
         }
         self.janitor.abort();
+        self.postback_sender.abort();
     }
 }
 
@@ -214,6 +219,7 @@ pub async fn spawn_with_routes(
             })
             .await
     });
+    let postback_sender = postbacks::spawn_sender(state.clone());
     // Housekeeping every minute: idle rate-limit keys and expired idempotency records.
     let janitor_state = state.clone();
     let janitor = tokio::spawn(async move {
@@ -241,5 +247,6 @@ pub async fn spawn_with_routes(
         shutdown: Some(tx),
         handle: Some(handle),
         janitor,
+        postback_sender,
     })
 }

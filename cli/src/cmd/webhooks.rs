@@ -1,6 +1,7 @@
 //! `webhooks create | list | get | update | delete | deliveries | attempts | retry | test |
 //! listen` (webhook endpoints and their deliveries, admin; `listen` in [`listen`]) and `partners postbacks list | create | update |
-//! delete` (a partner's postbacks; partner mode: your own), API.md §3.6.
+//! delete | attempts` (a partner's postbacks and \[EXT\] their sends; partner mode: your own),
+//! API.md §3.6.
 
 use anyhow::{Context as _, Result};
 use clap::{ArgAction, Args, Subcommand};
@@ -295,6 +296,14 @@ pub enum PostbacksCmd {
         #[command(flatten)]
         partner: PostbackPartner,
     },
+    /// Show a postback's sends, oldest first (each is its one try: no retries).
+    Attempts {
+        /// Postback id.
+        postback_id: String,
+        /// Whose postback.
+        #[command(flatten)]
+        partner: PostbackPartner,
+    },
 }
 
 /// The partner of a postback command.
@@ -314,6 +323,23 @@ pub fn postback_columns() -> Vec<Column> {
         Column::both("enabled"),
         Column::both("createdAt"),
         Column::csv("partnerId"),
+    ]
+}
+
+/// Postback attempt-log columns.
+pub fn postback_attempt_columns() -> Vec<Column> {
+    vec![
+        Column::both("id"),
+        Column::both("eventType"),
+        Column::both("status"),
+        Column::both("httpStatus"),
+        Column::both("error"),
+        Column::both("durationMs"),
+        Column::both("at"),
+        Column::csv("url"),
+        Column::csv("eventId"),
+        Column::csv("createdAt"),
+        Column::csv("responseSnippet"),
     ]
 }
 
@@ -385,6 +411,17 @@ pub async fn postbacks(ctx: &Ctx, cmd: PostbacksCmd) -> Result<()> {
             partners.delete_postback(&partner, &postback_id).await?;
             output::info(&format!("Postback {postback_id} deleted."));
             Ok(())
+        }
+        PostbacksCmd::Attempts {
+            postback_id,
+            partner,
+        } => {
+            let partner = which_partner(&who, partner.partner)?;
+            let mut w = ListWriter::new(ctx.format(), postback_attempt_columns(), output::stdout());
+            for a in partners.postback_attempts(&partner, &postback_id).await? {
+                w.write(&to_json(&a)?)?;
+            }
+            w.finish()
         }
     }
 }

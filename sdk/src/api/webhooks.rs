@@ -7,8 +7,8 @@ use crate::client::{seg, Client, Req};
 use crate::error::Result;
 use crate::types::{
     AttemptsBody, CreatedWebhookEndpoint, DeliveriesBody, DeliveryAttempt, DeliveryBody,
-    EndpointBody, EndpointsBody, Postback, PostbackList, TestDelivery, WebhookDelivery,
-    WebhookEndpoint,
+    EndpointBody, EndpointsBody, Postback, PostbackAttempt, PostbackAttemptsBody, PostbackList,
+    TestDelivery, WebhookDelivery, WebhookEndpoint,
 };
 
 use super::partners::Partners;
@@ -304,5 +304,27 @@ impl Partners {
                 seg(postback_id.as_ref())
             )))
             .await
+    }
+
+    /// \[EXT\] `GET /partners/:id/postbacks/:postbackId/attempts` (admin or the partner) →
+    /// the postback's sends, oldest first, each with its one try's outcome (status, HTTP
+    /// status, error, response snippet, duration); postbacks are never retried.
+    ///
+    /// Errors: 404 `postback_not_found` / `partner_not_found` (or `route_not_found` from a
+    /// server without the extension); 401/403.
+    pub async fn postback_attempts(
+        &self,
+        partner_id: impl AsRef<str>,
+        postback_id: impl AsRef<str>,
+    ) -> Result<Vec<PostbackAttempt>> {
+        let b: PostbackAttemptsBody = self
+            .client
+            .send_json(Req::get(format!(
+                "/partners/{}/postbacks/{}/attempts",
+                seg(partner_id.as_ref()),
+                seg(postback_id.as_ref())
+            )))
+            .await?;
+        Ok(b.attempts)
     }
 }

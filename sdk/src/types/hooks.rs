@@ -210,6 +210,61 @@ pub struct PostbackList {
     pub supported_events: Vec<String>,
 }
 
+wire_enum! {
+    /// \[EXT\] State of one postback send (each send is its one try: postbacks are never
+    /// retried).
+    PostbackAttemptStatus {
+        /// Recorded, not tried yet.
+        Pending = "pending",
+        /// Being sent.
+        Sending = "sending",
+        /// The receiver answered 2xx.
+        Sent = "sent",
+        /// Any other answer, a transport error or an SSRF block.
+        Failed = "failed",
+    }
+}
+
+/// \[EXT\] One send of a postback (`GET /partners/:id/postbacks/:postbackId/attempts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostbackAttempt {
+    /// Attempt id.
+    pub id: String,
+    /// The event envelope id (`evt_…`) that fired it.
+    pub event_id: String,
+    /// The event type (`commission.*`).
+    pub event_type: String,
+    /// The URL requested (macros expanded and percent-encoded).
+    pub url: String,
+    /// Pending, sending, sent or failed.
+    pub status: PostbackAttemptStatus,
+    /// The receiver's HTTP status (`None` when no answer came: not tried yet, transport
+    /// error, SSRF block).
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// Why it failed (`HTTP <code>`, the transport error or the block), `None` otherwise.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// First 4 KiB of the receiver's answer.
+    #[serde(default)]
+    pub response_snippet: Option<String>,
+    /// How long the try took, in milliseconds (`None` while pending).
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// When the send was recorded.
+    #[serde(with = "super::ts")]
+    pub created_at: DateTime<Utc>,
+    /// When it was tried (`None` while pending).
+    #[serde(default, with = "super::ts::option")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct PostbackAttemptsBody {
+    pub attempts: Vec<PostbackAttempt>,
+}
+
 /// \[EXT\] A tenant provisioned through `/platform/tenants`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

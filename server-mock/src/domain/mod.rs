@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod grants;
 pub mod partners;
 pub mod payouts;
+pub mod postbacks;
 pub mod programs;
 pub mod snapshots;
 pub mod tenants;

@@ -44,6 +44,7 @@ pub mod login_links;
 pub mod openapi;
 pub mod partners;
 pub mod platform;
+pub mod postbacks;
 pub mod programs;
 pub mod snapshots;
 
@@ -77,6 +78,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(export::router())
         .merge(login_links::router())
+        .merge(postbacks::router())
 }
 
 /// Tenant routes that never read credentials.

@@ -27,6 +27,7 @@ pub mod mailbox;
 pub mod outbox;
 pub mod partners;
 pub mod payouts;
+pub mod postbacks;
 pub mod programs;
 pub mod sessions;
 pub mod snapshots;
