@@ -48,6 +48,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_programs_links_clicks_events_commissions_payouts",
         include_str!("../migrations/0002_programs_links_clicks_events_commissions_payouts.sql"),
     ),
+    (
+        "0003_webhook_endpoints_deliveries_attempts",
+        include_str!("../migrations/0003_webhook_endpoints_deliveries_attempts.sql"),
+    ),
 ];
 
 /// Most jobs that share one commit.

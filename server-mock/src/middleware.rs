@@ -31,10 +31,12 @@ pub const IMPLEMENTED_EXTENSIONS: &[&str] = &[
     "ip-allowlist",
     "commission-filters",
     "login-links",
+    "webhook-retries",
 ];
 
 /// The advertised list for this configuration (empty with `--no-extensions`;
-/// `rate-limit-headers` only when the global limiter is on).
+/// `rate-limit-headers` only when the global limiter is on, `webhook-retries` only with
+/// more than one webhook attempt).
 pub fn advertised(state: &AppState) -> Vec<&'static str> {
     if !state.ext() {
         return Vec::new();
@@ -43,6 +45,7 @@ pub fn advertised(state: &AppState) -> Vec<&'static str> {
         .iter()
         .copied()
         .filter(|e| *e != "rate-limit-headers" || state.limits.global_enabled())
+        .filter(|e| *e != "webhook-retries" || state.config.webhook_attempts > 1)
         .collect()
 }
 

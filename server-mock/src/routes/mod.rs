@@ -42,6 +42,7 @@ pub mod openapi;
 pub mod partners;
 pub mod programs;
 pub mod snapshots;
+pub mod webhooks;
 
 /// Routes that need neither a tenant nor a credential.
 pub fn public() -> OpenApiRouter<AppState> {
@@ -68,6 +69,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(export::router())
         .merge(login_links::router())
+        .merge(webhooks::router())
 }
 
 /// Tenant routes that never read credentials.
