@@ -51,7 +51,7 @@ struct Args {
     cookie_secure: bool,
     /// Proxies whose X-Forwarded-For is trusted: CIDR,CIDR,…
     #[arg(long, env = "OPENPARTNER_MOCK_TRUSTED_PROXIES", value_parser = parse_cidrs_arg)]
-    trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    trusted_proxies: Option<CidrsArg>,
     /// Global rate limit, e.g. 600/300s, or off.
     #[arg(long, env = "OPENPARTNER_MOCK_RATE_LIMIT", default_value = "600/300s", value_parser = parse_rate_limit_arg)]
     rate_limit: RateLimitArg,
@@ -79,7 +79,7 @@ struct Args {
     /// forbids them (loopback, private, link-local…): CIDR,CIDR,… — for tests and local
     /// sandboxes, e.g. 127.0.0.0/8,::1/128.
     #[arg(long, env = "OPENPARTNER_OUTBOUND_ALLOW_PRIVATE_CIDRS", value_parser = parse_cidrs_arg)]
-    outbound_allow_private_cidrs: Option<Vec<ipnet::IpNet>>,
+    outbound_allow_private_cidrs: Option<CidrsArg>,
     /// [EXT] Webhook attempts per delivery in total, 1–20 (1 = no automatic retries; with
     /// --no-extensions always 1).
     #[arg(long, env = "OPENPARTNER_MOCK_WEBHOOK_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
@@ -107,8 +107,13 @@ fn parse_schedule_arg(s: &str) -> Result<ScheduleArg, String> {
     openpartner_mock::config::parse_schedule(s).map(ScheduleArg)
 }
 
-fn parse_cidrs_arg(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
-    parse_cidrs(s)
+/// A CIDR list flag. A newtype, not `Vec<IpNet>`: clap would take an `Option<Vec<T>>`
+/// field for a multi-value flag of `T` and panic when reading the parsed `Vec`.
+#[derive(Debug, Clone)]
+struct CidrsArg(Vec<ipnet::IpNet>);
+
+fn parse_cidrs_arg(s: &str) -> Result<CidrsArg, String> {
+    parse_cidrs(s).map(CidrsArg)
 }
 
 #[tokio::main]
@@ -140,8 +145,11 @@ async fn main() -> ExitCode {
         tenants: args.tenants,
         portal_url: args.portal_url,
         cookie_secure: args.cookie_secure,
-        trusted_proxies: args.trusted_proxies.unwrap_or_default(),
-        outbound_allow_private_cidrs: args.outbound_allow_private_cidrs.unwrap_or_default(),
+        trusted_proxies: args.trusted_proxies.map(|c| c.0).unwrap_or_default(),
+        outbound_allow_private_cidrs: args
+            .outbound_allow_private_cidrs
+            .map(|c| c.0)
+            .unwrap_or_default(),
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
         synchronous: args.synchronous,
