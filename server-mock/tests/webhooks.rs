@@ -827,7 +827,12 @@ async fn a_retry_through_another_endpoint_is_endpoint_mismatch_and_sends_nothing
     let r = t
         .get(&format!("/webhooks/{b}/deliveries/{id}/attempts"))
         .await;
-    assert_eq!(r.status, 404, "attempts of another endpoint's delivery");
+    assert_eq!(
+        r.status, 400,
+        "attempts of another endpoint's delivery: {}",
+        r.text
+    );
+    assert_eq!(r.body["error"], "endpoint_mismatch");
     rx.assert_total_after(300, 1).await;
     assert_eq!(deliveries(&t, &a).await[0]["attempts"], 1);
 }

@@ -298,6 +298,11 @@ pub fn target(c: &Connection, d: DeliveryRow) -> ApiResult<Option<(Target, bool)
     )
 }
 
+/// 400 `endpoint_mismatch`: the delivery named in the path belongs to another endpoint.
+pub fn endpoint_mismatch() -> ApiError {
+    ApiError::bad_request("endpoint_mismatch").detail("the delivery belongs to another endpoint")
+}
+
 /// Claims delivery `delivery_id` of endpoint `endpoint_id` for a manual retry (its
 /// remaining schedule is cancelled), in one job of its own (the attempt is sent after
 /// it). Errors: 404 `not_found` (endpoint or delivery); 400 `endpoint_mismatch` when the
@@ -329,8 +334,7 @@ fn claim_for_retry_in(
     let d = store::webhooks::get_delivery(c, tenant_id, delivery_id)?
         .ok_or_else(ApiError::not_found)?;
     if d.endpoint_id != endpoint_id {
-        return Err(ApiError::bad_request("endpoint_mismatch")
-            .detail("the delivery belongs to another endpoint"));
+        return Err(endpoint_mismatch());
     }
     store::webhooks::claim(c, &d.id)?;
     let (t, _) = target(c, d)?.ok_or_else(ApiError::not_found)?;
