@@ -298,7 +298,7 @@ fn validate_url(raw: Option<Lenient<String>>, v: &mut Validation) -> Option<Stri
     let ok = raw.and_then(|u| {
         u.valid_if(|s| {
             let s = s.trim();
-            s.len() <= MAX_URL
+            s.chars().count() <= MAX_URL
                 && url::Url::parse(s)
                     .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
         })

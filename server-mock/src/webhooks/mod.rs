@@ -276,6 +276,8 @@ pub fn drain_outbox(c: &Connection, now: &str, limit: u32) -> ApiResult<usize> {
             tracing::error!(event = %row.id, "outbox data is not JSON; sent as null");
             Value::Null
         });
+        // every consumer of an event fans it out here, in this job (webhook endpoints;
+        // partner postbacks join with one call of their own)
         fan_out(c, row, &data, now)?;
         store::outbox::mark_dispatched(c, row.seq, now)?;
     }
