@@ -103,6 +103,46 @@ pub fn parse_ip_or_net(s: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("'{s}' is not an IP address or CIDR"))
 }
 
+/// The \[EXT\] webhook retry schedule of API.md §3.6: 30 s, 2 min, 10 min, 1 h.
+pub const DEFAULT_WEBHOOK_SCHEDULE: [Duration; 4] = [
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(3600),
+];
+
+/// Parses `--webhook-schedule`: comma-separated delays, each a number with an optional
+/// unit `ms`, `s` (default), `m` or `h` (`1s,2s,500ms`), at least one, each 1 ms–24 h.
+pub fn parse_schedule(s: &str) -> Result<Vec<Duration>, String> {
+    let err = |part: &str| {
+        format!("webhook schedule must look like 30s,2m,10m,1h (each 1ms-24h), got '{part}'")
+    };
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (num, unit_ms) = if let Some(x) = part.strip_suffix("ms") {
+            (x, 1)
+        } else if let Some(x) = part.strip_suffix('s') {
+            (x, 1000)
+        } else if let Some(x) = part.strip_suffix('m') {
+            (x, 60_000)
+        } else if let Some(x) = part.strip_suffix('h') {
+            (x, 3_600_000)
+        } else {
+            (part, 1000)
+        };
+        let n: u64 = num.trim().parse().map_err(|_| err(part))?;
+        let ms = n
+            .checked_mul(unit_ms)
+            .filter(|ms| (1..=24 * 3_600_000).contains(ms))
+            .ok_or_else(|| err(part))?;
+        out.push(Duration::from_millis(ms));
+    }
+    if out.is_empty() {
+        return Err(err(s));
+    }
+    Ok(out)
+}
+
 /// Everything the server needs to run. Build with [`Config::default`] or
 /// [`Config::for_tests`] and adjust the public fields.
 #[derive(Clone)]
@@ -157,6 +197,13 @@ pub struct Config {
     /// DNS resolver for outbound requests (`None` = the system's); tests use
     /// [`crate::outbound::StaticResolver`].
     pub outbound_resolver: Option<std::sync::Arc<dyn crate::outbound::Resolver>>,
+    /// \[EXT\] Webhook attempts per delivery in total (`--webhook-attempts`, default 5;
+    /// 1 = the base behaviour, no automatic retries). With extensions off, 1 is used.
+    pub webhook_attempts: u32,
+    /// \[EXT\] Delay before automatic attempt 2, 3, … (`--webhook-schedule`, default
+    /// 30 s, 2 min, 10 min, 1 h; ±20 % jitter is added). A list shorter than
+    /// `webhook_attempts - 1` repeats its last value.
+    pub webhook_schedule: Vec<Duration>,
     /// Test hooks for the in-process server (none is reachable from the command line).
     pub hooks: TestHooks,
 }
@@ -216,6 +263,8 @@ impl std::fmt::Debug for Config {
                 &self.outbound_allow_private_cidrs,
             )
             .field("outbound_timeout", &self.outbound_timeout)
+            .field("webhook_attempts", &self.webhook_attempts)
+            .field("webhook_schedule", &self.webhook_schedule)
             .finish_non_exhaustive()
     }
 }
@@ -245,6 +294,8 @@ impl Default for Config {
             outbound_allow_private_cidrs: Vec::new(),
             outbound_timeout: Duration::from_secs(10),
             outbound_resolver: None,
+            webhook_attempts: 5,
+            webhook_schedule: DEFAULT_WEBHOOK_SCHEDULE.to_vec(),
             hooks: TestHooks::default(),
         }
     }
@@ -264,6 +315,27 @@ impl Config {
                 IpNet::from(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)),
             ],
             ..Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_schedules_parse_with_units_and_reject_nonsense() {
+        let ms = Duration::from_millis;
+        assert_eq!(
+            parse_schedule("30s,2m,10m,1h").unwrap(),
+            DEFAULT_WEBHOOK_SCHEDULE.to_vec()
+        );
+        assert_eq!(
+            parse_schedule(" 1s, 500ms ,2").unwrap(),
+            vec![ms(1000), ms(500), ms(2000)]
+        );
+        for bad in ["", ",", "0s", "1x", "-1s", "25h", "s"] {
+            assert!(parse_schedule(bad).is_err(), "{bad:?}");
         }
     }
 }

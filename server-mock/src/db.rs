@@ -49,6 +49,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0002_programs_links_clicks_events_commissions_payouts.sql"),
     ),
     (
+        "0003_webhook_endpoints_deliveries_attempts",
+        include_str!("../migrations/0003_webhook_endpoints_deliveries_attempts.sql"),
         "0004_partner_postbacks",
         include_str!("../migrations/0004_partner_postbacks.sql"),
     ),

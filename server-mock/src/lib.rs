@@ -17,9 +17,11 @@
 //! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — \[EXT\]
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
-//! - [`outbox`] — `outbox::emit` records webhook events in the `outbox` table.
+//! - [`outbox`] — `outbox::emit` records webhook events in the `outbox` table;
+//!   [`webhooks`] — the dispatcher that fans them out into deliveries and sends them
+//!   (started by [`spawn`]), signing, retries.
 //! - [`postbacks`] — partner postbacks: `fan_out` of a commission event into pending
-//!   sends, and the sender task (`spawn_sender`, started by [`spawn`]).
+//!   sends (called by the dispatcher), and the sender task (`spawn_sender`, started by [`spawn`]).
 //! - [`mail`] — dev mailbox; [`pagination`] — keyset cursors; [`util`] — ids, times,
 //!   secrets; [`clock`] — injectable clock.
 //! - Attribution half (see `ATTRIBUTION.md`): [`engine`] — the pure §3.4 engine;
@@ -79,6 +81,7 @@ pub mod state;
 pub mod store;
 pub mod tenancy;
 pub mod util;
+pub mod webhooks;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -105,6 +108,7 @@ pub struct RunningServer {
     handle: Option<JoinHandle<std::io::Result<()>>>,
     janitor: JoinHandle<()>,
     postback_sender: JoinHandle<()>,
+    dispatcher: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -150,6 +154,7 @@ impl Drop for RunningServer {
         }
         self.janitor.abort();
         self.postback_sender.abort();
+        self.dispatcher.abort();
     }
 }
 
@@ -173,10 +178,12 @@ pub async fn spawn_with_routes(
     let (tenancy, tenants) = (config.tenancy, config.tenants.clone());
     let tenant_cache = Arc::new(tenancy::TenantCache::default());
     let cache = tenant_cache.clone();
-    db.with_blocking(move |c| -> anyhow::Result<()> {
+    let endpoints_exist = db.with_blocking(move |c| -> anyhow::Result<bool> {
         tenancy::ensure_tenants(c, &cache, tenancy, &tenants, &now)?;
         store::idempotency::clear_in_flight(c)?;
-        Ok(())
+        // deliveries a crash interrupted mid-send are due again (at-least-once)
+        store::webhooks::resume_claimed(c, &now)?;
+        Ok(store::webhooks::any_endpoint(c)?)
     })??;
     let listener = tokio::net::TcpListener::bind((config.bind, config.port)).await?;
     let addr = listener.local_addr()?;
@@ -202,6 +209,7 @@ pub async fn spawn_with_routes(
         tenants: tenant_cache,
         outbound,
         base_url: Arc::from(base_url.as_str()),
+        webhooks: Arc::new(webhooks::Dispatcher::new(endpoints_exist)),
     };
     let app = routes::build_with(state.clone(), extra);
     let svc = ServiceBuilder::new()
@@ -240,6 +248,7 @@ pub async fn spawn_with_routes(
                 .await;
         }
     });
+    let dispatcher = webhooks::dispatcher::spawn(state.clone());
     Ok(RunningServer {
         base_url,
         addr,
@@ -248,5 +257,6 @@ pub async fn spawn_with_routes(
         handle: Some(handle),
         janitor,
         postback_sender,
+        dispatcher,
     })
 }

@@ -80,6 +80,14 @@ struct Args {
     /// sandboxes, e.g. 127.0.0.0/8,::1/128.
     #[arg(long, env = "OPENPARTNER_OUTBOUND_ALLOW_PRIVATE_CIDRS", value_parser = parse_cidrs_arg)]
     outbound_allow_private_cidrs: Option<CidrList>,
+    /// [EXT] Webhook attempts per delivery in total, 1–20 (1 = no automatic retries; with
+    /// --no-extensions always 1).
+    #[arg(long, env = "OPENPARTNER_MOCK_WEBHOOK_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    webhook_attempts: u32,
+    /// [EXT] Delays before webhook attempt 2, 3, …: comma-separated, each with a unit
+    /// ms/s/m/h (default s), ±20 % jitter added; a short list repeats its last value.
+    #[arg(long, env = "OPENPARTNER_MOCK_WEBHOOK_SCHEDULE", default_value = "30s,2m,10m,1h", value_parser = parse_schedule_arg)]
+    webhook_schedule: ScheduleArg,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -90,6 +98,13 @@ struct RateLimitArg(Option<RateLimit>);
 
 fn parse_rate_limit_arg(s: &str) -> Result<RateLimitArg, String> {
     parse_rate_limit(s).map(RateLimitArg)
+}
+
+#[derive(Debug, Clone)]
+struct ScheduleArg(Vec<std::time::Duration>);
+
+fn parse_schedule_arg(s: &str) -> Result<ScheduleArg, String> {
+    openpartner_mock::config::parse_schedule(s).map(ScheduleArg)
 }
 
 /// A parsed CIDR list (`--trusted-proxies`, `--outbound-allow-private-cidrs`): one value
@@ -139,6 +154,8 @@ async fn main() -> ExitCode {
         rate_limit: args.rate_limit.0,
         extensions: !args.no_extensions,
         synchronous: args.synchronous,
+        webhook_attempts: args.webhook_attempts,
+        webhook_schedule: args.webhook_schedule.0,
         latency: (args.latency_ms > 0).then(|| std::time::Duration::from_millis(args.latency_ms)),
         ..Config::default()
     };

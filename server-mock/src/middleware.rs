@@ -31,12 +31,13 @@ pub const IMPLEMENTED_EXTENSIONS: &[&str] = &[
     "ip-allowlist",
     "commission-filters",
     "login-links",
+    "webhook-retries",
     "platform",
 ];
 
 /// The advertised list for this configuration (empty with `--no-extensions`;
-/// `rate-limit-headers` only when the global limiter is on; `platform` only in multi mode
-/// with a platform key).
+/// `rate-limit-headers` only when the global limiter is on, `webhook-retries` only with
+/// more than one webhook attempt, `platform` only in multi mode with a platform key).
 pub fn advertised(state: &AppState) -> Vec<&'static str> {
     if !state.ext() {
         return Vec::new();
@@ -50,6 +51,7 @@ pub fn advertised(state: &AppState) -> Vec<&'static str> {
                 || (state.config.tenancy == crate::config::Tenancy::Multi
                     && state.config.platform_key.is_some())
         })
+        .filter(|e| *e != "webhook-retries" || state.config.webhook_attempts > 1)
         .collect()
 }
 

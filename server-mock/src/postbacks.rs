@@ -62,7 +62,9 @@ pub const USER_AGENT: &str = "OpenPartner-Postbacks/1";
 pub const INTERRUPTED: &str = "interrupted: the server stopped during the send (not retried)";
 
 /// Records one pending send per enabled postback of the event's partner (`data.partnerId`)
-/// subscribed to `event_type`, with its URL expanded (see the module docs for each macro's
+/// subscribed to `event_type` and created at or before `recorded_at` (the event's outbox
+/// time: a postback never fires for events older than itself, as webhook endpoints do
+/// not), with its URL expanded (see the module docs for each macro's
 /// value). `event_id` is the outbox envelope id (`evt_…`). Runs inside the caller's
 /// database job; returns how many sends it added (0 for a type postbacks do not support,
 /// an event without `partnerId`, or an event already fanned out). Errors: database errors
@@ -73,6 +75,7 @@ pub fn fan_out(
     event_id: &str,
     event_type: &str,
     data: &Value,
+    recorded_at: &str,
     now_iso: &str,
 ) -> ApiResult<usize> {
     if !is_supported(event_type) {
@@ -81,7 +84,7 @@ pub fn fan_out(
     let Some(partner_id) = text(data, "partnerId") else {
         return Ok(0);
     };
-    let subscribers = store::subscribers(c, tenant_id, &partner_id, event_type)?;
+    let subscribers = store::subscribers(c, tenant_id, &partner_id, event_type, recorded_at)?;
     if subscribers.is_empty() {
         return Ok(0);
     }
@@ -283,21 +286,6 @@ async fn send_one(state: AppState, send: ClaimedSend, _permit: OwnedSemaphorePer
     }
 }
 
-/// Test hook, **temporary**: runs [`fan_out`] for every `commission.*` event in the outbox
-/// (of every tenant, in `seq` order; events already fanned out add nothing) and returns how
-/// many sends were added. Until the webhook dispatcher calls [`fan_out`] in its per-event
-/// job, tests call this to fire postbacks; remove it (and
-/// [`store::outbox_commission_events`]) once the dispatcher does.
-#[doc(hidden)]
-pub fn drain_outbox_for_tests(c: &Connection, now_iso: &str) -> ApiResult<usize> {
-    let mut added = 0;
-    for (id, tenant_id, event_type, data) in store::outbox_commission_events(c)? {
-        let data: Value = serde_json::from_str(&data)?;
-        added += fan_out(c, &tenant_id, &id, &event_type, &data, now_iso)?;
-    }
-    Ok(added)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,11 +339,11 @@ mod tests {
             json!({"commissionId": "c 1", "partnerId": "p1", "amount": "12.50", "currency": "USD"});
         let now = "2026-01-02T00:00:00.000Z";
         assert_eq!(
-            fan_out(&c, T, "evt_1", "commission.approved", &data, now).unwrap(),
+            fan_out(&c, T, "evt_1", "commission.approved", &data, now, now).unwrap(),
             2
         );
         assert_eq!(
-            fan_out(&c, T, "evt_1", "commission.approved", &data, now).unwrap(),
+            fan_out(&c, T, "evt_1", "commission.approved", &data, now, now).unwrap(),
             0,
             "an event fans out to a postback once"
         );
@@ -372,11 +360,11 @@ mod tests {
         assert!(list_attempts(&c, T, "pb-other").unwrap().is_empty());
         // another tenant's event, an unsupported type, an event without a partner: nothing
         assert_eq!(
-            fan_out(&c, "t2", "evt_2", "commission.approved", &data, now).unwrap(),
+            fan_out(&c, "t2", "evt_2", "commission.approved", &data, now, now).unwrap(),
             0
         );
         assert_eq!(
-            fan_out(&c, T, "evt_3", "partner.created", &data, now).unwrap(),
+            fan_out(&c, T, "evt_3", "partner.created", &data, now, now).unwrap(),
             0
         );
         assert_eq!(
@@ -386,6 +374,7 @@ mod tests {
                 "evt_4",
                 "commission.approved",
                 &json!({"amount": "1"}),
+                now,
                 now
             )
             .unwrap(),
@@ -393,7 +382,7 @@ mod tests {
         );
         // a new event is a new send
         assert_eq!(
-            fan_out(&c, T, "evt_5", "commission.approved", &data, now).unwrap(),
+            fan_out(&c, T, "evt_5", "commission.approved", &data, now, now).unwrap(),
             2
         );
         assert_eq!(list_attempts(&c, T, "pb-both").unwrap().len(), 2);
@@ -406,7 +395,7 @@ mod tests {
         let now = "2026-01-02T00:00:00.000Z";
         for e in ["evt_1", "evt_2", "evt_3"] {
             let data = json!({"commissionId": e, "partnerId": "p1"});
-            fan_out(&c, T, e, "commission.accrued", &data, now).unwrap();
+            fan_out(&c, T, e, "commission.accrued", &data, now, now).unwrap();
         }
         let first = store::claim_pending(&c, 2).unwrap();
         assert_eq!(first.len(), 2);

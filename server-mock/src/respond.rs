@@ -57,6 +57,17 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce(&mut Connection) -> ApiResult<(StatusCode, T)> + Send + 'static,
 {
+    // Whether the job recorded webhook events (noted by `outbox::emit` on the writer
+    // thread): once it is committed, the dispatcher is woken.
+    let emitted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noted = emitted.clone();
+    let f = move |c: &mut Connection| {
+        crate::outbox::take_emitted();
+        let r = f(c);
+        let e = crate::outbox::take_emitted();
+        noted.store(r.is_ok() && e, std::sync::atomic::Ordering::Relaxed);
+        r
+    };
     let reply = match idempotency::take_current() {
         None => {
             let (status, value) = state.db.call(f).await?;
@@ -64,6 +75,9 @@ where
         }
         Some(keyed) => Reply::Keyed(state.db.call(move |c| keyed.run(c, f)).await?),
     };
+    if emitted.load(std::sync::atomic::Ordering::Relaxed) {
+        state.webhooks.events_committed();
+    }
     if state.config.hooks.take_drop_after_commit() {
         return Ok(Reply::Dropped);
     }

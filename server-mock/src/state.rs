@@ -31,6 +31,8 @@ pub struct AppState {
     pub outbound: Arc<crate::outbound::Outbound>,
     /// The server's own origin, e.g. `http://127.0.0.1:4100`.
     pub base_url: Arc<str>,
+    /// The webhook dispatcher's handle (wake-ups, send permits).
+    pub webhooks: Arc<crate::webhooks::Dispatcher>,
 }
 
 impl AppState {

@@ -424,19 +424,6 @@ impl Receiver {
     }
 }
 
-/// Fans the outbox's commission events out to the postbacks. Temporary: until the webhook
-/// dispatcher calls `postbacks::fan_out` for each event, the test runs the hook; the fan-out
-/// is idempotent, so this is harmless once the dispatcher does it too (then delete the body).
-async fn fire(t: &T) {
-    let now = t.srv.state().now_iso();
-    t.srv
-        .state()
-        .db
-        .call(move |c| openpartner_mock::postbacks::drain_outbox_for_tests(c, &now))
-        .await
-        .expect("fan-out");
-}
-
 async fn attempts(t: &T, partner: &str, postback: &str) -> Vec<Value> {
     let r = t
         .get(&format!(
@@ -573,7 +560,6 @@ async fn approve_fires_one_get_with_every_macro_expanded() {
     .await;
 
     // the sale's commission.accrued: only the accrued postback
-    fire(&t).await;
     let a = settled_attempts(&t, &p, &accrued, 1).await;
     assert_eq!(
         rx.paths_starting("/accrued"),
@@ -591,8 +577,6 @@ async fn approve_fires_one_get_with_every_macro_expanded() {
         .post(&format!("/commissions/{cid}/approve"), json!({}))
         .await;
     assert_eq!(ap.status, 200, "{}", ap.text);
-    fire(&t).await;
-    fire(&t).await;
     let a = settled_attempts(&t, &p, &approved, 1).await;
     let want = format!(
         "/approved?click={click}&partner={p}&commission={cid}&amount=40.00&cur=USD&event={event_id}&tx=order%2042%26x%3D1&type=commission.approved&program={prog}&payout="
@@ -618,7 +602,6 @@ async fn approve_fires_one_get_with_every_macro_expanded() {
         .as_str()
         .unwrap()
         .to_owned();
-    fire(&t).await;
     settled_attempts(&t, &p, &paid, 1).await;
     assert_eq!(
         rx.paths_starting("/paid"),
@@ -647,14 +630,12 @@ async fn a_failing_receiver_gets_exactly_one_try() {
         true,
     )
     .await;
-    fire(&t).await;
     let a = settled_attempts(&t, &p, &pb, 1).await;
     assert_eq!(a[0]["status"], "failed");
     assert_eq!(a[0]["httpStatus"], 500);
     assert_eq!(a[0]["error"], "HTTP 500");
     assert_eq!(a[0]["responseSnippet"], "answer 500");
     // no retry: another fan-out adds nothing, and nothing arrives later
-    fire(&t).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(rx.hits().len(), 1, "{:?}", rx.hits());
     assert_eq!(attempts(&t, &p, &pb).await.len(), 1);
@@ -664,7 +645,6 @@ async fn a_failing_receiver_gets_exactly_one_try() {
         .post(&format!("/commissions/{cid}/approve"), json!({}))
         .await;
     assert_eq!(ap.status, 200, "{}", ap.text);
-    fire(&t).await;
     let a = settled_attempts(&t, &p, &pb, 2).await;
     assert_eq!(a.len(), 2);
     assert_eq!(a[0]["eventType"], "commission.accrued");
@@ -688,7 +668,6 @@ async fn an_ssrf_blocked_target_records_the_block() {
         true,
     )
     .await;
-    fire(&t).await;
     let a = settled_attempts(&t, &p, &pb, 1).await;
     assert_eq!(a[0]["status"], "failed");
     assert_eq!(a[0]["httpStatus"], Value::Null);
@@ -720,7 +699,6 @@ async fn a_deleted_postback_gets_nothing() {
     )
     .await;
     assert_eq!(delete(&t, &p, &gone, ADMIN).await.status, 204);
-    fire(&t).await;
     settled_attempts(&t, &p, &keep, 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.paths_starting("/keep"), vec!["/keep".to_string()]);
@@ -738,7 +716,7 @@ async fn pending_sends_survive_a_restart_and_an_interrupted_one_is_not_sent_agai
     };
     let rx = Receiver::start(200).await;
     let t = T::with(config()).await;
-    let (_, p, _, _, _) = sale(&t, "restart@example.com", "t-4").await;
+    let p = t.partner("restart@example.com").await;
     let first = new_postback(
         &t,
         &p,
@@ -755,15 +733,26 @@ async fn pending_sends_survive_a_restart_and_an_interrupted_one_is_not_sent_agai
         true,
     )
     .await;
+    let now = t.srv.state().now_iso();
+    let p_for_event = p.clone();
     let T { srv, .. } = t;
     srv.shutdown().await.unwrap();
 
-    // while no server runs: the fan-out records both sends, and a "crash" leaves the
-    // oldest one claimed (`sending`) but never answered
+    // while no server runs: a commission event is recorded, the dispatcher's own drain
+    // fans it out into both sends, and a "crash" leaves the oldest one claimed
+    // (`sending`) but never answered
     let db = openpartner_mock::db::Db::open(&path).unwrap();
     let claimed = db
-        .call(|c| {
-            openpartner_mock::postbacks::drain_outbox_for_tests(c, "2026-12-01T00:00:00.000Z")?;
+        .call(move |c| {
+            openpartner_mock::outbox::emit(
+                c,
+                "01J0000000DEFAULTTENANT0000",
+                "commission.accrued",
+                json!({"partnerId": p_for_event, "commissionId": "c-restart",
+                       "amount": "1.00", "currency": "USD"}),
+                &now,
+            )?;
+            openpartner_mock::webhooks::drain_outbox(c, &now, 100)?;
             Ok(openpartner_mock::store::postbacks::claim_pending(c, 1)?)
         })
         .await

@@ -279,16 +279,6 @@ fn a_fired_postback_shows_in_the_attempt_log() {
         "-o",
         "json",
     ]);
-    // Temporary: until the webhook dispatcher calls postbacks::fan_out for each outbox
-    // event, the test runs the hook (idempotent: harmless once the dispatcher does it too).
-    let state = env.server().state().clone();
-    let now = state.now_iso();
-    state
-        .db
-        .with_blocking(move |c| openpartner_mock::postbacks::drain_outbox_for_tests(c, &now))
-        .expect("db")
-        .expect("fan-out");
-
     let client = env.client().partners();
     let deadline = Instant::now() + Duration::from_secs(20);
     let attempts = loop {

@@ -47,6 +47,7 @@ pub mod platform;
 pub mod postbacks;
 pub mod programs;
 pub mod snapshots;
+pub mod webhooks;
 
 /// Routes that need neither a tenant nor a credential.
 pub fn public() -> OpenApiRouter<AppState> {
@@ -79,6 +80,7 @@ pub fn authenticated() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(login_links::router())
         .merge(postbacks::router())
+        .merge(webhooks::router())
 }
 
 /// Tenant routes that never read credentials.

@@ -195,7 +195,7 @@ async fn create(
     let (url, events) = (ch.url.unwrap_or_default(), ch.events.unwrap_or_default());
     let enabled = ch.enabled.unwrap_or(true);
     let now = state.now_iso();
-    respond(&state, StatusCode::CREATED, move |c| {
+    let reply = respond(&state, StatusCode::CREATED, move |c| {
         require_partner(c, &tenant.id, &id, "partner_not_found")?;
         let pid = new_id();
         store::insert(
@@ -219,7 +219,11 @@ async fn create(
             created_at: now,
         })
     })
-    .await
+    .await?;
+    // from now on every committed event runs a dispatcher cycle (its fan-out feeds
+    // postbacks too)
+    state.webhooks.note_subscriber();
+    Ok(reply)
 }
 
 /// Changes a postback (admin, or the partner itself); only the given fields change.

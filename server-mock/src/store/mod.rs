@@ -32,3 +32,4 @@ pub mod programs;
 pub mod sessions;
 pub mod snapshots;
 pub mod tenants;
+pub mod webhooks;

@@ -190,20 +190,22 @@ pub struct Subscriber {
     pub url: String,
 }
 
-/// The enabled postbacks of `partner_id` subscribed to `event_type`, oldest first.
+/// The enabled postbacks of `partner_id` subscribed to `event_type` that existed at
+/// `recorded_at`, oldest first.
 pub fn subscribers(
     c: &Connection,
     tenant_id: &str,
     partner_id: &str,
     event_type: &str,
+    recorded_at: &str,
 ) -> rusqlite::Result<Vec<Subscriber>> {
     let mut st = c.prepare_cached(
         "SELECT id, url FROM partner_postbacks
-         WHERE tenant_id = ?1 AND partner_id = ?2 AND enabled = 1
+         WHERE tenant_id = ?1 AND partner_id = ?2 AND enabled = 1 AND created_at <= ?4
            AND EXISTS (SELECT 1 FROM json_each(partner_postbacks.events) WHERE value = ?3)
          ORDER BY created_at, id",
     )?;
-    let rows = st.query_map(params![tenant_id, partner_id, event_type], |r| {
+    let rows = st.query_map(params![tenant_id, partner_id, event_type, recorded_at], |r| {
         Ok(Subscriber {
             id: r.get(0)?,
             url: r.get(1)?,
@@ -470,22 +472,5 @@ pub fn list_attempts(
          ORDER BY created_at, rowid"
     ))?;
     let rows = st.query_map(params![tenant_id, postback_id], PostbackAttempt::from_row)?;
-    rows.collect()
-}
-
-/// An outbox row as the temporary test hook reads it: (envelope id, tenant, type, data
-/// JSON text).
-///
-/// Temporary: [`crate::postbacks::drain_outbox_for_tests`] reads the outbox itself until
-/// the webhook dispatcher calls [`crate::postbacks::fan_out`] per event; remove both then.
-#[doc(hidden)]
-pub fn outbox_commission_events(
-    c: &Connection,
-) -> rusqlite::Result<Vec<(String, String, String, String)>> {
-    let mut st = c.prepare_cached(
-        "SELECT id, tenant_id, event_type, data FROM outbox
-         WHERE event_type LIKE 'commission.%' ORDER BY seq",
-    )?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
     rows.collect()
 }
