@@ -421,7 +421,8 @@ fn sdk_endpoint_routes_against_the_server() {
     )
     .expect("genuine ping")
     {
-        Event::WebhookTest { meta, data } => {
+        Event::WebhookTest { meta, event, data } => {
+            assert_eq!(event, "webhook.test");
             assert!(data.synthetic);
             assert_eq!(Some(meta.id.as_str()), meta.delivery_id.as_deref());
             assert_eq!(meta.id, ping.delivery.event_id);
@@ -434,6 +435,23 @@ fn sdk_endpoint_routes_against_the_server() {
         .expect("typed ping");
     assert_eq!(typed.delivery.event_type, "commission.paid");
     assert_eq!(typed.event["event"], "commission.paid");
+    // It verifies as a synthetic event, not as a commission.paid missing its fields.
+    let hit = &target.wait_for(2)[1];
+    match webhooks::verify(
+        &secret,
+        &hit.headers,
+        &hit.body,
+        webhooks::DEFAULT_TOLERANCE,
+    )
+    .expect("a genuine typed ping verifies")
+    {
+        Event::WebhookTest { event, data, meta } => {
+            assert_eq!(event, "commission.paid");
+            assert!(data.synthetic);
+            assert_eq!(meta.id, typed.delivery.event_id);
+        }
+        other => panic!("not a test ping: {other:?}"),
+    }
 
     // Soft delete keeps the endpoint, inactive; hard delete removes it.
     env.block_on(hooks.delete(&ep.id, false))
@@ -1136,6 +1154,17 @@ fn listen_forwards_one_at_a_time_in_arrival_order_and_deletes_its_endpoint_on_si
         let hit = hits.iter().find(|h| h.delivery() == d.event_id).unwrap();
         assert_eq!(d.payload.as_bytes(), &hit.body[..]);
     }
+
+    // A test ping named after a real type is verified and forwarded, not rejected.
+    let ping = env
+        .block_on(client.webhooks().test(&ep.id, Some("commission.paid")))
+        .expect("test ping");
+    assert_eq!(ping.delivery.http_status, Some(202), "{ping:?}");
+    let line = &listen.lines(1)[0];
+    assert_eq!(line["event"], "commission.paid");
+    assert_eq!(line["id"], ping.delivery.event_id.as_str());
+    assert_eq!(line["status"], 202);
+    assert_eq!(target.wait_for(6)[5].delivery(), ping.delivery.event_id);
 
     let (code, stderr) = listen.stop("INT");
     assert_eq!(code, Some(0), "{stderr}");
