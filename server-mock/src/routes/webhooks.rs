@@ -298,7 +298,7 @@ fn validate_url(raw: Option<Lenient<String>>, v: &mut Validation) -> Option<Stri
     let ok = raw.and_then(|u| {
         u.valid_if(|s| {
             let s = s.trim();
-            s.len() <= MAX_URL
+            s.chars().count() <= MAX_URL
                 && url::Url::parse(s)
                     .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
         })
@@ -555,13 +555,15 @@ async fn deliveries(
     .await
 }
 
-/// \[EXT\] The attempts of a delivery, oldest first (admin).
+/// \[EXT\] The attempts of a delivery, oldest first (admin); 400 `endpoint_mismatch` for a
+/// delivery of another endpoint, as on retry.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries/{delivery_id}/attempts", operation_id = "listWebhookAttempts", tag = "webhooks",
     params(("id" = String, Path, description = "Endpoint id"),
         ("delivery_id" = String, Path, description = "Delivery id")),
     extensions(("x-extension" = json!(true))),
     responses((status = 200, description = "The attempts, oldest first", body = AttemptList),
-        (status = 404, description = "not_found (endpoint, or a delivery of this endpoint)", body = ErrorBody)))]
+        (status = 400, description = "endpoint_mismatch: the delivery belongs to another endpoint", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody)))]
 async fn attempts(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -575,8 +577,10 @@ async fn attempts(
     respond::ok(&state, move |c| {
         load(c, &tenant.id, &id)?;
         let d = store::webhooks::get_delivery(c, &tenant.id, &delivery_id)?
-            .filter(|d| d.endpoint_id == id)
             .ok_or_else(ApiError::not_found)?;
+        if d.endpoint_id != id {
+            return Err(webhooks::endpoint_mismatch());
+        }
         let rows = store::webhooks::list_attempts(c, &d.id)?;
         Ok(AttemptList {
             attempts: rows.into_iter().map(Attempt::from).collect(),

@@ -276,6 +276,8 @@ pub fn drain_outbox(c: &Connection, now: &str, limit: u32) -> ApiResult<usize> {
             tracing::error!(event = %row.id, "outbox data is not JSON; sent as null");
             Value::Null
         });
+        // every consumer of an event fans it out here, in this job (webhook endpoints;
+        // partner postbacks join with one call of their own)
         fan_out(c, row, &data, now)?;
         store::outbox::mark_dispatched(c, row.seq, now)?;
     }
@@ -296,6 +298,11 @@ pub fn target(c: &Connection, d: DeliveryRow) -> ApiResult<Option<(Target, bool)
             )
         }),
     )
+}
+
+/// 400 `endpoint_mismatch`: the delivery named in the path belongs to another endpoint.
+pub fn endpoint_mismatch() -> ApiError {
+    ApiError::bad_request("endpoint_mismatch").detail("the delivery belongs to another endpoint")
 }
 
 /// Claims delivery `delivery_id` of endpoint `endpoint_id` for a manual retry (its
@@ -329,8 +336,7 @@ fn claim_for_retry_in(
     let d = store::webhooks::get_delivery(c, tenant_id, delivery_id)?
         .ok_or_else(ApiError::not_found)?;
     if d.endpoint_id != endpoint_id {
-        return Err(ApiError::bad_request("endpoint_mismatch")
-            .detail("the delivery belongs to another endpoint"));
+        return Err(endpoint_mismatch());
     }
     store::webhooks::claim(c, &d.id)?;
     let (t, _) = target(c, d)?.ok_or_else(ApiError::not_found)?;
