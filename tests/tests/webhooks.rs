@@ -406,8 +406,12 @@ fn sdk_endpoint_routes_against_the_server() {
     assert!(target.hits().is_empty());
 
     // Reactivated, the ping arrives signed, as a typed webhook.test.
-    env.block_on(hooks.update(&ep.id).active(true).send())
+    let active = env
+        .block_on(hooks.update(&ep.id).active(true).clear_label().send())
         .expect("reactivate");
+    assert!(active.active);
+    assert_eq!(active.label, None, "label: null clears it");
+    assert_eq!(active.url, target.url("/b2"), "fields not sent stay");
     let ping = env.block_on(hooks.test(&ep.id, None)).expect("test ping");
     assert_eq!(ping.delivery.event_type, "webhook.test");
     assert_eq!(ping.event["data"]["_synthetic"], true);
@@ -812,8 +816,21 @@ fn cli_webhook_commands_against_the_server() {
     let out = env.run(&["webhooks", "test", &id, "-o", "json"]);
     assert_eq!(exit_code(&out), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("endpoint_inactive"));
-    let upd = env.json(&["webhooks", "update", &id, "--activate", "-o", "json"]);
+    let upd = env.json(&[
+        "webhooks",
+        "update",
+        &id,
+        "--activate",
+        "--clear-label",
+        "-o",
+        "json",
+    ]);
     assert_eq!(upd["active"], true);
+    assert_eq!(upd["label"], Value::Null);
+    // An update without a field to change is a usage error, sent nowhere.
+    let out = env.run(&["webhooks", "update", &id]);
+    assert_eq!(exit_code(&out), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to change"));
 
     // A delivery of a real event, then its log, a retry and a test ping.
     env.ok(&[
