@@ -710,16 +710,7 @@ fn sdk_receives_the_commission_chain_signed_and_typed() {
     let e = env
         .block_on(hooks.attempts(&other, &d.id))
         .expect_err("another endpoint's delivery");
-    assert!(
-        matches!(
-            e,
-            Error::Api {
-                status: 400 | 404,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert_eq!(api_code(&e), (Some(400), Some("endpoint_mismatch")), "{e}");
     let before = target.hits().len();
     let retried = env
         .block_on(hooks.retry_delivery(&ep, &d.id))
@@ -976,6 +967,11 @@ struct Listener {
 
 impl Listener {
     fn start(env: &Env, forward_to: &str) -> Listener {
+        Listener::start_with(env, forward_to, &[])
+    }
+
+    /// `webhooks listen --forward-to <forward_to> -o ndjson <extra…>`.
+    fn start_with(env: &Env, forward_to: &str, extra: &[&str]) -> Listener {
         let mut child = env
             .std_cli()
             .args([
@@ -986,6 +982,7 @@ impl Listener {
                 "-o",
                 "ndjson",
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -1325,4 +1322,53 @@ fn listen_lets_the_server_retry_a_failing_target_and_refuses_forged_deliveries()
         !listed(&env, &endpoint),
         "SIGTERM also hard-deletes the endpoint"
     );
+}
+
+#[test]
+fn listen_answers_502_when_the_forward_target_is_down_and_subscribes_to_the_events_asked() {
+    let env = Env::start();
+    // A port nothing listens on: bound, then closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let listen = Listener::start_with(
+        &env,
+        &format!("http://{closed}/down"),
+        &["--events", "partner.created,commission.paid"],
+    );
+    let client = env.client();
+    let ep = env
+        .block_on(client.webhooks().get(&listen.endpoint))
+        .expect("endpoint");
+    assert_eq!(ep.events, ["partner.created", "commission.paid"]);
+
+    create_partners(&client, &env, 1, Duration::ZERO);
+    let line = &listen.lines(1)[0];
+    assert_eq!(line["event"], "partner.created");
+    assert_eq!(line["status"], 502);
+    assert_eq!(line["forwardStatus"], Value::Null);
+    assert!(line["forwardError"].is_string(), "{line}");
+    let d = wait_deliveries(&env, &listen.endpoint, |d| {
+        d.first().is_some_and(|d| d.attempts == 1)
+    });
+    assert_eq!(
+        d[0].http_status,
+        Some(502),
+        "the server records the listener's 502"
+    );
+    assert_eq!(d[0].error.as_deref(), Some("HTTP 502"));
+    assert_eq!(
+        d[0].status,
+        DeliveryStatus::Pending,
+        "retried on the schedule, not given up"
+    );
+    assert!(d[0].next_attempt_at.is_some());
+    let (code, stderr) = listen.stop("INT");
+    assert_eq!(
+        code,
+        Some(0),
+        "a failed forward is not a verification failure: {stderr}"
+    );
+    assert!(!listed(&env, &ep.id));
 }
