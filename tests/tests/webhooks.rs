@@ -615,7 +615,7 @@ fn sdk_receives_the_commission_chain_signed_and_typed() {
                 exact(&data.amount);
                 assert_eq!(data.currency, "USD");
                 assert_eq!(data.method, "manual");
-                assert_eq!(data.commission_ids, [chain.commission.clone()]);
+                assert_eq!(data.commission_ids, std::slice::from_ref(&chain.commission));
             }
             Event::CommissionPaid { data, .. } => {
                 assert_eq!(data.commission_id, chain.commission);
@@ -1102,7 +1102,7 @@ fn create_partners(client: &Client, env: &Env, n: usize, gap: Duration) -> Vec<S
 fn listen_forwards_one_at_a_time_in_arrival_order_and_deletes_its_endpoint_on_sigint() {
     let env = Env::start();
     // A slow target that answers 202: deliveries pile up in the listener's queue.
-    let target = Target::start(&env, Duration::from_millis(150), |_, _| 202);
+    let target = Target::start(&env, Duration::from_millis(400), |_, _| 202);
     let listen = Listener::start(&env, &target.url("/forward"));
 
     let client = env.client();
@@ -1115,7 +1115,7 @@ fn listen_forwards_one_at_a_time_in_arrival_order_and_deletes_its_endpoint_on_si
     assert_eq!(ep.label.as_deref(), Some("openpartner webhooks listen"));
     assert!(listed(&env, &listen.endpoint), "visible in GET /webhooks");
 
-    let partners = create_partners(&client, &env, 5, Duration::from_millis(60));
+    let partners = create_partners(&client, &env, 5, Duration::from_millis(150));
     let hits = target.wait_for(5);
     let printed = listen.lines(5);
     let deliveries = wait_deliveries(&env, &listen.endpoint, all_delivered(5));
