@@ -1033,3 +1033,32 @@ async fn with_extensions_off_there_is_one_attempt_and_no_attempt_log() {
     assert_eq!(r.body["error"], "route_not_found");
     rx.assert_total_after(400, 1).await;
 }
+
+#[tokio::test]
+async fn a_backlog_larger_than_the_send_bound_is_sent_16_at_a_time_without_stalling() {
+    let t = T::new().await;
+    let rx = Receiver::start().await;
+    rx.delay(Duration::from_millis(150));
+    let (ep, _) = endpoint(&t, &rx.url("/slow"), &["partner.created"]).await;
+    let n = 40;
+    let creates = (0..n).map(|i| {
+        t.post(
+            "/partners",
+            json!({"email": format!("b{i}@x.co"), "name": "B", "sendInvite": false}),
+        )
+    });
+    for r in futures::future::join_all(creates).await {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let d = wait_deliveries(&t, &ep, |d| {
+        d.len() == n && d.iter().all(|d| d["status"] == "delivered")
+    })
+    .await;
+    assert_eq!(d.len(), n);
+    let max = rx.max_in_flight();
+    assert!(
+        (2..=16).contains(&max),
+        "sends run concurrently, at most 16 at once: {max}"
+    );
+    rx.assert_total_after(300, n).await;
+}

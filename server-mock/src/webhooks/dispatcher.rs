@@ -10,7 +10,8 @@
 //! ([`super::record_attempt`]).
 //!
 //! **When it runs.** After the commit of every request job that emitted an event
-//! (`respond.rs` calls [`Dispatcher::events_committed`]), when an attempt finished, when
+//! (`respond.rs` calls [`Dispatcher::events_committed`]), when an attempt scheduled a
+//! retry or finished while every send permit was taken, when
 //! an endpoint is created, and on a timer for the next scheduled retry (at most
 //! [`MAX_SLEEP`] apart while deliveries are pending, so an advanced manual clock is
 //! noticed). While no endpoint exists in any tenant it submits no job at all (the
@@ -47,6 +48,8 @@ pub struct Dispatcher {
     wake: Notify,
     subscribers: AtomicBool,
     permits: Arc<Semaphore>,
+    /// The loop claimed as many deliveries as it had permits and waits for a send to end.
+    waiting_for_permits: AtomicBool,
 }
 
 impl Dispatcher {
@@ -56,6 +59,7 @@ impl Dispatcher {
             wake: Notify::new(),
             subscribers: AtomicBool::new(subscribers),
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_SENDS)),
+            waiting_for_permits: AtomicBool::new(false),
         }
     }
 
@@ -144,6 +148,11 @@ async fn run(state: AppState) {
             }
         };
         let saturated = cycle.free == 0 || cycle.claimed.len() == cycle.free;
+        // set before the sends start, so the first of them to end sees it
+        state
+            .webhooks
+            .waiting_for_permits
+            .store(saturated, Ordering::Release);
         for t in cycle.claimed {
             let state = state.clone();
             let policy = policy.clone();
@@ -173,7 +182,8 @@ async fn run(state: AppState) {
     }
 }
 
-/// Sends claimed delivery `t` (one permit), records the attempt and wakes the loop.
+/// Sends claimed delivery `t` (one permit), records the attempt and wakes the loop when
+/// it has new work.
 async fn send_one(state: AppState, t: Target, policy: RetryPolicy) {
     let permit = state.webhooks.permits.clone().acquire_owned().await;
     let result = super::send(&state, &t).await;
@@ -185,10 +195,22 @@ async fn send_one(state: AppState, t: Target, policy: RetryPolicy) {
             super::record_attempt(c, &tenant, &id, Trigger::Scheduled, &result, &policy, now)
         })
         .await;
-    if recorded.is_err() {
-        // the claim stays; the next start-up resumes it
-        tracing::error!(delivery = %t.delivery.id, "webhook attempt could not be recorded");
-    }
+    let rescheduled = match &recorded {
+        Ok(d) => d.as_ref().is_some_and(|d| d.next_attempt_at.is_some()),
+        Err(_) => {
+            // the claim stays; the next start-up resumes it
+            tracing::error!(delivery = %t.delivery.id, "webhook attempt could not be recorded");
+            false
+        }
+    };
     drop(permit);
-    state.webhooks.wake();
+    // The loop needs a new cycle only when a retry time appeared (it may come before the
+    // loop's timer) or when it waits for a permit (more deliveries may be due).
+    let waiting = state
+        .webhooks
+        .waiting_for_permits
+        .swap(false, Ordering::AcqRel);
+    if rescheduled || waiting {
+        state.webhooks.wake();
+    }
 }

@@ -46,6 +46,11 @@ struct Inner {
     /// Per delivery id: how many first requests of that id fail with 500.
     fail_first_per_id: usize,
     hits_per_id: HashMap<String, usize>,
+    /// Each answer waits this long.
+    delay: Duration,
+    /// Requests being answered now, and the most at once.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// The receiver; clones share state.
@@ -69,7 +74,17 @@ impl Receiver {
         let app =
             axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
                 let st = st.clone();
-                async move { st.handle(uri, headers, body) }
+                async move {
+                    let delay = {
+                        let mut g = st.inner.lock().unwrap();
+                        g.in_flight += 1;
+                        g.max_in_flight = g.max_in_flight.max(g.in_flight);
+                        g.delay
+                    };
+                    tokio::time::sleep(delay).await;
+                    st.inner.lock().unwrap().in_flight -= 1;
+                    st.handle(uri, headers, body)
+                }
             });
         tokio::spawn(async move { axum::serve(listener, app).await });
         r
@@ -133,6 +148,16 @@ impl Receiver {
     /// The first `n` requests of every delivery id are answered 500.
     pub fn fail_first_per_id(&self, n: usize) {
         self.inner.lock().unwrap().fail_first_per_id = n;
+    }
+
+    /// Every answer waits `delay` (a slow receiver).
+    pub fn delay(&self, delay: Duration) {
+        self.inner.lock().unwrap().delay = delay;
+    }
+
+    /// The most requests that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.lock().unwrap().max_in_flight
     }
 
     /// Everything received so far.
