@@ -62,13 +62,17 @@ stop_server() {
 
 # start_server DB LOGDIR [FLAG…]: starts $mock on a free port (or on SANDBOX_PORT when
 # set, e.g. to restart a server on the port it had) with database DB and the
-# admin key, rate limit off, stdout/stderr in LOGDIR/server.out|err; waits up to
-# SANDBOX_START_SECONDS (default 10) for its address (printed once any `--seed` is done); sets $server_pid and $base_url and exports OPENPARTNER_BASE_URL and
+# admin key, rate limit off, webhook deliveries allowed to loopback
+# (`--outbound-allow-private-cidrs 127.0.0.0/8`, so `openpartner webhooks listen` and a
+# receiver on this machine get them), stdout/stderr in LOGDIR/server.out|err; waits up to
+# SANDBOX_START_SECONDS (default 10) for its address (printed once any `--seed` is done);
+# sets $server_pid and $base_url and exports OPENPARTNER_BASE_URL and
 # OPENPARTNER_API_KEY (and unsets OPENPARTNER_TENANT / OPENPARTNER_PROFILE).
 start_server() {
   local db=$1 logs=$2
   shift 2
-  "$mock" --port "${SANDBOX_PORT:-0}" --db "$db" --admin-key "$admin_key" --rate-limit off "$@" \
+  "$mock" --port "${SANDBOX_PORT:-0}" --db "$db" --admin-key "$admin_key" --rate-limit off \
+    --outbound-allow-private-cidrs 127.0.0.0/8 "$@" \
     > "$logs/server.out" 2> "$logs/server.err" &
   server_pid=$!
   base_url=""

@@ -274,10 +274,15 @@ pub enum Event {
         /// Data.
         data: PayoutCreated,
     },
-    /// `webhook.test` (`POST /webhooks/:id/test`).
+    /// A synthetic event from `POST /webhooks/:id/test`: type `webhook.test`, or the type
+    /// named with `?event=` (e.g. `commission.paid`). Its data is `{"_synthetic":true}`,
+    /// never the named type's shape, so a receiver never mistakes a test ping for a real
+    /// commission or payout: any delivery whose data has `"_synthetic":true` lands here.
     WebhookTest {
         /// Envelope.
         meta: EventMeta,
+        /// The event type as sent (`webhook.test` unless the ping named another).
+        event: String,
         /// Data.
         data: WebhookTest,
     },
@@ -345,6 +350,15 @@ impl Event {
             delivery_id,
         };
         let d = env.data;
+        if env.event == "webhook.test"
+            || d.get("_synthetic") == Some(&serde_json::Value::Bool(true))
+        {
+            return Ok(Event::WebhookTest {
+                data: data(&env.event, d)?,
+                meta,
+                event: env.event,
+            });
+        }
         let ev = env.event.as_str();
         Ok(match ev {
             "partner.created" => Event::PartnerCreated {
@@ -376,10 +390,6 @@ impl Event {
                 data: data(ev, d)?,
             },
             "payout.created" => Event::PayoutCreated {
-                meta,
-                data: data(ev, d)?,
-            },
-            "webhook.test" => Event::WebhookTest {
                 meta,
                 data: data(ev, d)?,
             },
@@ -429,13 +439,13 @@ impl Event {
             Event::CommissionReversed { .. } => "commission.reversed",
             Event::CommissionPaid { .. } => "commission.paid",
             Event::PayoutCreated { .. } => "payout.created",
-            Event::WebhookTest { .. } => "webhook.test",
-            Event::Unknown { event, .. } => event,
+            Event::WebhookTest { event, .. } | Event::Unknown { event, .. } => event,
         }
     }
 }
 
-/// `webhook.test` data: `{"_synthetic":true, …}`; other fields the server adds are kept.
+/// Data of a synthetic event ([`Event::WebhookTest`]): `{"_synthetic":true, …}`; other
+/// fields the server adds are kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookTest {
     /// Always `true`: the event was made up by `POST /webhooks/:id/test`.
@@ -630,5 +640,30 @@ mod tests {
         assert_eq!(got, want);
         assert_eq!(got.len(), 64);
         assert_eq!(got, got.to_lowercase());
+    }
+
+    #[test]
+    fn a_synthetic_event_of_a_documented_type_is_a_test_ping_not_a_commission() {
+        // What `POST /webhooks/:id/test?event=commission.paid` sends: the type's name with
+        // data `{"_synthetic":true}` only.
+        let body = br#"{"id":"evt_1","event":"commission.paid","created":"2026-11-20T10:30:00.000Z","data":{"_synthetic":true}}"#;
+        match Event::decode(body, Some("evt_1".into())).expect("decodes") {
+            Event::WebhookTest { event, data, meta } => {
+                assert_eq!(event, "commission.paid");
+                assert!(data.synthetic);
+                assert_eq!(meta.delivery_id.as_deref(), Some("evt_1"));
+            }
+            other => panic!("not a test ping: {other:?}"),
+        }
+        let ping = br#"{"id":"evt_2","event":"webhook.test","created":"2026-11-20T10:30:00.000Z","data":{"_synthetic":true}}"#;
+        let e = Event::decode(ping, None).expect("decodes");
+        assert_eq!(e.event_type(), "webhook.test");
+        assert!(matches!(e, Event::WebhookTest { .. }));
+        // Real data of the type still decodes into its own arm.
+        let real = br#"{"id":"evt_3","event":"commission.paid","created":"2026-11-20T10:30:00.000Z","data":{"commissionId":"c","partnerId":"p","amount":"1.50","currency":"USD","payoutId":"po"}}"#;
+        assert!(matches!(
+            Event::decode(real, None).expect("decodes"),
+            Event::CommissionPaid { .. }
+        ));
     }
 }

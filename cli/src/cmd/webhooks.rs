@@ -54,8 +54,11 @@ pub enum WebhooksCmd {
         #[arg(long = "event", value_name = "TYPE", value_delimiter = ',')]
         events: Vec<String>,
         /// New label.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "clear_label")]
         label: Option<String>,
+        /// Remove the label.
+        #[arg(long)]
+        clear_label: bool,
         /// Reactivate the endpoint.
         #[arg(long, conflicts_with = "deactivate")]
         activate: bool,
@@ -186,9 +189,21 @@ pub async fn run(ctx: &Ctx, cmd: WebhooksCmd) -> Result<()> {
             url,
             events,
             label,
+            clear_label,
             activate,
             deactivate,
         } => {
+            if url.is_none()
+                && events.is_empty()
+                && label.is_none()
+                && !clear_label
+                && !activate
+                && !deactivate
+            {
+                return Err(exit::usage(
+                    "nothing to change: give --url, --event, --label, --clear-label, --activate or --deactivate",
+                ));
+            }
             let mut req = hooks.update(&id);
             if let Some(u) = url {
                 req = req.url(u);
@@ -198,6 +213,9 @@ pub async fn run(ctx: &Ctx, cmd: WebhooksCmd) -> Result<()> {
             }
             if let Some(l) = label {
                 req = req.label(l);
+            }
+            if clear_label {
+                req = req.clear_label();
             }
             if activate || deactivate {
                 req = req.active(activate);

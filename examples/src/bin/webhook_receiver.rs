@@ -110,6 +110,8 @@ fn describe(event: &Event) -> String {
             )
         }
         Event::PartnerCreated { data, .. } => format!(" partner={}", data.partner_id),
+        // `openpartner webhooks test`: acknowledge, never act on it.
+        Event::WebhookTest { .. } => " (synthetic test event)".to_owned(),
         Event::Unknown { event, .. } => format!(" (unknown type {event}, kept raw)"),
         _ => String::new(),
     }

@@ -200,6 +200,11 @@ impl UpdateEndpoint {
         self.fields.insert("label".into(), json!(l.into()));
         self
     }
+    /// Removes the label (`"label": null`).
+    pub fn clear_label(mut self) -> Self {
+        self.fields.insert("label".into(), Value::Null);
+        self
+    }
     /// Enable or disable.
     pub fn active(mut self, a: bool) -> Self {
         self.fields.insert("active".into(), json!(a));
