@@ -51,6 +51,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_webhook_endpoints_deliveries_attempts",
         include_str!("../migrations/0003_webhook_endpoints_deliveries_attempts.sql"),
+    ),
+    (
         "0004_partner_postbacks",
         include_str!("../migrations/0004_partner_postbacks.sql"),
     ),

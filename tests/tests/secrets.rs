@@ -878,7 +878,6 @@ impl Receiver {
 /// Webhook signing secrets (API.md §3.6): `POST /webhooks` → `secret` (`whsec_…`), shown
 /// once; deliveries carry only its HMAC.
 #[test]
-#[ignore = "needs the webhook routes (lead un-ignores at merge)"]
 fn webhook_secrets_never_leave() {
     let mut ev = Evidence::default();
     let boot = ev.secret(
@@ -1000,7 +999,6 @@ fn webhook_secrets_never_leave() {
 /// The platform key and what it mints (API.md §5): tenants' admin keys and admin login
 /// links. Multi mode; the platform key answers only `/platform/*`.
 #[test]
-#[ignore = "needs the /platform routes (lead un-ignores at merge)"]
 fn platform_secrets_never_leave() {
     let mut ev = Evidence::default();
     let boot = ev.secret(

@@ -205,12 +205,15 @@ pub fn subscribers(
            AND EXISTS (SELECT 1 FROM json_each(partner_postbacks.events) WHERE value = ?3)
          ORDER BY created_at, id",
     )?;
-    let rows = st.query_map(params![tenant_id, partner_id, event_type, recorded_at], |r| {
-        Ok(Subscriber {
-            id: r.get(0)?,
-            url: r.get(1)?,
-        })
-    })?;
+    let rows = st.query_map(
+        params![tenant_id, partner_id, event_type, recorded_at],
+        |r| {
+            Ok(Subscriber {
+                id: r.get(0)?,
+                url: r.get(1)?,
+            })
+        },
+    )?;
     rows.collect()
 }
 
