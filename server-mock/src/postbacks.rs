@@ -1,10 +1,11 @@
 //! Firing partner postbacks (API.md §3.6): [`fan_out`] turns one `commission.*` event into
 //! durable pending sends, [`spawn_sender`] sends them.
 //!
-//! **Fan-out.** [`fan_out`] runs inside the database job that handles an outbox event (so
-//! the sends exist exactly when that job commits). For the event's partner
-//! (`data.partnerId`) it records one `pending` row in `postback_attempts` per *enabled*
-//! postback subscribed to the event type, with the URL already expanded
+//! **Fan-out.** [`fan_out`] runs inside the webhook dispatcher's database job that fans an
+//! outbox event out ([`crate::webhooks::drain_outbox`]: the sends exist exactly when the
+//! outbox row is marked dispatched). For the event's partner (`data.partnerId`) it records
+//! one `pending` row in `postback_attempts` per *enabled* postback subscribed to the event
+//! type and created at or before the event, with the URL already expanded
 //! ([`crate::domain::postbacks::expand`]). `UNIQUE (postback_id, event_id)` makes a
 //! second fan-out of the same event a no-op.
 //!

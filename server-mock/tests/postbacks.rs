@@ -464,27 +464,41 @@ async fn new_postback(t: &T, partner: &str, url: &str, events: &[&str], enabled:
     r.body["id"].as_str().unwrap().to_owned()
 }
 
-/// A program, a partner with a link and an attributed 200 USD sale (20 %: 40.00) whose
-/// metadata carries `transactionId`: (program, partner, click, event id, commission id).
-async fn sale(
-    t: &T,
-    email: &str,
-    transaction_id: &str,
-) -> (String, String, String, String, String) {
-    let prog = t.program(json!({})).await;
-    let p = t.partner(email).await;
+/// A program and a partner with a link, clicked and identified (a user ready to buy).
+struct Customer {
+    program: String,
+    partner: String,
+    click: String,
+    user: String,
+}
+
+async fn customer(t: &T, email: &str) -> Customer {
+    let program = t.program(json!({})).await;
+    let partner = t.partner(email).await;
     let key = format!("lk{}", &ulid::Ulid::new().to_string()[16..]).to_lowercase();
-    t.link(&p, &prog, &key).await;
-    let now = chrono::Utc::now();
-    let click_ts =
-        (now - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    t.link(&partner, &program, &key).await;
+    let click_ts = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let click = t.click(&key, &click_ts).await;
     let user = format!("user-{email}");
     assert_eq!(t.identify(&click, &user).await.status, 200);
+    Customer {
+        program,
+        partner,
+        click,
+        user,
+    }
+}
+
+/// An attributed 200 USD sale of `c`'s user (20 %: 40.00) whose metadata carries
+/// `transactionId`: (event id, commission id). Postbacks fire for events recorded at or
+/// after their creation, so tests create them before the sale.
+async fn buy(t: &T, c: &Customer, transaction_id: &str) -> (String, String) {
+    let now = chrono::Utc::now();
     let r = t
         .post(
             "/attribution/events",
-            json!({"userId": user, "type": "sale", "value": 200, "currency": "usd",
+            json!({"userId": c.user, "type": "sale", "value": 200, "currency": "usd",
                    "metadata": {"transactionId": transaction_id},
                    "ts": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)}),
         )
@@ -495,7 +509,7 @@ async fn sale(
         .as_str()
         .expect("a commission")
         .to_owned();
-    (prog, p, click, event_id, cid)
+    (event_id, cid)
 }
 
 const EVERY_MACRO: &str = "click={click_id}&partner={partner_id}&commission={commission_id}&amount={commission_amount}&cur={currency}&event={event_id}&tx={transaction_id}&type={event_type}&program={program_id}&payout={payout_id}";
@@ -504,7 +518,8 @@ const EVERY_MACRO: &str = "click={click_id}&partner={partner_id}&commission={com
 async fn approve_fires_one_get_with_every_macro_expanded() {
     let t = T::new().await;
     let rx = Receiver::start(200).await;
-    let (prog, p, click, event_id, cid) = sale(&t, "fire@example.com", "order 42&x=1").await;
+    let c = customer(&t, "fire@example.com").await;
+    let (prog, p, click) = (c.program.clone(), c.partner.clone(), c.click.clone());
     let other = t.partner("bystander@example.com").await;
 
     let approved = new_postback(
@@ -560,6 +575,7 @@ async fn approve_fires_one_get_with_every_macro_expanded() {
     .await;
 
     // the sale's commission.accrued: only the accrued postback
+    let (event_id, cid) = buy(&t, &c, "order 42&x=1").await;
     let a = settled_attempts(&t, &p, &accrued, 1).await;
     assert_eq!(
         rx.paths_starting("/accrued"),
@@ -621,7 +637,8 @@ async fn approve_fires_one_get_with_every_macro_expanded() {
 async fn a_failing_receiver_gets_exactly_one_try() {
     let t = T::new().await;
     let rx = Receiver::start(500).await;
-    let (_, p, _, _, cid) = sale(&t, "fail@example.com", "t-1").await;
+    let c = customer(&t, "fail@example.com").await;
+    let p = c.partner.clone();
     let pb = new_postback(
         &t,
         &p,
@@ -630,6 +647,7 @@ async fn a_failing_receiver_gets_exactly_one_try() {
         true,
     )
     .await;
+    let (_, cid) = buy(&t, &c, "t-1").await;
     let a = settled_attempts(&t, &p, &pb, 1).await;
     assert_eq!(a[0]["status"], "failed");
     assert_eq!(a[0]["httpStatus"], 500);
@@ -659,7 +677,8 @@ async fn an_ssrf_blocked_target_records_the_block() {
     cfg.outbound_allow_private_cidrs = vec![];
     let t = T::with(cfg).await;
     let rx = Receiver::start(200).await;
-    let (_, p, _, _, _) = sale(&t, "ssrf@example.com", "t-2").await;
+    let c = customer(&t, "ssrf@example.com").await;
+    let p = c.partner.clone();
     let pb = new_postback(
         &t,
         &p,
@@ -668,6 +687,7 @@ async fn an_ssrf_blocked_target_records_the_block() {
         true,
     )
     .await;
+    buy(&t, &c, "t-2").await;
     let a = settled_attempts(&t, &p, &pb, 1).await;
     assert_eq!(a[0]["status"], "failed");
     assert_eq!(a[0]["httpStatus"], Value::Null);
@@ -681,7 +701,8 @@ async fn an_ssrf_blocked_target_records_the_block() {
 async fn a_deleted_postback_gets_nothing() {
     let t = T::new().await;
     let rx = Receiver::start(200).await;
-    let (_, p, _, _, _) = sale(&t, "del@example.com", "t-3").await;
+    let c = customer(&t, "del@example.com").await;
+    let p = c.partner.clone();
     let keep = new_postback(
         &t,
         &p,
@@ -699,6 +720,7 @@ async fn a_deleted_postback_gets_nothing() {
     )
     .await;
     assert_eq!(delete(&t, &p, &gone, ADMIN).await.status, 204);
+    buy(&t, &c, "t-3").await;
     settled_attempts(&t, &p, &keep, 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.paths_starting("/keep"), vec!["/keep".to_string()]);
@@ -776,4 +798,31 @@ async fn pending_sends_survive_a_restart_and_an_interrupted_one_is_not_sent_agai
     tokio::time::sleep(Duration::from_millis(300)).await;
     let paths: Vec<String> = rx.hits().into_iter().map(|(u, _)| u).collect();
     assert_eq!(paths, vec!["/second".to_string()]);
+}
+
+#[tokio::test]
+async fn a_postback_never_fires_for_events_older_than_itself() {
+    let t = T::new().await;
+    let rx = Receiver::start(200).await;
+    let c = customer(&t, "late@example.com").await;
+    buy(&t, &c, "before").await;
+    let pb = new_postback(
+        &t,
+        &c.partner,
+        &format!("{}/late?tx={{transaction_id}}", rx.base),
+        &["commission.accrued"],
+        true,
+    )
+    .await;
+    // the dispatcher ran (creating the postback woke it) and skipped the older sale
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(rx.hits().is_empty(), "{:?}", rx.hits());
+    assert!(attempts(&t, &c.partner, &pb).await.is_empty());
+    buy(&t, &c, "after").await;
+    let a = settled_attempts(&t, &c.partner, &pb, 1).await;
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        rx.paths_starting("/late"),
+        vec!["/late?tx=after".to_string()]
+    );
 }

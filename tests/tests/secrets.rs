@@ -324,12 +324,15 @@ impl Cli<'_> {
         args: &[&str],
         allowed_on_stdout: &[&str],
     ) -> Output {
-        let out = self
-            .command(key)
-            .arg("-vv")
-            .args(args)
-            .output()
-            .expect("cli runs");
+        let mut cmd = self.command(key);
+        if args.first() == Some(&"platform") {
+            // the CLI reads the platform key from its own variable, never the admin one
+            cmd.env_remove("OPENPARTNER_API_KEY");
+            if let Some(k) = key {
+                cmd.env("OPENPARTNER_PLATFORM_KEY", k);
+            }
+        }
+        let out = cmd.arg("-vv").args(args).output().expect("cli runs");
         let label = format!("`openpartner -vv {}` as {who}", args.join(" "));
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -1111,7 +1114,9 @@ fn platform_secrets_never_leave() {
         &mut ev,
         "platform key",
         Some(&platform),
-        &["platform", "admin-keys", "create", &tenant_id, "-o", "json"],
+        &[
+            "platform", "tenants", "api-keys", "create", &tenant_id, "-o", "json",
+        ],
         &["tenant admin key (CLI)"],
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
@@ -1125,6 +1130,7 @@ fn platform_secrets_never_leave() {
         Some(&platform),
         &[
             "platform",
+            "tenants",
             "login-link",
             &tenant_id,
             "--email",
