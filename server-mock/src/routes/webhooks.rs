@@ -606,16 +606,35 @@ async fn retry(
 ) -> ApiResult<Reply<DeliveryReply>> {
     auth.require_admin()?;
     let target = webhooks::claim_for_retry(&state, &tenant.id, &id, &delivery_id).await?;
-    let result = webhooks::send(&state, &target).await;
+    send_manual(&state, tenant.id, target, |delivery| DeliveryReply {
+        delivery,
+    })
+    .await
+}
+
+/// Sends `target` now as a manual attempt (no automatic retry follows it) and answers
+/// `answer(delivery)` with the delivery as recorded after that attempt — the one tail of
+/// the retry and test routes.
+async fn send_manual<T, F>(
+    state: &AppState,
+    tenant_id: String,
+    target: webhooks::Target,
+    answer: F,
+) -> ApiResult<Reply<T>>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(Delivery) -> T + Send + 'static,
+{
+    let result = webhooks::send(state, &target).await;
     let (policy, ext, now) = (
         RetryPolicy::from_config(&state.config),
         state.ext(),
         state.clock.now(),
     );
-    respond::ok(&state, move |c| {
+    respond::ok(state, move |c| {
         let d = webhooks::record_attempt(
             c,
-            &tenant.id,
+            &tenant_id,
             &target.delivery.id,
             Trigger::Manual,
             &result,
@@ -623,9 +642,7 @@ async fn retry(
             now,
         )?
         .ok_or_else(ApiError::not_found)?;
-        Ok(DeliveryReply {
-            delivery: Delivery::new(d, ext),
-        })
+        Ok(answer(Delivery::new(d, ext)))
     })
     .await
 }
@@ -661,27 +678,9 @@ async fn test(
         )));
     }
     let (target, event) = webhooks::create_test(&state, &tenant.id, &id, &event_type).await?;
-    let result = webhooks::send(&state, &target).await;
-    let (policy, ext, now) = (
-        RetryPolicy::from_config(&state.config),
-        state.ext(),
-        state.clock.now(),
-    );
-    respond::ok(&state, move |c| {
-        let d = webhooks::record_attempt(
-            c,
-            &tenant.id,
-            &target.delivery.id,
-            Trigger::Manual,
-            &result,
-            &policy,
-            now,
-        )?
-        .ok_or_else(ApiError::not_found)?;
-        Ok(TestReply {
-            delivery: Delivery::new(d, ext),
-            event,
-        })
+    send_manual(&state, tenant.id, target, move |delivery| TestReply {
+        delivery,
+        event,
     })
     .await
 }
