@@ -148,6 +148,9 @@ pub struct Config {
     /// `PRAGMA synchronous` for a file database (`--synchronous`; default
     /// [`Synchronous::Full`]).
     pub synchronous: Synchronous,
+    /// Fault injection (`--faults`, [`crate::faults`]); `None` = off (the default): no
+    /// request is faulted and the `OpenPartner-Mock-Fault` header is ignored.
+    pub faults: Option<crate::faults::FaultConfig>,
     /// Test hooks for the in-process server (none is reachable from the command line).
     pub hooks: TestHooks,
 }
@@ -202,6 +205,7 @@ impl std::fmt::Debug for Config {
             .field("extensions", &self.extensions)
             .field("latency", &self.latency)
             .field("synchronous", &self.synchronous)
+            .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
 }
@@ -228,6 +232,7 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             latency: None,
             synchronous: Synchronous::default(),
+            faults: None,
             hooks: TestHooks::default(),
         }
     }

@@ -14,6 +14,8 @@
 //! - [`auth`] — credential resolution (through the [`auth::CredentialCache`]),
 //!   [`auth::Principal`], guards on [`auth::Auth`] (`require_admin`, `require_scope`,
 //!   `require_admin_or_partner`, …), sessions and magic links.
+//! - [`faults`] — `--faults` fault injection (503, 429, resets, slow, truncated bodies) and
+//!   its log (`GET /dev/faults`).
 //! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — \[EXT\]
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
@@ -29,7 +31,8 @@
 //!
 //! # Request pipeline
 //! `middleware::outer` (request id, client IP, extensions header, error safety net) →
-//! `tenancy::resolve_tenant` (URI rewrite) → router (`CatchPanic`, body limit) → group
+//! `tenancy::resolve_tenant` (URI rewrite) → `faults::inject` (only with `--faults`) →
+//! router (`CatchPanic`, body limit) → group
 //! layers (`require_tenant` → `resolve_auth` → `rate_limit` → `idempotency`) → handler.
 //!
 //! # Adding a resource
@@ -59,6 +62,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod faults;
 pub mod idempotency;
 pub mod mail;
 pub mod middleware;
@@ -194,9 +198,17 @@ pub async fn spawn_with_routes(
         base_url: Arc::from(base_url.as_str()),
     };
     let app = routes::build_with(state.clone(), extra);
+    let injection = faults::Injection {
+        app: state.clone(),
+        faults: state.config.faults.clone().map(|c| {
+            tracing::warn!(rate = c.rate, seed = c.seed, "fault injection is on");
+            Arc::new(faults::Faults::new(c))
+        }),
+    };
     let svc = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), middleware::outer))
         .layer(from_fn_with_state(state.clone(), tenancy::resolve_tenant))
+        .layer(from_fn_with_state(injection, faults::inject))
         .service(app);
     let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
         SocketAddr,
