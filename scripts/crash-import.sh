@@ -5,7 +5,8 @@
 #
 # 1. Generates 20,000 distinct conversion events (NDJSON, each line with its own `id`, so
 #    `openpartner events import` sends each with its own Idempotency-Key) whose Σ value is
-#    known in integer cents, and 2,000 partner rows (CSV, distinct emails).
+#    known in integer cents, and 5,000 partner rows (CSV, distinct emails); the generator
+#    is scripts/lib/import_data.py, shared with scripts/fault-import.sh.
 # 2. Starts `openpartner-mock` on a file database, runs
 #    `openpartner events import FILE --concurrency 16` and SIGKILLs the server at least
 #    three times while the import runs, each time after a number of answered requests
@@ -17,7 +18,7 @@
 # 3. Checks through the API (`openpartner api GET /export/Event.json`): exactly 20,000
 #    events, one per line of the file (each event carries its line id in `metadata`), and
 #    Σ value equal to the file's, in exact decimal arithmetic.
-# 4. The same for `openpartner partners import FILE.csv --concurrency 16`: exactly 2,000
+# 4. The same for `openpartner partners import FILE.csv --concurrency 16`: exactly 5,000
 #    partners, no duplicate email, every row's email present.
 #
 # Prints the numbers (stored, duplicates, missing, kills, runs) and exits 1 on any
@@ -27,7 +28,7 @@
 #   CRASH_SEED      seed of the kill moments (default 7)
 #   CRASH_KILLS     kills per import, at least (default 3)
 #   CRASH_EVENTS    events in the file (default 20000)
-#   CRASH_PARTNERS  partner rows (default 2000)
+#   CRASH_PARTNERS  partner rows (default 5000)
 #   CRASH_KEEP=1    keep the work directory (databases, files, logs) and print its path
 #   SANDBOX_PROFILE release | debug (default release): which build of the binaries to use
 #   CARGO, CARGO_TARGET_DIR as for scripts/lib/sandbox.sh
@@ -43,16 +44,16 @@ die() { printf 'crash-import: %s\n' "$*" >&2; exit 1; }
 seed=${CRASH_SEED:-7}
 kills_wanted=${CRASH_KILLS:-3}
 n_events=${CRASH_EVENTS:-20000}
-n_partners=${CRASH_PARTNERS:-2000}
+n_partners=${CRASH_PARTNERS:-5000}
 # Kill moments: once the server has answered N requests with 2xx since it (re)started,
 # N uniform in [lo, hi) per kill (drawn from CRASH_SEED). Three kills at the largest N
-# still come before the end of the file (3 × 5,000 < 20,000; 3 × 500 < 2,000). The answers
+# still come before the end of the file (3 × 5,000 < 20,000; 3 × 1,250 < 5,000). The answers
 # are counted in the server's own request log (debug level, `status=2xx` per request).
 events_kill_after=(1000 5000)
-partners_kill_after=(100 500)
+partners_kill_after=(250 1250)
 server_log=warn,openpartner_mock=debug
 # Bounds: one CLI run, and runs per import.
-run_timeout=40
+run_timeout=120
 max_runs=8
 
 command -v python3 > /dev/null || die "python3 is required (exact decimal sums)"

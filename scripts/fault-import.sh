@@ -25,7 +25,7 @@
 # Prints the numbers and exits 1 on any mismatch. Bounded: every CLI run has a timeout.
 #
 # Environment:
-#   FAULT_SPEC      the --faults spec (default above, slow=1s)
+#   FAULT_SPEC      the --faults spec (default above; `slow` waits 2 s)
 #   FAULT_SEED      --faults-seed (default 1)
 #   FAULT_EVENTS    events (default 20000)
 #   FAULT_PARTNERS  partner rows (default 5000)
@@ -43,7 +43,7 @@ die() { printf 'fault-import: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/sandbox.sh
 . "$root/scripts/lib/sandbox.sh"
 
-spec=${FAULT_SPEC:-rate=0.1,kinds=503,429,reset-before,reset-after,slow,truncate,slow=1s}
+spec=${FAULT_SPEC:-rate=0.1,kinds=503,429,reset-before,reset-after,slow,truncate}
 seed=${FAULT_SEED:-1}
 n_events=${FAULT_EVENTS:-20000}
 n_partners=${FAULT_PARTNERS:-5000}
@@ -95,7 +95,7 @@ flow() {
   cli programs-create programs create --name "Fault proof" --destination-url https://shop.example.com/ \
     --percent 20 --model last-click --window-days 60 --holdback-days 0 -o json
   local program
-  program=$(sed -n 's/^{"id":"\([^"]*\)".*/\1/p' "$dir/programs-create.out" | head -n1)
+  program=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$dir/programs-create.out")
   [ -n "$program" ] || die "$label: no program id in $(head -c 300 "$dir/programs-create.out")"
   cli partners-ndjson partners list -o ndjson
   # externalId → partner id, then one link per attributed user.
