@@ -170,6 +170,13 @@ inj = log["injected"]
 every = all(inj.get(k, 0) > 0 for k in log["kinds"])
 print(f"faults injected: total {log['total']} ({', '.join(f'{k} {v}' for k, v in inj.items())}), "
       f"every kind > 0: {'yes' if every else 'NO'}; rate {log['rate']}, seed {log['seed']}")
+for label in ("fault-free", "faulted"):
+    parts = []
+    for name in ("partners-import", "clicks-import", "identify", "events-import"):
+        sm = json.load(open(f"{work}/{label}/{name}.out"))
+        parts.append(f"{sm['command']} {sm['created']} created / {sm['replayed']} replayed / "
+                     f"{sm['failed']} failed in {sm['elapsedMs'] / 1000:.1f}s")
+    print(f"{label}: " + "; ".join(parts))
 print(f"durations: fault-free flow {free_s}s, faulted flow {faulted_s}s")
 sys.exit(0 if ok and same and every else 1)
 PY

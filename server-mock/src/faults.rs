@@ -268,13 +268,13 @@ impl Faults {
     }
 
     /// Draws for one eligible request: `Some(kind)` for a fraction `rate` of the calls,
-    /// the kind uniform over `kinds`.
+    /// the kind uniform over `kinds` (never with no kinds).
     pub fn draw(&self) -> Option<FaultKind> {
         let mut rng = match self.rng.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if rng.random::<f64>() >= self.config.rate {
+        if self.config.kinds.is_empty() || rng.random::<f64>() >= self.config.rate {
             return None;
         }
         let i = rng.random_range(0..self.config.kinds.len());

@@ -105,8 +105,9 @@ async fn mailbox(
 }
 
 /// The fault-injection log (admin only): whether `--faults` is on, its settings, and the
-/// faults injected per kind since the server started (counted in memory: a restart starts
-/// again from zero). Never faulted itself. Answered from memory, without a database job.
+/// faults injected per kind since the server started — server-wide, the same in every
+/// tenant (counted in memory: a restart starts again from zero). Never faulted itself.
+/// Answered from memory, without a database job.
 #[utoipa::path(get, path = "/dev/faults", tag = "dev",
     extensions(("x-extension" = json!(true))),
     responses((status = 200, description = "The fault log; `enabled: false` and zero counts without --faults", body = FaultLog)))]
