@@ -319,3 +319,21 @@ async fn on_the_wire_resets_write_nothing_and_truncate_writes_half() {
         .unwrap();
     assert_eq!(body.len(), promised / 2, "half the promised body: {body}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_marks_the_fault_log_as_a_dev_extension() {
+    let t = start_with(|_| {}).await;
+    let doc = t.get("/openapi.json", None).await;
+    let op = &doc.assert_status(200)["paths"]["/dev/faults"]["get"];
+    assert_eq!(op["tags"], json!(["dev"]), "{op}");
+    assert_eq!(op["x-extension"], true, "{op}");
+    let schema = &doc.body["components"]["schemas"]["FaultLog"];
+    for key in [
+        "enabled", "rate", "kinds", "slowMs", "seed", "injected", "total",
+    ] {
+        assert!(
+            schema["properties"].get(key).is_some(),
+            "FaultLog.{key}: {schema}"
+        );
+    }
+}
