@@ -337,3 +337,18 @@ async fn the_openapi_document_marks_the_fault_log_as_a_dev_extension() {
         );
     }
 }
+
+#[test]
+fn a_bad_spec_is_a_usage_error_naming_the_part() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openpartner-mock"))
+        .args(["--admin-key", "k", "--port", "0", "--db", ":memory:"])
+        .args(["--faults", "rate=0.1,kinds=503,meteor"])
+        .env_remove("OPENPARTNER_MOCK_FAULTS")
+        .env_remove("OPENPARTNER_MOCK_FAULTS_SEED")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown fault kind 'meteor'"), "{err}");
+    assert!(out.stdout.is_empty(), "no address printed");
+}
