@@ -5,7 +5,8 @@
 #
 # 1. Generates 20,000 distinct conversion events (NDJSON, each line with its own `id`, so
 #    `openpartner events import` sends each with its own Idempotency-Key) whose Σ value is
-#    known in integer cents, and 2,000 partner rows (CSV, distinct emails).
+#    known in integer cents, and 5,000 partner rows (CSV, distinct emails); the generator
+#    is scripts/lib/import_data.py, shared with scripts/fault-import.sh.
 # 2. Starts `openpartner-mock` on a file database, runs
 #    `openpartner events import FILE --concurrency 16` and SIGKILLs the server at least
 #    three times while the import runs, each time after a number of answered requests
@@ -17,7 +18,7 @@
 # 3. Checks through the API (`openpartner api GET /export/Event.json`): exactly 20,000
 #    events, one per line of the file (each event carries its line id in `metadata`), and
 #    Σ value equal to the file's, in exact decimal arithmetic.
-# 4. The same for `openpartner partners import FILE.csv --concurrency 16`: exactly 2,000
+# 4. The same for `openpartner partners import FILE.csv --concurrency 16`: exactly 5,000
 #    partners, no duplicate email, every row's email present.
 #
 # Prints the numbers (stored, duplicates, missing, kills, runs) and exits 1 on any
@@ -27,7 +28,7 @@
 #   CRASH_SEED      seed of the kill moments (default 7)
 #   CRASH_KILLS     kills per import, at least (default 3)
 #   CRASH_EVENTS    events in the file (default 20000)
-#   CRASH_PARTNERS  partner rows (default 2000)
+#   CRASH_PARTNERS  partner rows (default 5000)
 #   CRASH_KEEP=1    keep the work directory (databases, files, logs) and print its path
 #   SANDBOX_PROFILE release | debug (default release): which build of the binaries to use
 #   CARGO, CARGO_TARGET_DIR as for scripts/lib/sandbox.sh
@@ -43,16 +44,16 @@ die() { printf 'crash-import: %s\n' "$*" >&2; exit 1; }
 seed=${CRASH_SEED:-7}
 kills_wanted=${CRASH_KILLS:-3}
 n_events=${CRASH_EVENTS:-20000}
-n_partners=${CRASH_PARTNERS:-2000}
+n_partners=${CRASH_PARTNERS:-5000}
 # Kill moments: once the server has answered N requests with 2xx since it (re)started,
 # N uniform in [lo, hi) per kill (drawn from CRASH_SEED). Three kills at the largest N
-# still come before the end of the file (3 × 5,000 < 20,000; 3 × 500 < 2,000). The answers
+# still come before the end of the file (3 × 5,000 < 20,000; 3 × 1,250 < 5,000). The answers
 # are counted in the server's own request log (debug level, `status=2xx` per request).
 events_kill_after=(1000 5000)
-partners_kill_after=(100 500)
+partners_kill_after=(250 1250)
 server_log=warn,openpartner_mock=debug
 # Bounds: one CLI run, and runs per import.
-run_timeout=40
+run_timeout=120
 max_runs=8
 
 command -v python3 > /dev/null || die "python3 is required (exact decimal sums)"
@@ -73,29 +74,7 @@ build_binaries
 ensure_admin_key "$work/admin-key"
 
 say "Generating $n_events events and $n_partners partner rows"
-python3 - "$work" "$n_events" "$n_partners" <<'PY'
-import random, sys
-work, n_events, n_partners = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rng = random.Random(20000)
-total = 0
-with open(f"{work}/events.ndjson", "w") as f:
-    for i in range(1, n_events + 1):
-        cents = rng.randrange(1, 100_000)
-        total += cents
-        line_id = f"crash-ev-{i:06d}"
-        # Distinct anonymous users: the events are stored (`no_identity`), not attributed.
-        f.write(
-            '{"id":"%s","userId":"crash-user-%06d","type":"sale","value":%d.%02d,'
-            '"currency":"EUR","metadata":{"line":"%s"}}\n'
-            % (line_id, i, cents // 100, cents % 100, line_id)
-        )
-with open(f"{work}/events.cents", "w") as f:
-    f.write(f"{total}\n")
-with open(f"{work}/partners.csv", "w") as f:
-    f.write("email,name,external_id\n")
-    for i in range(1, n_partners + 1):
-        f.write(f"crash-partner-{i:05d}@example.com,Crash Partner {i},crash-p-{i:05d}\n")
-PY
+python3 "$root/scripts/lib/import_data.py" generate "$work" "$n_events" "$n_partners" crash
 
 say "Starting the server on a file database"
 start_server "$work/crash.db" "$work" --log "$server_log"
@@ -166,46 +145,13 @@ say "events import with SIGKILLs"
 crash_run events "${events_kill_after[@]}" events import "$work/events.ndjson" --concurrency 16
 event_kills=$kills event_runs=$runs
 "$op" api GET /export/Event.json > "$work/Event.json"
-python3 - "$work" "$event_kills" "$event_runs" <<'PY' || failed=1
-import json, sys
-from collections import Counter
-from decimal import Decimal
-work, kills, runs = sys.argv[1], sys.argv[2], sys.argv[3]
-expected_cents = int(open(f"{work}/events.cents").read())
-lines = [json.loads(l)["id"] for l in open(f"{work}/events.ndjson")]
-line_set = set(lines)
-rows = json.load(open(f"{work}/Event.json"), parse_float=Decimal)
-per_line = Counter((r.get("metadata") or {}).get("line") for r in rows)
-stored_sum = sum((Decimal(str(r["value"])) for r in rows if r.get("value") is not None), Decimal(0))
-expected_sum = Decimal(expected_cents) / 100
-duplicates = sum(c - 1 for c in per_line.values() if c > 1)
-missing = sum(1 for l in lines if per_line.get(l, 0) == 0)
-foreign = sum(c for l, c in per_line.items() if l not in line_set)
-ok = len(rows) == len(lines) and duplicates == 0 and missing == 0 and foreign == 0 and stored_sum == expected_sum
-print(f"events:   file {len(lines)}, stored {len(rows)}, duplicates {duplicates}, missing {missing}, "
-      f"Σ value file {expected_sum} stored {stored_sum} (diff {stored_sum - expected_sum}), "
-      f"kills {kills}, runs {runs}: {'OK' if ok else 'MISMATCH'}")
-sys.exit(0 if ok else 1)
-PY
+python3 "$root/scripts/lib/import_data.py" check-events "$work" "$work/Event.json" "$event_kills" "$event_runs" || failed=1
 
 say "partners import with SIGKILLs"
 crash_run partners "${partners_kill_after[@]}" partners import "$work/partners.csv" --concurrency 16 --no-invite
 partner_kills=$kills partner_runs=$runs
 "$op" api GET /export/Partner.json > "$work/Partner.json"
-python3 - "$work" "$partner_kills" "$partner_runs" <<'PY' || failed=1
-import csv, json, sys
-from collections import Counter
-work, kills, runs = sys.argv[1], sys.argv[2], sys.argv[3]
-emails = [r["email"].lower() for r in csv.DictReader(open(f"{work}/partners.csv"))]
-rows = json.load(open(f"{work}/Partner.json"))
-per_email = Counter(r["email"].lower() for r in rows)
-duplicates = sum(c - 1 for c in per_email.values() if c > 1)
-missing = sum(1 for e in emails if per_email.get(e, 0) == 0)
-ok = len(rows) == len(emails) and duplicates == 0 and missing == 0
-print(f"partners: file {len(emails)}, stored {len(rows)}, duplicate emails {duplicates}, missing {missing}, "
-      f"kills {kills}, runs {runs}: {'OK' if ok else 'MISMATCH'}")
-sys.exit(0 if ok else 1)
-PY
+python3 "$root/scripts/lib/import_data.py" check-partners "$work" "$work/Partner.json" "$partner_kills" "$partner_runs" || failed=1
 
 [ "$failed" = 0 ] || die "exactly-once violated after SIGKILL (numbers above)"
 say "exactly-once held across $event_kills + $partner_kills SIGKILLs"

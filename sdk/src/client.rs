@@ -18,7 +18,7 @@ use crate::capabilities::{Capabilities, Extension};
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::redact;
-use crate::retry::{self, Decision, Outcome, RetryPolicy, Spent};
+use crate::retry::{self, Decision, Dedup, Outcome, RetryPolicy, Spent};
 
 /// Tenant slugs that never resolve on a multi-tenant server (API.md §1).
 pub const RESERVED_SLUGS: &[&str] = &[
@@ -348,6 +348,9 @@ pub(crate) struct Req {
     pub idempotency_key: Option<String>,
     /// Send the client's credentials (false for routes that never read them).
     pub auth: bool,
+    /// The route answers a repeat of this exact request as a no-op on every server
+    /// ([`Dedup::Route`]), so it may be resent after a failure that may have reached it.
+    pub route_dedup: bool,
 }
 
 impl Req {
@@ -359,6 +362,7 @@ impl Req {
             body: None,
             idempotency_key: None,
             auth: true,
+            route_dedup: false,
         }
     }
     pub fn get(path: impl Into<String>) -> Self {
@@ -392,15 +396,37 @@ impl Req {
         self.auth = false;
         self
     }
+    /// Marks a POST the route itself deduplicates (see [`Req::route_dedup`]).
+    pub fn deduplicated_by_route(mut self) -> Self {
+        self.route_dedup = true;
+        self
+    }
 }
 
-/// The last attempt of a request: a successful response still unread (`Ok`) or an error
-/// response read in full (`Err`), with the request id, start instant and attempt number.
+/// The last attempt of a request: its [`Answer`] and the request id.
 pub(crate) struct Attempted {
-    pub answer: std::result::Result<reqwest::Response, Resp>,
+    pub answer: Answer,
     pub request_id: String,
-    pub started: Instant,
-    pub attempt: u32,
+}
+
+/// What the last attempt got.
+pub(crate) enum Answer {
+    /// A 1xx–3xx response whose body is still unread ([`Body::Streamed`] requests).
+    Unread(reqwest::Response),
+    /// A response read in full: every error answer, and every answer of a
+    /// [`Body::Buffered`] request.
+    Read(Resp),
+}
+
+/// How the executor treats the body of a successful answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Read it inside the retry loop: a body that breaks off (connection closed mid-body)
+    /// is a transport failure of that attempt, retried like any other.
+    Buffered,
+    /// Hand it to the caller unread (constant-memory streams); a break mid-body is the
+    /// caller's error.
+    Streamed,
 }
 
 /// The `error` code of an error body (API.md §1 shape), when it has one.
@@ -595,49 +621,28 @@ impl Client {
 
     // ------------------------------------------------------------------ executor
 
-    /// Runs the request (with retries) and returns the final response, whatever its status.
+    /// Runs the request (with retries) and returns the final response read in full,
+    /// whatever its status.
     pub(crate) async fn execute(&self, req: Req) -> Result<Resp> {
-        let Attempted {
-            answer,
-            request_id,
-            started,
-            attempt,
-        } = self.execute_streaming(&req).await?;
-        let resp = match answer {
-            Ok(resp) => resp,
-            Err(read) => return Ok(read),
-        };
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let rid = response_request_id(&headers).or_else(|| Some(request_id.clone()));
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => {
-                return Err(transport_error(&e, true, Some(request_id)));
-            }
-        };
-        if tracing::enabled!(target: LOG_TARGET, tracing::Level::TRACE) {
-            tracing::trace!(
-                target: LOG_TARGET,
-                request_id = %request_id,
-                attempt,
-                status = status.as_u16(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                body = %redact::body_snippet(&body, 4096),
-                "response body"
-            );
+        match self.execute_streaming(&req, Body::Buffered).await?.answer {
+            Answer::Read(resp) => Ok(resp),
+            Answer::Unread(resp) => Err(Error::Transport {
+                message: format!(
+                    "internal: a buffered request got an unread {} answer",
+                    resp.status()
+                ),
+                may_have_been_sent: true,
+                request_id: response_request_id(resp.headers()),
+            }),
         }
-        Ok(Resp {
-            status,
-            headers,
-            body,
-            request_id: rid,
-        })
     }
 
-    /// Runs the retry loop and returns the final answer: a 1xx–3xx `reqwest::Response`
-    /// unread (for streaming bodies), or an error answer read in full.
-    pub(crate) async fn execute_streaming(&self, req: &Req) -> Result<Attempted> {
+    /// Runs the retry loop and returns the final answer: with [`Body::Streamed`] a 1xx–3xx
+    /// `reqwest::Response` unread, else every answer read in full (error answers always
+    /// are). A body that breaks off while it is read here (the connection closed mid-body)
+    /// is a transport failure of the attempt that may have been processed, decided by
+    /// [`retry::decide`] like a failure before the status.
+    pub(crate) async fn execute_streaming(&self, req: &Req, body_mode: Body) -> Result<Attempted> {
         let request_id = ulid::Ulid::new().to_string();
         let mut url = self.url_for(&req.path)?;
         if !req.query.is_empty() {
@@ -662,10 +667,16 @@ impl Client {
         };
         let route = req.path.split('?').next().unwrap_or("");
         // The server honours keys on authenticated POSTs outside /auth/* (API.md §5).
-        let deduplicated_post = req.method == Method::POST
-            && idempotency_key.is_some()
-            && creds.is_some()
-            && !route.starts_with("/auth/");
+        let dedup = if req.route_dedup {
+            Dedup::Route
+        } else {
+            Dedup::from(
+                req.method == Method::POST
+                    && idempotency_key.is_some()
+                    && creds.is_some()
+                    && !route.starts_with("/auth/"),
+            )
+        };
 
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -747,49 +758,89 @@ impl Client {
                         response_headers = %redact::headers_for_log(resp.headers()),
                         "http attempt"
                     );
-                    if status.is_success() || status.is_informational() || status.is_redirection() {
+                    let ok =
+                        status.is_success() || status.is_informational() || status.is_redirection();
+                    if ok && body_mode == Body::Streamed {
                         return Ok(Attempted {
-                            answer: Ok(resp),
+                            answer: Answer::Unread(resp),
                             request_id,
-                            started,
-                            attempt,
                         });
                     }
                     // An error answer is small: read it here, so that the decision can see
-                    // its code (409 `idempotency_key_in_flight`).
+                    // its code (409 `idempotency_key_in_flight`). A buffered answer is read
+                    // here too, so that a body cut off mid-way is retried.
                     let hint = retry::wait_hint(status.as_u16(), resp.headers(), SystemTime::now());
                     let resp_headers = resp.headers().clone();
                     let rid =
                         response_request_id(&resp_headers).or_else(|| Some(request_id.clone()));
-                    let body = match resp.bytes().await {
-                        Ok(b) => b,
-                        Err(e) => return Err(transport_error(&e, true, Some(request_id))),
-                    };
-                    let read = Resp {
-                        status,
-                        headers: resp_headers,
-                        body,
-                        request_id: rid,
-                    };
-                    let outcome = if status == StatusCode::CONFLICT
-                        && error_code(&read.body).as_deref() == Some("idempotency_key_in_flight")
-                    {
-                        Outcome::KeyInFlight
-                    } else {
-                        Outcome::Status {
-                            status: status.as_u16(),
-                            retry_after: hint,
+                    match resp.bytes().await {
+                        Ok(body) => {
+                            if tracing::enabled!(target: LOG_TARGET, tracing::Level::TRACE) {
+                                tracing::trace!(
+                                    target: LOG_TARGET,
+                                    request_id = %request_id,
+                                    attempt,
+                                    status = status.as_u16(),
+                                    elapsed_ms = started.elapsed().as_millis() as u64,
+                                    body = %redact::body_snippet(&body, 4096),
+                                    "response body"
+                                );
+                            }
+                            let read = Resp {
+                                status,
+                                headers: resp_headers,
+                                body,
+                                request_id: rid,
+                            };
+                            if ok {
+                                return Ok(Attempted {
+                                    answer: Answer::Read(read),
+                                    request_id,
+                                });
+                            }
+                            let outcome = if status == StatusCode::CONFLICT
+                                && error_code(&read.body).as_deref()
+                                    == Some("idempotency_key_in_flight")
+                            {
+                                Outcome::KeyInFlight
+                            } else {
+                                Outcome::Status {
+                                    status: status.as_u16(),
+                                    retry_after: hint,
+                                }
+                            };
+                            (
+                                outcome,
+                                Ok(Attempted {
+                                    answer: Answer::Read(read),
+                                    request_id: request_id.clone(),
+                                }),
+                            )
                         }
-                    };
-                    (
-                        outcome,
-                        Ok(Attempted {
-                            answer: Err(read),
-                            request_id: request_id.clone(),
-                            started,
-                            attempt,
-                        }),
-                    )
+                        // The status arrived, the body broke off: the request was processed
+                        // (or not) exactly as after a connection lost before the status.
+                        Err(e) => {
+                            tracing::debug!(
+                                target: LOG_TARGET,
+                                method = %req.method,
+                                url = %url,
+                                request_id = %request_id,
+                                status = status.as_u16(),
+                                attempt,
+                                error = %redact::mask_text(&e.to_string()),
+                                "http attempt failed while reading the body"
+                            );
+                            let outcome = if e.is_timeout() {
+                                Outcome::Timeout { sent: true }
+                            } else {
+                                Outcome::Transport { sent: true }
+                            };
+                            (
+                                outcome,
+                                Err(transport_error(&e, true, Some(request_id.clone()))),
+                            )
+                        }
+                    }
                 }
                 Err(e) => {
                     let never_connected = e.is_connect();
@@ -823,7 +874,7 @@ impl Client {
                 &spent,
                 &outcome,
                 &req.method,
-                deduplicated_post,
+                dedup,
                 &self.capabilities(),
             );
             match decision {

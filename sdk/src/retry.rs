@@ -15,7 +15,9 @@
 //!   been sent are retried only when a resend is harmless: the method is idempotent by HTTP
 //!   semantics (GET, HEAD, OPTIONS, PUT, DELETE), or it is a POST carrying an
 //!   `Idempotency-Key` that the server honours (it advertises the `idempotency` extension
-//!   and the request is authenticated and not under `/auth/`). A POST to a server without
+//!   and the request is authenticated and not under `/auth/`), or a POST the route itself
+//!   deduplicates on every server (identify, clicks: [`Dedup::Route`]). The same holds when
+//!   the status arrived but the body broke off while it was read. A POST to a server without
 //!   `idempotency` is therefore never resent after a 5xx or a timeout: a resent
 //!   `POST /attribution/events` would double the money.
 //! - 409 `idempotency_key_in_flight` (the same key is being processed right now) is waited
@@ -265,30 +267,61 @@ impl Spent {
     }
 }
 
-/// Whether a request may be sent twice without harm.
-///
-/// `deduplicated_post` must be `true` only for a POST that carries an `Idempotency-Key` the
-/// server honours (authenticated, not `/auth/*`); the capability check is done here.
-pub fn resend_is_safe(method: &Method, deduplicated_post: bool, caps: &Capabilities) -> bool {
+/// How the server deduplicates a repeat of a POST (what makes resending it harmless).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedup {
+    /// Not at all: a repeat may be a second write.
+    None,
+    /// By its `Idempotency-Key`: the POST carries one and is authenticated and not under
+    /// `/auth/` — harmless only when the server advertises `idempotency`.
+    Key,
+    /// By the route itself, on every server: the base API answers a repeat of the same body
+    /// as a no-op (`POST /attribution/identify`: one identity per click and user;
+    /// `POST /clicks`: the same click id is a replay, API.md §3.3).
+    Route,
+}
+
+impl From<bool> for Dedup {
+    /// `true`: [`Dedup::Key`]; `false`: [`Dedup::None`].
+    fn from(keyed: bool) -> Dedup {
+        if keyed {
+            Dedup::Key
+        } else {
+            Dedup::None
+        }
+    }
+}
+
+/// Whether a request may be sent twice without harm: an idempotent method, or a POST that
+/// the route deduplicates ([`Dedup::Route`]) or that carries a key the server honours
+/// ([`Dedup::Key`] and the `idempotency` capability; `true` converts to `Key`).
+pub fn resend_is_safe(method: &Method, dedup: impl Into<Dedup>, caps: &Capabilities) -> bool {
     let idempotent_method = matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
     );
     idempotent_method
-        || (*method == Method::POST && deduplicated_post && caps.has(Extension::Idempotency))
+        || (*method == Method::POST
+            && match dedup.into() {
+                Dedup::None => false,
+                Dedup::Key => caps.has(Extension::Idempotency),
+                Dedup::Route => true,
+            })
 }
 
 /// The pure retry decision for one failed attempt, given what the request has already
-/// spent. See the module docs for the table.
+/// spent. `dedup` is how the server deduplicates a repeat of the request
+/// ([`resend_is_safe`]; a `bool` means "carries an honoured key"). See the module docs
+/// for the table.
 pub fn decide(
     policy: &RetryPolicy,
     spent: &Spent,
     outcome: &Outcome,
     method: &Method,
-    deduplicated_post: bool,
+    dedup: impl Into<Dedup>,
     caps: &Capabilities,
 ) -> Decision {
-    let safe = resend_is_safe(method, deduplicated_post, caps);
+    let safe = resend_is_safe(method, dedup, caps);
     let counted = |wait: Duration| {
         if spent.retries >= policy.max_retries {
             Decision::GiveUp

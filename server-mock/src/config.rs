@@ -204,6 +204,9 @@ pub struct Config {
     /// 30 s, 2 min, 10 min, 1 h; ±20 % jitter is added). A list shorter than
     /// `webhook_attempts - 1` repeats its last value.
     pub webhook_schedule: Vec<Duration>,
+    /// Fault injection (`--faults`, [`crate::faults`]); `None` = off (the default): no
+    /// request is faulted and the `OpenPartner-Mock-Fault` header is ignored.
+    pub faults: Option<crate::faults::FaultConfig>,
     /// Test hooks for the in-process server (none is reachable from the command line).
     pub hooks: TestHooks,
 }
@@ -265,6 +268,7 @@ impl std::fmt::Debug for Config {
             .field("outbound_timeout", &self.outbound_timeout)
             .field("webhook_attempts", &self.webhook_attempts)
             .field("webhook_schedule", &self.webhook_schedule)
+            .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
 }
@@ -296,6 +300,7 @@ impl Default for Config {
             outbound_resolver: None,
             webhook_attempts: 5,
             webhook_schedule: DEFAULT_WEBHOOK_SCHEDULE.to_vec(),
+            faults: None,
             hooks: TestHooks::default(),
         }
     }

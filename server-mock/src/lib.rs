@@ -14,6 +14,8 @@
 //! - [`auth`] — credential resolution (through the [`auth::CredentialCache`]),
 //!   [`auth::Principal`], guards on [`auth::Auth`] (`require_admin`, `require_scope`,
 //!   `require_admin_or_partner`, …), sessions and magic links.
+//! - [`faults`] — `--faults` fault injection (503, 429, resets, slow, truncated bodies) and
+//!   its log (`GET /dev/faults`).
 //! - [`ratelimit`] — governor-based limits and headers; [`idempotency`] — \[EXT\]
 //!   `Idempotency-Key` middleware; [`middleware`] — request id, client IP, extensions
 //!   header, error safety net, fallbacks.
@@ -34,9 +36,10 @@
 //!
 //! # Request pipeline
 //! `middleware::outer` (request id, client IP, extensions header, error safety net) →
-//! `tenancy::resolve_tenant` (URI rewrite) → router (`CatchPanic`, body limit, the whole
-//! body read by [`extract::read_whole_body`]) → group layers (`require_tenant` →
-//! `resolve_auth` → `rate_limit` → `idempotency`) → handler.
+//! `tenancy::resolve_tenant` (URI rewrite) → `faults::inject` (only with `--faults`) →
+//! router (`CatchPanic`, body limit, the whole body read by [`extract::read_whole_body`])
+//! → group layers (`require_tenant` → `resolve_auth` → `rate_limit` → `idempotency`) →
+//! handler.
 //!
 //! # Adding a resource
 //! Write `routes/<name>.rs` with `pub fn router() -> Router<AppState>`, add one line in
@@ -65,6 +68,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod faults;
 pub mod idempotency;
 pub mod mail;
 pub mod middleware;
@@ -212,9 +216,17 @@ pub async fn spawn_with_routes(
         webhooks: Arc::new(webhooks::Dispatcher::new(endpoints_exist)),
     };
     let app = routes::build_with(state.clone(), extra);
+    let injection = faults::Injection {
+        app: state.clone(),
+        faults: state.config.faults.clone().map(|c| {
+            tracing::warn!(rate = c.rate, seed = c.seed, "fault injection is on");
+            Arc::new(faults::Faults::new(c))
+        }),
+    };
     let svc = ServiceBuilder::new()
         .layer(from_fn_with_state(state.clone(), middleware::outer))
         .layer(from_fn_with_state(state.clone(), tenancy::resolve_tenant))
+        .layer(from_fn_with_state(injection, faults::inject))
         .service(app);
     let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
         SocketAddr,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use openpartner_mock::config::{parse_cidrs, parse_rate_limit, RateLimit};
+use openpartner_mock::faults::parse_faults;
 use openpartner_mock::{Config, Tenancy};
 
 #[derive(Parser, Debug)]
@@ -88,6 +89,18 @@ struct Args {
     /// ms/s/m/h (default s), ±20 % jitter added; a short list repeats its last value.
     #[arg(long, env = "OPENPARTNER_MOCK_WEBHOOK_SCHEDULE", default_value = "30s,2m,10m,1h", value_parser = parse_schedule_arg)]
     webhook_schedule: ScheduleArg,
+    /// Fault injection for client tests (off by default): a fraction of requests fails as
+    /// networks and servers fail, e.g.
+    /// 'rate=0.1,kinds=503,429,reset-before,reset-after,slow,truncate,slow=2s' (kinds
+    /// default to all six, slow= is the delay of `slow`, default 2s). Also enables the
+    /// OpenPartner-Mock-Fault request header and counts in GET /dev/faults. Never use it
+    /// for a real sandbox.
+    #[arg(long, env = "OPENPARTNER_MOCK_FAULTS")]
+    faults: Option<String>,
+    /// Seed of the fault RNG: the same seed repeats the same faults (default: random,
+    /// printed at start).
+    #[arg(long, env = "OPENPARTNER_MOCK_FAULTS_SEED", requires = "faults")]
+    faults_seed: Option<u64>,
     /// Log filter (e.g. info, debug, openpartner_mock=trace).
     #[arg(long, env = "OPENPARTNER_MOCK_LOG", default_value = "info")]
     log: String,
@@ -136,6 +149,22 @@ async fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    let faults = match args.faults.as_deref() {
+        None => None,
+        Some(spec) => {
+            let seed = args.faults_seed.unwrap_or_else(rand::random);
+            match parse_faults(spec, seed) {
+                Ok(f) => {
+                    eprintln!("fault injection on: --faults '{spec}' --faults-seed {seed}");
+                    Some(f)
+                }
+                Err(e) => {
+                    eprintln!("error: invalid --faults: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
     let config = Config {
         port: args.port,
         bind: args.bind,
@@ -156,6 +185,7 @@ async fn main() -> ExitCode {
         synchronous: args.synchronous,
         webhook_attempts: args.webhook_attempts,
         webhook_schedule: args.webhook_schedule.0,
+        faults,
         latency: (args.latency_ms > 0).then(|| std::time::Duration::from_millis(args.latency_ms)),
         ..Config::default()
     };

@@ -238,6 +238,24 @@ fn limited(d: &Decision, ext: bool) -> Response {
     resp
 }
 
+/// A 429 `rate_limited` that no budget decided (fault injection, [`crate::faults`]): the
+/// same answer and headers as a spent global budget — `RateLimit`/`RateLimit-Policy` of the
+/// configured budget (the default 600/300s when the limiter is off), remaining 0, with
+/// extensions `X-RateLimit-*`, and `Retry-After: retry_after` (rounded up to seconds, at
+/// least 1).
+pub fn injected_limit(state: &AppState, retry_after: Duration) -> Response {
+    let rl = state.config.rate_limit.unwrap_or_default();
+    let d = Decision {
+        allowed: false,
+        limit: rl.requests,
+        window: rl.window,
+        remaining: 0,
+        reset: rl.window,
+        retry_after,
+    };
+    limited(&d, state.ext())
+}
+
 /// Counts a request that no route answers (the fallbacks' 404 `route_not_found` and 405
 /// `method_not_allowed`) against the global budget — the base API's limiter is app-wide —
 /// keyed per client IP (no credential is resolved for an unknown route). Takes the

@@ -98,16 +98,19 @@ impl<T: Serialize> IntoResponse for Reply<T> {
         match self {
             Reply::Value(status, v) => (status, axum::Json(v)).into_response(),
             Reply::Keyed(outcome) => outcome.into_response(),
-            Reply::Dropped => {
-                // A body that fails at once: hyper closes the connection without
-                // completing the response.
-                let failing = futures::stream::once(async {
-                    Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
-                        "connection dropped after commit (test hook)",
-                    ))
-                });
-                Response::new(Body::from_stream(failing))
-            }
+            Reply::Dropped => dropped("connection dropped after commit (test hook)"),
         }
     }
+}
+
+/// An answer that never completes: its body fails at once, so hyper closes the connection
+/// without finishing the response (the client sees a connection error, never a status it
+/// could trust). `reason` is the I/O error hyper gets (logged by hyper, never sent). The one
+/// way the server drops a connection: the `drop_after_commit` test hook ([`Reply::Dropped`])
+/// and fault injection ([`crate::faults`]).
+pub fn dropped(reason: &'static str) -> Response {
+    let failing = futures::stream::once(async move {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(reason))
+    });
+    Response::new(Body::from_stream(failing))
 }

@@ -5,7 +5,7 @@ use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::client::{api_error, decode_bytes, Client, Req, Resp};
+use crate::client::{api_error, decode_bytes, Answer, Body, Client, Req, Resp};
 use crate::error::{Error, Result};
 use crate::types::wire_enum;
 
@@ -114,11 +114,11 @@ impl Client {
         format: impl Into<ExportFormat>,
     ) -> Result<BoxStream<'static, Result<Bytes>>> {
         let req = Req::get(export_path(&table.into(), &format.into()));
-        let attempted = self.execute_streaming(&req).await?;
+        let attempted = self.execute_streaming(&req, Body::Streamed).await?;
         let request_id = attempted.request_id;
         let resp = match attempted.answer {
-            Ok(resp) => resp,
-            Err(read) => return Err(api_error(&read)),
+            Answer::Unread(resp) => resp,
+            Answer::Read(read) => return Err(api_error(&read)),
         };
         let status = resp.status();
         if !status.is_success() {

@@ -223,7 +223,7 @@ impl RecordClickRequest {
     pub async fn send(self) -> Result<WithMeta<ClickRecorded>> {
         let body = self.body.map_err(Error::Config)?;
         self.client
-            .send_json_meta(Req::post("/clicks").json(body))
+            .send_json_meta(Req::post("/clicks").json(body).deduplicated_by_route())
             .await
     }
 }
@@ -301,7 +301,8 @@ impl Client {
         self.send_json(
             Req::post("/attribution/identify")
                 .json(json!({ "cref": cref.as_ref(), "userId": user_id.as_ref() }))
-                .no_auth(),
+                .no_auth()
+                .deduplicated_by_route(),
         )
         .await
     }

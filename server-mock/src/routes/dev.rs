@@ -1,7 +1,12 @@
 //! `GET /dev/mailbox` (admin): the tenant's stored mail, oldest first. Optional `?to=`
 //! filters by recipient (case-insensitive).
+//!
+//! `GET /dev/faults` (admin): the fault-injection log of the server ([`crate::faults`]).
+
+use std::sync::Arc;
 
 use axum::extract::State;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -10,6 +15,7 @@ use utoipa_axum::routes;
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::Query;
+use crate::faults::{FaultLog, Faults};
 use crate::respond::{self, Reply};
 use crate::state::AppState;
 use crate::store::mailbox::StoredMail;
@@ -17,7 +23,9 @@ use crate::tenancy::Tenant;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(mailbox))
+    OpenApiRouter::new()
+        .routes(routes!(mailbox))
+        .routes(routes!(fault_log))
 }
 
 /// `GET /dev/mailbox` query.
@@ -94,4 +102,22 @@ async fn mailbox(
         })
     })
     .await
+}
+
+/// The fault-injection log (admin only): whether `--faults` is on, its settings, and the
+/// faults injected per kind since the server started — server-wide, the same in every
+/// tenant (counted in memory: a restart starts again from zero). Never faulted itself.
+/// Answered from memory, without a database job.
+#[utoipa::path(get, path = "/dev/faults", tag = "dev",
+    extensions(("x-extension" = json!(true))),
+    responses((status = 200, description = "The fault log; `enabled: false` and zero counts without --faults", body = FaultLog)))]
+async fn fault_log(
+    auth: Auth,
+    faults: Option<Extension<Arc<Faults>>>,
+) -> ApiResult<Json<FaultLog>> {
+    auth.require_admin()?;
+    Ok(Json(match faults {
+        Some(Extension(f)) => f.log(),
+        None => FaultLog::disabled(),
+    }))
 }
