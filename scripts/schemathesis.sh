@@ -173,8 +173,14 @@ run_phase positive positive \
 # out-of-range numbers, bad formats and patterns, missing required fields and parameters,
 # undocumented methods — is rejected with a documented 4xx, never a 5xx, and every answer
 # (errors included) matches the document's schema and content type.
+# The server runs single-tenant here, where every /platform/* path is 404 route_not_found
+# whatever the method (API.md §5): the unsupported-method check (which wants 405 for a
+# TRACE) does not apply to them, and --checks on the command line overrides any
+# per-operation setting, so those operations are left out of this run only (the positive
+# run covers their 404s; tests/platform.rs and server-mock/tests/hostile.rs's multi-tenant
+# run cover them served).
 run_phase negative negative \
   not_a_server_error,negative_data_rejection,status_code_conformance,response_schema_conformance,content_type_conformance,unsupported_method \
-  --phases examples,coverage,fuzzing "$@"
+  --phases examples,coverage,fuzzing --exclude-path-regex '^/platform/' "$@"
 say "Schemathesis: no failures"
 printf '  %s\n' "${summary[@]}" >&2

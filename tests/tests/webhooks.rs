@@ -1372,3 +1372,32 @@ fn listen_answers_502_when_the_forward_target_is_down_and_subscribes_to_the_even
     );
     assert!(!listed(&env, &ep.id));
 }
+
+#[test]
+fn listen_says_so_when_the_server_refuses_to_deliver_to_this_machine() {
+    // A server whose SSRF guard blocks loopback (no --outbound-allow-private-cidrs).
+    let env = Env::start_with(|c| c.outbound_allow_private_cidrs = Vec::new());
+    let target = Target::start(&env, Duration::ZERO, |_, _| 200);
+    let listen = Listener::start(&env, &target.url("/never"));
+    create_partners(&env.client(), &env, 1, Duration::ZERO);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = listen.stderr.lock().unwrap().join("\n");
+        if seen.contains("the server refused to deliver partner.created") {
+            assert!(
+                seen.contains("--outbound-allow-private-cidrs 127.0.0.0/8"),
+                "{seen}"
+            );
+            assert!(
+                seen.contains("blocked: 127.0.0.1 is a loopback address"),
+                "{seen}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no warning on stderr: {seen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _) = listen.stop("TERM");
+    assert_eq!(code, Some(0));
+    assert!(target.hits().is_empty(), "nothing was delivered");
+}

@@ -13,7 +13,10 @@
 //!    the server), `502` when the target cannot be reached; without `--forward-to` answers
 //!    `200`. One line per delivery on stdout: `--> commission.paid evt_… [200]` on a
 //!    terminal (`-o table`), one NDJSON object otherwise.
-//! 5. On Ctrl-C or SIGTERM: stops accepting, finishes the queue, hard-deletes the endpoint.
+//! 5. Checks the endpoint's deliveries every 2 s and warns once on stderr when the server
+//!    refused to send one to this receiver (its SSRF guard blocks loopback unless the
+//!    server runs with `--outbound-allow-private-cidrs`), instead of waiting in silence.
+//! 6. On Ctrl-C or SIGTERM: stops accepting, finishes the queue, hard-deletes the endpoint.
 //!
 //! The secret is shown only with `--print-secret` (on stderr) and is never logged.
 
@@ -143,12 +146,14 @@ pub async fn run(ctx: &Ctx, client: &Client, args: ListenArgs) -> Result<()> {
             rejected: rejected.clone(),
         },
     ));
+    let watcher = tokio::spawn(watch_refusals(client.clone(), endpoint_id.clone()));
     let app = axum::Router::new().fallback(receive).with_state(tx);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await;
     // The router (and its queue sender) is gone: the worker drains the queue and ends.
     let _ = worker.await;
+    watcher.abort();
 
     let deleted = client.webhooks().delete(&endpoint_id, true).await;
     match &deleted {
@@ -170,6 +175,37 @@ pub async fn run(ctx: &Ctx, client: &Client, args: ListenArgs) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// How often the endpoint's deliveries are checked for ones the server refused to send.
+const REFUSAL_CHECK: Duration = Duration::from_secs(2);
+
+/// Watches the temporary endpoint's deliveries and says so, once, on stderr when the server
+/// refused to send one (its SSRF guard blocks loopback unless it runs with
+/// `--outbound-allow-private-cidrs`): otherwise `listen` would wait silently for deliveries
+/// that never come. Errors of the check itself are ignored (it is advice, not the job).
+async fn watch_refusals(client: Client, endpoint_id: String) {
+    loop {
+        tokio::time::sleep(REFUSAL_CHECK).await;
+        let Ok(deliveries) = client.webhooks().deliveries(&endpoint_id).await else {
+            continue;
+        };
+        let refused = deliveries.iter().find(|d| {
+            d.http_status.is_none() && d.error.as_deref().is_some_and(|e| e.starts_with("blocked"))
+        });
+        if let Some(d) = refused {
+            output::warn(&format!(
+                "the server refused to deliver {} {} to this receiver ({}). A reference \
+                 server delivers to this machine only when started with \
+                 --outbound-allow-private-cidrs 127.0.0.0/8; otherwise give --public-url \
+                 (a tunnel that reaches this port).",
+                d.event_type,
+                d.event_id,
+                d.error.as_deref().unwrap_or_default()
+            ));
+            return;
+        }
+    }
 }
 
 /// Resolves on Ctrl-C, or SIGTERM on Unix.
