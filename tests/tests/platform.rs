@@ -3,7 +3,7 @@
 
 use futures::TryStreamExt;
 use openpartner::{Client, Credentials, Error};
-use openpartner_e2e::{Env, ADMIN_KEY};
+use openpartner_e2e::{requires_extensions, Env, ADMIN_KEY};
 use serde_json::Value;
 
 const PLATFORM_KEY: &str = "e2e-platform-key";
@@ -44,6 +44,12 @@ fn assert_api(err: Error, status: u16, code: &str) {
 
 #[test]
 fn sdk_provisions_pages_and_hands_over_a_tenant() {
+    if requires_extensions(
+        "platform",
+        "/platform/* is served only with extensions on (API.md §5)",
+    ) {
+        return;
+    }
     let env = multi();
     let p = platform_client(&env).platform();
     env.block_on(async {
@@ -139,6 +145,12 @@ fn sdk_provisions_pages_and_hands_over_a_tenant() {
 
 #[test]
 fn sdk_maps_every_platform_error() {
+    if requires_extensions(
+        "platform",
+        "/platform/* is served only with extensions on (API.md §5)",
+    ) {
+        return;
+    }
     let env = multi();
     let p = platform_client(&env).platform();
     env.block_on(async {
@@ -264,6 +276,12 @@ fn json_of(cmd: &mut assert_cmd::Command) -> Value {
 
 #[test]
 fn cli_provisions_a_tenant_and_hands_it_over() {
+    if requires_extensions(
+        "platform",
+        "/platform/* is served only with extensions on (API.md §5)",
+    ) {
+        return;
+    }
     let env = multi();
     let t = json_of(platform_cli(&env).args([
         "platform",
@@ -409,6 +427,12 @@ fn cli_provisions_a_tenant_and_hands_it_over() {
 
 #[test]
 fn cli_platform_key_sources() {
+    if requires_extensions(
+        "platform",
+        "/platform/* is served only with extensions on (API.md §5)",
+    ) {
+        return;
+    }
     let env = multi();
     // no platform key anywhere → exit 4 before any request (the admin key is not used)
     env.cli()

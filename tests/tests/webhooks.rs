@@ -26,7 +26,7 @@ use openpartner::types::{
 };
 use openpartner::webhooks::{self, Event, VerifyError};
 use openpartner::{Client, Error};
-use openpartner_e2e::Env;
+use openpartner_e2e::{requires_extensions, Env};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use sha2::Sha256;
@@ -483,6 +483,12 @@ fn sdk_endpoint_routes_against_the_server() {
 
 #[test]
 fn sdk_receives_the_commission_chain_signed_and_typed() {
+    if requires_extensions(
+        "webhook-retries",
+        "the test reads the [EXT] attempt log of each delivery",
+    ) {
+        return;
+    }
     let env = Env::start();
     let target = Target::start(&env, Duration::ZERO, |_, _| 200);
     let client = env.client();
@@ -750,6 +756,12 @@ fn exit_code(out: &std::process::Output) -> Option<i32> {
 
 #[test]
 fn cli_webhook_commands_against_the_server() {
+    if requires_extensions(
+        "webhook-retries",
+        "the test runs `webhooks attempts` (the [EXT] attempt log)",
+    ) {
+        return;
+    }
     let env = Env::start();
     let target = Target::start(&env, Duration::ZERO, |_, _| 200);
 
@@ -1202,6 +1214,12 @@ fn listen_forwards_one_at_a_time_in_arrival_order_and_deletes_its_endpoint_on_si
 
 #[test]
 fn listen_lets_the_server_retry_a_failing_target_and_refuses_forged_deliveries() {
+    if requires_extensions(
+        "webhook-retries",
+        "its subject is the server retrying a failing forward target ([EXT] automatic retries)",
+    ) {
+        return;
+    }
     let env = Env::start_with(|c| {
         c.webhook_attempts = 5;
         c.webhook_schedule = vec![Duration::from_millis(300)];
@@ -1326,6 +1344,12 @@ fn listen_lets_the_server_retry_a_failing_target_and_refuses_forged_deliveries()
 
 #[test]
 fn listen_answers_502_when_the_forward_target_is_down_and_subscribes_to_the_events_asked() {
+    if requires_extensions(
+        "webhook-retries",
+        "it checks the delivery stays pending for an [EXT] automatic retry",
+    ) {
+        return;
+    }
     let env = Env::start();
     // A port nothing listens on: bound, then closed.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
